@@ -1,0 +1,1 @@
+"""cdp_platform: a customer data platform on Dagster."""

@@ -1,0 +1,107 @@
+"""One partitioned asset per landing source, built by a factory from the specs."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+
+from cdp_platform import settings
+from cdp_platform.resources.warehouse import WarehouseResource
+from cdp_platform.sources.contracts import SOURCES, SourceSpec
+from cdp_platform.sources.landing import day_file_path
+from cdp_platform.sources.loading import LoadResult, write_partitions
+from cdp_platform.sources.metadata import column_schema, load_metadata
+from cdp_platform.sources.partitions import daily_partitions
+from cdp_platform.sources.readers import ParsedFile, SourceFileError, read_day_file
+
+GROUP = "sources"
+
+
+def read_landing_partitions(
+    landing: Path, spec: SourceSpec, days: list[str], failed: dict[str, str]
+) -> Iterator[tuple[str, str | None, ParsedFile | None]]:
+    """Yield (day, file label, parsed file) for each day; unreadable files go to `failed`."""
+    for day in days:
+        path = day_file_path(landing, spec, day)
+        if not path.exists():
+            yield day, None, None
+            continue
+        try:
+            yield day, f"{spec.name}/{path.name}", read_day_file(path, spec)
+        except SourceFileError as exc:
+            failed[day] = str(exc)
+
+
+def _report_failures(
+    context: dg.AssetExecutionContext, spec: SourceSpec, result: LoadResult, failed: dict[str, str]
+) -> None:
+    """Record the good partitions, then fail the step naming every unreadable file.
+
+    The good partitions were written and committed, so they are reported as
+    materialized one by one; only the days whose file failed are left failed.
+    """
+    for part in result.partitions:
+        context.log_event(
+            dg.AssetMaterialization(
+                asset_key=context.asset_key,
+                partition=part.partition_date,
+                metadata={
+                    "dagster/row_count": part.rows_loaded,
+                    "rows_quarantined": part.rows_quarantined,
+                },
+            )
+        )
+    problems = "\n".join(f"- {failed[day]}" for day in sorted(failed))
+    raise dg.Failure(
+        description=f"{len(failed)} {spec.name} file(s) could not be read:\n{problems}",
+        metadata={"failed_partitions": dg.MetadataValue.json(sorted(failed))},
+        allow_retries=False,
+    )
+
+
+def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+    kind = "csv" if spec.format == "csv" else "json"
+
+    @dg.asset(
+        name=spec.name,
+        group_name=GROUP,
+        description=(
+            f"{spec.description}\n\nReads `<landing>/{spec.name}/<day>.{spec.extension}` per "
+            f"daily partition into `{spec.raw_table}` (every version) and rebuilds "
+            f"`{spec.current_table}` (latest version per `{spec.column(spec.key).name}`). "
+            "Rows that cannot be loaded go to `sources.quarantine` with the reason."
+        ),
+        partitions_def=daily_partitions(),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="warehouse",
+        kinds={"duckdb", kind},
+        owners=[spec.owner],
+        tags={"layer": "sources"},
+        metadata={
+            "dagster/column_schema": column_schema(spec),
+            "dagster/table_name": spec.current_table,
+            "landing_folder": spec.name,
+        },
+    )
+    def _source_asset(
+        context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    ) -> dg.MaterializeResult:
+        days = list(context.partition_keys)
+        failed: dict[str, str] = {}
+        files = read_landing_partitions(settings.landing_dir(), spec, days, failed)
+        with warehouse.get_connection() as conn:
+            result = write_partitions(conn, spec, files, context.run.run_id)
+            metadata = load_metadata(conn, spec, result, sorted(failed))
+        context.log.info(
+            f"{spec.name}: {len(days)} partition(s), {result.rows_loaded} rows loaded, "
+            f"{result.rows_quarantined} quarantined, {len(failed)} file(s) failed"
+        )
+        if failed:
+            _report_failures(context, spec, result, failed)
+        return dg.MaterializeResult(metadata=metadata)
+
+    return _source_asset
+
+
+def source_assets() -> list[dg.AssetsDefinition]:
+    return [build_source_asset(spec) for spec in SOURCES.values()]

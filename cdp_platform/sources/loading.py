@@ -1,0 +1,253 @@
+"""Write parsed day files into the warehouse, one partition replaced at a time.
+
+Tables per source (see `contracts.SourceSpec`):
+- `sources.<name>_raw`: every loaded row of every day file, keyed by
+  `_partition_date`; a partition write deletes that day and inserts it again.
+- `sources.<name>`: the current state, the latest version of each natural key.
+- `sources.quarantine`: rows that could not be loaded, with the reason.
+- `sources.partition_loads`: one row per source and day written, for audit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import pyarrow as pa
+
+from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.sources.readers import ParsedFile
+from cdp_platform.sources.validation import quote, raw_table_columns, typed_select
+
+QUARANTINE_COLUMNS = [
+    ("source", "VARCHAR"),
+    ("file", "VARCHAR"),
+    ("line", "INTEGER"),
+    ("raw", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("partition_date", "DATE"),
+]
+
+PARTITION_LOAD_COLUMNS = [
+    ("source", "VARCHAR"),
+    ("partition_date", "DATE"),
+    ("file", "VARCHAR"),
+    ("rows_read", "BIGINT"),
+    ("rows_loaded", "BIGINT"),
+    ("rows_quarantined", "BIGINT"),
+    ("run_id", "VARCHAR"),
+    ("loaded_at", "TIMESTAMPTZ"),
+]
+
+
+@dataclass
+class PartitionLoad:
+    partition_date: str
+    file: str | None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class LoadResult:
+    """What one write of a set of partitions did."""
+
+    partitions: list[PartitionLoad] = field(default_factory=list)
+    current_rows: int = 0
+    quarantine_reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_loaded(self) -> int:
+        return sum(p.rows_loaded for p in self.partitions)
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(p.rows_quarantined for p in self.partitions)
+
+    @property
+    def rows_read(self) -> int:
+        return sum(p.rows_read for p in self.partitions)
+
+
+def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]]):
+    """Create the table, or add columns a newer contract introduced."""
+    ddl = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in columns)
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+    schema, name = table.split(".")
+    existing = {
+        row[0]
+        for row in conn.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    for column, sql_type in columns:
+        if column not in existing:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {sql_type}")
+
+
+def ensure_source_tables(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    ensure_table(conn, spec.raw_table, raw_table_columns(spec))
+    ensure_table(conn, "sources.quarantine", QUARANTINE_COLUMNS)
+    ensure_table(conn, "sources.partition_loads", PARTITION_LOAD_COLUMNS)
+
+
+def _batch_table(parsed: ParsedFile, partition_date: str, file_label: str) -> pa.Table:
+    n = parsed.row_count
+    arrays = {
+        "_partition_date": pa.array([date.fromisoformat(partition_date)] * n, pa.date32()),
+        "_file": pa.array([file_label] * n, pa.string()),
+        "_line": pa.array(parsed.lines, pa.int32()),
+        "_raw": pa.array(parsed.raws, pa.string()),
+        "_structural_error": pa.array(parsed.structural_errors, pa.string()),
+    }
+    for column, values in parsed.columns.items():
+        arrays[column] = pa.array(values, pa.string())
+    return pa.table(arrays)
+
+
+def write_partitions(
+    conn: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    files: Iterable[tuple[str, str | None, ParsedFile | None]],
+    run_id: str,
+) -> LoadResult:
+    """Replace the given partitions with the given files' rows, atomically.
+
+    `files` yields (partition_date, file label, parsed file); a None parsed
+    file means the day has no file and its partition becomes empty.
+    """
+    ensure_source_tables(conn, spec)
+    typed_table = f"_typed_{spec.name}"
+    raw_cols = [name for name, _ in raw_table_columns(spec)]
+    first = True
+    days: list[str] = []
+    labels: dict[str, str | None] = {}
+    for partition_date, label, parsed in files:
+        days.append(partition_date)
+        labels[partition_date] = label
+        if parsed is None or parsed.row_count == 0:
+            continue
+        batch = _batch_table(parsed, partition_date, label or "")
+        conn.register("_batch", batch)
+        verb = (
+            f"CREATE OR REPLACE TEMP TABLE {typed_table} AS"
+            if first
+            else (f"INSERT INTO {typed_table}")
+        )
+        conn.execute(f"{verb} {typed_select(spec, '_batch')}")
+        conn.unregister("_batch")
+        first = False
+    if first:  # nothing to load: an empty typed table keeps the SQL below uniform
+        conn.register("_batch", _batch_table(_empty_parsed(spec), "2000-01-01", ""))
+        conn.execute(
+            f"CREATE OR REPLACE TEMP TABLE {typed_table} AS {typed_select(spec, '_batch')}"
+        )
+        conn.unregister("_batch")
+
+    day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
+    cols = ", ".join(quote(c) for c in raw_cols)
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(f"DELETE FROM {spec.raw_table} WHERE _partition_date IN ({day_list})")
+        conn.execute(
+            f"INSERT INTO {spec.raw_table} ({cols}) SELECT {cols} FROM {typed_table} "
+            "WHERE _reason IS NULL ORDER BY _partition_date, _line"
+        )
+        conn.execute(
+            f"DELETE FROM sources.quarantine WHERE source = ? AND partition_date IN ({day_list})",
+            [spec.name],
+        )
+        conn.execute(
+            "INSERT INTO sources.quarantine (source, file, line, raw, reason, partition_date) "
+            f"SELECT ?, _file, _line, _raw, _reason, _partition_date FROM {typed_table} "
+            "WHERE _reason IS NOT NULL ORDER BY _partition_date, _line",
+            [spec.name],
+        )
+        refresh_current_table(conn, spec)
+        result = _summarise(conn, spec, typed_table, days, labels)
+        conn.execute(
+            f"DELETE FROM sources.partition_loads WHERE source = ? AND partition_date IN ({day_list})",
+            [spec.name],
+        )
+        conn.executemany(
+            "INSERT INTO sources.partition_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+            [
+                [
+                    spec.name,
+                    p.partition_date,
+                    p.file,
+                    p.rows_read,
+                    p.rows_loaded,
+                    p.rows_quarantined,
+                    run_id,
+                ]
+                for p in result.partitions
+            ],
+        )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute(f"DROP TABLE IF EXISTS {typed_table}")
+    return result
+
+
+def _empty_parsed(spec: SourceSpec) -> ParsedFile:
+    from pathlib import Path
+
+    return ParsedFile(path=Path(""), columns={c.column: [] for c in spec.columns})
+
+
+def _summarise(conn, spec: SourceSpec, typed_table: str, days, labels) -> LoadResult:
+    counts = {
+        str(day): (read, bad)
+        for day, read, bad in conn.execute(
+            f"SELECT _partition_date, count(*), count(_reason) FROM {typed_table} GROUP BY 1"
+        ).fetchall()
+    }
+    result = LoadResult()
+    for day in days:
+        read, bad = counts.get(day, (0, 0))
+        result.partitions.append(PartitionLoad(day, labels.get(day), read, read - bad, bad))
+    # Reasons are grouped by their first clause so the metadata stays a short table.
+    result.quarantine_reasons = dict(
+        conn.execute(
+            f"SELECT split_part(_reason, '; ', 1) AS r, count(*) FROM {typed_table} "
+            "WHERE _reason IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall()
+    )
+    result.current_rows = conn.execute(f"SELECT count(*) FROM {spec.current_table}").fetchone()[0]
+    return result
+
+
+def refresh_current_table(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Rebuild the current-state table: the latest version of each natural key.
+
+    Versions are ordered by the source's own modification timestamp, then by
+    file date, then by line. Multi-row versions (an order's line items) keep
+    every row of the latest file that carries the key.
+    """
+    order = ", ".join(
+        part
+        for part in (
+            f"{quote(spec.modified_at)} DESC NULLS LAST" if spec.modified_at else None,
+            "_partition_date DESC",
+            "_line DESC",
+        )
+        if part
+    )
+    if spec.multi_row_versions:
+        qualify = "_partition_date = max(_partition_date) OVER (PARTITION BY source_record_id)"
+    else:
+        unit = quote(spec.dedupe_key or "source_record_id")
+        qualify = f"row_number() OVER (PARTITION BY {unit} ORDER BY {order}) = 1"
+    conn.execute(
+        f"CREATE OR REPLACE TABLE {spec.current_table} AS "
+        f"SELECT * FROM {spec.raw_table} QUALIFY {qualify} "
+        "ORDER BY source_record_id, _partition_date, _line"
+    )

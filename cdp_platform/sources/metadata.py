@@ -1,0 +1,82 @@
+"""Metadata a source materialization shows in the UI: schema, preview, counts."""
+
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from cdp_platform.privacy.masking import mask_value
+from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.sources.loading import LoadResult
+from cdp_platform.sources.validation import SQL_TYPES, quote
+
+PREVIEW_ROWS = 5
+
+
+def column_schema(spec: SourceSpec) -> dg.TableSchema:
+    columns = [
+        dg.TableColumn(
+            "source_record_id", "VARCHAR", f"natural key ({spec.column(spec.key).name})"
+        ),
+        dg.TableColumn("_partition_date", "DATE", "the day file the row came from"),
+        dg.TableColumn("_file", "VARCHAR", "landing file, relative to the landing folder"),
+        dg.TableColumn("_line", "INTEGER", "line of the row in its file"),
+    ]
+    for col in spec.columns:
+        columns.append(
+            dg.TableColumn(
+                col.column,
+                SQL_TYPES[col.type],
+                f"`{col.name}`" + (f": {col.description}" if col.description else ""),
+                constraints=dg.TableColumnConstraints(nullable=not col.required),
+                tags={"pii": ""} if col.pii else None,
+            )
+        )
+    return dg.TableSchema(columns=columns)
+
+
+def masked_preview(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, days: list[str]) -> str:
+    """A markdown table of a few rows just loaded, personal data masked."""
+    shown = ["source_record_id", *[c.column for c in spec.columns if c.type != "json"]][:10]
+    day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
+    rows = conn.execute(
+        f"SELECT {', '.join(quote(c) for c in shown)} FROM {spec.raw_table} "
+        f"WHERE _partition_date IN ({day_list}) ORDER BY _partition_date, _line "
+        f"LIMIT {PREVIEW_ROWS}"
+    ).fetchall()
+    pii = set(spec.pii_columns)
+    lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
+    for row in rows:
+        cells = [mask_value(c, v) if c in pii else v for c, v in zip(shown, row, strict=True)]
+        lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: object) -> str:
+    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")[:40]
+
+
+def reasons_table(result: LoadResult) -> str:
+    if not result.quarantine_reasons:
+        return "No rows quarantined."
+    lines = ["| reason | rows |", "|---|---|"]
+    lines += [f"| {reason} | {n} |" for reason, n in result.quarantine_reasons.items()]
+    return "\n".join(lines)
+
+
+def load_metadata(
+    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, result: LoadResult, failed_files: list[str]
+) -> dict[str, object]:
+    days = [p.partition_date for p in result.partitions]
+    return {
+        "dagster/row_count": result.rows_loaded,
+        "rows_read": result.rows_read,
+        "rows_quarantined": result.rows_quarantined,
+        "current_rows": result.current_rows,
+        "partitions_written": len(days),
+        "files_read": sum(1 for p in result.partitions if p.file),
+        "files_failed": len(failed_files),
+        "quarantine_reasons": dg.MetadataValue.md(reasons_table(result)),
+        "preview": dg.MetadataValue.md(masked_preview(conn, spec, days)),
+        "dagster/table_name": spec.current_table,
+    }

@@ -1,0 +1,176 @@
+"""Read one landing day file into untyped columns, line by line.
+
+Parsing happens here, in Python, rather than in DuckDB's readers because every
+row must keep its exact line number and raw text (for quarantine and audit),
+and DuckDB's CSV and JSON readers expose neither for the rows they accept.
+Typing and validation then run as SQL in the warehouse (see `typing.py`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdp_platform.sources.contracts import SourceSpec
+
+# Fields larger than csv's default 128 KiB limit appear in real exports
+# (long ticket bodies, product lists).
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+class SourceFileError(Exception):
+    """A whole day file cannot be read; its partition fails with this message."""
+
+
+@dataclass
+class ParsedFile:
+    """A day file as text columns aligned with the spec, plus rejected rows.
+
+    `columns[name][i]` is the text of field `name` on row `i` (None when the
+    field is absent); `structural_errors[i]` is set when row `i` could not be
+    split into fields at all, in which case its column values are None.
+    """
+
+    path: Path
+    columns: dict[str, list[str | None]]
+    lines: list[int] = field(default_factory=list)
+    raws: list[str] = field(default_factory=list)
+    structural_errors: list[str | None] = field(default_factory=list)
+    extra_headers: list[str] = field(default_factory=list)
+
+    @property
+    def row_count(self) -> int:
+        return len(self.lines)
+
+
+def read_day_file(path: Path, spec: SourceSpec) -> ParsedFile:
+    text = _decode(path)
+    if spec.format == "csv":
+        return _read_csv(path, text, spec)
+    return _read_jsonl(path, text, spec)
+
+
+def _decode(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SourceFileError(f"{path}: cannot be read ({exc.strerror})") from exc
+    try:
+        # utf-8-sig drops the byte-order mark spreadsheet tools prepend.
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise SourceFileError(
+            f"{path}: not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}); "
+            "re-export the file as UTF-8"
+        ) from exc
+
+
+def _empty(path: Path, spec: SourceSpec) -> ParsedFile:
+    return ParsedFile(path=path, columns={c.column: [] for c in spec.columns})
+
+
+class _LineRecorder:
+    """Feeds lines to csv.reader and remembers them, to rebuild each row's raw text."""
+
+    def __init__(self, text: str):
+        # newline="" splits on line ends without translating them, as csv expects.
+        self._lines = iter(io.StringIO(text, newline=""))
+        self.consumed: list[str] = []
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self._lines)
+        self.consumed.append(line)
+        return line
+
+    def take(self) -> str:
+        raw = "".join(self.consumed).rstrip("\r\n")
+        self.consumed.clear()
+        return raw
+
+
+def _read_csv(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
+    if not text.strip():
+        return _empty(path, spec)
+    recorder = _LineRecorder(text)
+    reader = csv.reader(recorder)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except csv.Error as exc:
+        raise SourceFileError(f"{path}: header row cannot be parsed ({exc})") from exc
+    recorder.take()
+    missing = [name for name in spec.headers if name not in header]
+    if missing:
+        raise SourceFileError(
+            f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
+            f"the header has {len(header)} columns"
+        )
+    positions = {c.column: header.index(c.name) for c in spec.columns}
+    parsed = _empty(path, spec)
+    parsed.extra_headers = [h for h in header if h not in spec.headers]
+    width = len(header)
+    next_line = reader.line_num + 1
+    while True:
+        try:
+            fields = next(reader)
+            error = None
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            fields, error = None, f"row cannot be parsed as CSV ({exc})"
+        raw = recorder.take()
+        line, next_line = next_line, reader.line_num + 1
+        if fields == []:
+            continue  # a blank line is not a record
+        if error is None and len(fields) != width:
+            error = f"expected {width} fields as in the header, found {len(fields)}"
+        parsed.lines.append(line)
+        parsed.raws.append(raw)
+        parsed.structural_errors.append(error)
+        for column, pos in positions.items():
+            parsed.columns[column].append(None if error else fields[pos])
+    return parsed
+
+
+def _read_jsonl(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
+    parsed = _empty(path, spec)
+    paths = [(c.column, c.name.split("."), c.type == "json") for c in spec.columns]
+    for number, line in enumerate(text.split("\n"), start=1):
+        raw = line.rstrip("\r")
+        if not raw.strip():
+            continue
+        error = None
+        try:
+            obj = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            obj, error = None, f"invalid JSON ({exc.msg} at column {exc.colno})"
+        if error is None and not isinstance(obj, dict):
+            error = f"line is JSON {type(obj).__name__}, not an object"
+        parsed.lines.append(number)
+        parsed.raws.append(raw)
+        parsed.structural_errors.append(error)
+        for column, keys, as_json in paths:
+            parsed.columns[column].append(None if error else _extract(obj, keys, as_json))
+    return parsed
+
+
+def _extract(obj: dict, keys: list[str], as_json: bool) -> str | None:
+    value: object = obj
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+        if value is None:
+            return None
+    if as_json or isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,103 @@
+"""SQL that types a batch of text rows and names what is wrong with bad ones.
+
+The batch table has the spec's columns as text plus `_partition_date`,
+`_file`, `_line`, `_raw` and `_structural_error` (see `readers.py`). The
+rules mirror the module docstring of `contracts.py`.
+"""
+
+from __future__ import annotations
+
+from cdp_platform.sources.contracts import Column, SourceSpec
+
+SQL_TYPES = {
+    "text": "VARCHAR",
+    "timestamp": "TIMESTAMPTZ",
+    "number": "DECIMAL(18, 2)",
+    "integer": "BIGINT",
+    "json": "JSON",
+}
+
+# ISO 8601 (with `Z` or an offset) and `YYYY-MM-DD HH:MM:SS` cast directly;
+# Shopify's `+0200` offsets need an explicit format.
+_EXTRA_TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z"]
+
+
+def quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _present(col: Column) -> str:
+    return f"nullif(trim({quote(col.column)}), '')"
+
+
+def typed_expression(col: Column) -> str:
+    """The typed value of a column, NULL when empty or unparseable."""
+    value = _present(col)
+    if col.type == "timestamp":
+        formats = ", ".join(_literal(f) for f in _EXTRA_TIMESTAMP_FORMATS)
+        return f"coalesce(try_cast({value} AS TIMESTAMPTZ), try_strptime({value}, [{formats}]))"
+    if col.type == "text":
+        return quote(col.column)
+    return f"try_cast({value} AS {SQL_TYPES[col.type]})"
+
+
+def reason_expression(spec: SourceSpec) -> str:
+    """A plain-words reason per bad row (checks joined by '; '), NULL for good rows.
+
+    Reasons name the field, never its value: values are PII more often than not
+    and the raw row is kept beside the reason anyway.
+    """
+    checks: list[str] = []
+    key = spec.column(spec.key)
+    checks.append(f"CASE WHEN {_present(key)} IS NULL THEN 'empty natural key \"{key.name}\"' END")
+    for col in spec.columns:
+        present = _present(col)
+        label = col.name.replace("'", "''")
+        if col.required and col.column != spec.key:
+            checks.append(
+                f"CASE WHEN {present} IS NULL THEN 'missing required field \"{label}\"' END"
+            )
+        if col.type in {"timestamp", "number", "integer"}:
+            kind = {"timestamp": "a timestamp", "number": "a number", "integer": "a whole number"}
+            checks.append(
+                f"CASE WHEN {present} IS NOT NULL AND {typed_expression(col)} IS NULL "
+                f"THEN '\"{label}\" is not {kind[col.type]}' END"
+            )
+        if col.choices:
+            allowed = ", ".join(_literal(c.upper()) for c in col.choices)
+            checks.append(
+                f"CASE WHEN {present} IS NOT NULL AND upper({present}) NOT IN ({allowed}) "
+                f"THEN '\"{label}\" must be one of {'|'.join(col.choices)}' END"
+            )
+    field_checks = ", ".join(checks)
+    return (
+        "CASE WHEN _structural_error IS NOT NULL THEN _structural_error "
+        f"ELSE nullif(concat_ws('; ', {field_checks}), '') END"
+    )
+
+
+def raw_table_columns(spec: SourceSpec) -> list[tuple[str, str]]:
+    """(name, SQL type) of the raw and current tables, in order."""
+    return [
+        ("_partition_date", "DATE"),
+        ("_file", "VARCHAR"),
+        ("_line", "INTEGER"),
+        ("source_record_id", "VARCHAR"),
+        *[(c.column, SQL_TYPES[c.type]) for c in spec.columns],
+    ]
+
+
+def typed_select(spec: SourceSpec, batch: str) -> str:
+    """Select every batch row typed, with `_raw` and `_reason` for quarantine."""
+    typed = ",\n  ".join(f"{typed_expression(c)} AS {quote(c.column)}" for c in spec.columns)
+    return f"""
+SELECT
+  _partition_date, _file, _line, _raw,
+  {reason_expression(spec)} AS _reason,
+  trim({quote(spec.key)}) AS source_record_id,
+  {typed}
+FROM {batch}"""
