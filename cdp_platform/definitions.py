@@ -6,6 +6,7 @@ import warnings
 
 import dagster as dg
 
+from cdp_platform.automation.jobs import JOBS
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.partitions import daily_partitions
@@ -18,6 +19,7 @@ warnings.filterwarnings("ignore", category=dg.BetaWarning)
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*source_assets()],
+        jobs=JOBS,
         sensors=[build_landing_sensor(daily_partitions())],
         resources={"warehouse": default_warehouse()},
     )

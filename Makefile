@@ -1,0 +1,48 @@
+# One command sets up and runs; one sets up and tests. Both start from nothing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+
+.PHONY: install run test ui lint format demo clean dagster-home
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+dagster-home: $(DAGSTER_HOME)/dagster.yaml
+
+# Generate the demo set only when the landing folder is empty.
+demo: $(STAMP)
+	@if [ -z "$$(ls -A data/landing 2>/dev/null)" ]; then \
+		$(BIN)/cdp demo generate --persons 2000 --days 60; \
+	fi
+
+run: $(STAMP) dagster-home demo
+	$(BIN)/cdp run
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+ui: $(STAMP) dagster-home
+	$(BIN)/dagster dev -w workspace.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check cdp_platform cdp_platform_tests
+	$(BIN)/ruff format --check cdp_platform cdp_platform_tests
+
+format: $(STAMP)
+	$(BIN)/ruff format cdp_platform cdp_platform_tests
+	$(BIN)/ruff check --fix cdp_platform cdp_platform_tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp

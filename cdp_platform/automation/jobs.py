@@ -1,0 +1,24 @@
+"""Jobs: the named slices of the asset graph that runs, schedules and sensors target."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+SOURCES_GROUP = "sources"
+
+# Every landing source over a partition range, in one run per backfill.
+ingest_sources_job = dg.define_asset_job(
+    name="ingest_sources",
+    selection=dg.AssetSelection.groups(SOURCES_GROUP),
+    description="Load landing day files for a range of days into the warehouse.",
+)
+
+# Everything downstream of the sources (unpartitioned layers), refreshed as a whole.
+refresh_downstream_job = dg.define_asset_job(
+    name="refresh_downstream",
+    selection=dg.AssetSelection.groups(SOURCES_GROUP).downstream()
+    - dg.AssetSelection.groups(SOURCES_GROUP),
+    description="Rebuild every layer below the sources from the current warehouse.",
+)
+
+JOBS = [ingest_sources_job, refresh_downstream_job]

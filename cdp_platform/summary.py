@@ -1,0 +1,85 @@
+"""The short warehouse summary printed after `cdp run`.
+
+Each layer contributes a section; a section whose tables do not exist yet
+is left out, so the summary grows with the platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import duckdb
+
+from cdp_platform.sources.contracts import SOURCES
+
+Section = tuple[str, list[str], list[tuple]]
+
+
+def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not _table_exists(conn, "sources.partition_loads"):
+        return None
+    loads = {
+        source: (files, read, loaded, quarantined)
+        for source, files, read, loaded, quarantined in conn.execute(
+            "SELECT source, count(file), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
+            "FROM sources.partition_loads GROUP BY source"
+        ).fetchall()
+    }
+    rows = []
+    for name, spec in SOURCES.items():
+        if name not in loads:
+            continue
+        current = (
+            conn.execute(f"SELECT count(*) FROM {spec.current_table}").fetchone()[0]
+            if _table_exists(conn, spec.current_table)
+            else 0
+        )
+        rows.append((name, *loads[name], current))
+    totals = tuple(sum(r[i] for r in rows) for i in range(1, 6))
+    rows.append(("total", *totals))
+    return (
+        "Sources",
+        ["source", "files", "rows read", "loaded", "quarantined", "current"],
+        rows,
+    )
+
+
+SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [sources_section]
+
+
+def render_table(headers: list[str], rows: list[tuple]) -> str:
+    cells = [[str(h) for h in headers]] + [
+        [f"{v:,}" if isinstance(v, int) else str(v) for v in row] for row in rows
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    lines = []
+    for n, row in enumerate(cells):
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def render_summary(conn: duckdb.DuckDBPyConnection) -> str:
+    parts = []
+    for section in SECTIONS:
+        result = section(conn)
+        if result:
+            title, headers, rows = result
+            parts.append(f"{title}\n{render_table(headers, rows)}")
+    return "\n\n".join(parts)
