@@ -174,21 +174,22 @@ def write_partitions(
             f"DELETE FROM sources.partition_loads WHERE source = ? AND partition_date IN ({day_list})",
             [spec.name],
         )
-        conn.executemany(
-            "INSERT INTO sources.partition_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
-            [
+        if result.partitions:
+            conn.executemany(
+                "INSERT INTO sources.partition_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
                 [
-                    spec.name,
-                    p.partition_date,
-                    p.file,
-                    p.rows_read,
-                    p.rows_loaded,
-                    p.rows_quarantined,
-                    run_id,
-                ]
-                for p in result.partitions
-            ],
-        )
+                    [
+                        spec.name,
+                        p.partition_date,
+                        p.file,
+                        p.rows_read,
+                        p.rows_loaded,
+                        p.rows_quarantined,
+                        run_id,
+                    ]
+                    for p in result.partitions
+                ],
+            )
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")

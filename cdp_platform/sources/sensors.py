@@ -7,7 +7,7 @@ import json
 import dagster as dg
 
 from cdp_platform import settings
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.automation.jobs import ingest_sources_job
 from cdp_platform.sources.landing import DayFile, list_day_files
 
 # Bounded so a folder of years of history becomes many short ticks, not one
@@ -58,7 +58,7 @@ def build_landing_sensor(partitions_def: dg.PartitionsDefinition) -> dg.SensorDe
             "Watches the landing folders and requests a run of the source and day "
             "for every new or changed day file (keyed by path, size and mtime)."
         ),
-        target=dg.AssetSelection.assets(*SOURCES),
+        job=ingest_sources_job,
         minimum_interval_seconds=30,
         default_status=dg.DefaultSensorStatus.RUNNING,
     )

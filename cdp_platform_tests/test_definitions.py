@@ -1,0 +1,73 @@
+"""The whole code location loads, and its graph matches the snapshot.
+
+A change to the asset graph (a renamed asset, a new job) should be a
+deliberate edit of the snapshot below, never an accident.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from cdp_platform.definitions import build_definitions, defs
+
+SNAPSHOT = {
+    "assets": {
+        "sources": [
+            "crm_companies",
+            "crm_contacts",
+            "email_subscribers",
+            "pos_loyalty",
+            "pos_transactions",
+            "privacy_requests",
+            "shop_orders",
+            "support_tickets",
+            "web_events",
+        ],
+    },
+    "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream"],
+    "sensors": ["landing_file_sensor"],
+    "schedules": [],
+}
+
+
+def graph_snapshot(definitions: dg.Definitions) -> dict:
+    repo = definitions.get_repository_def()
+    groups: dict[str, list[str]] = {}
+    for assets_def in repo.assets_defs_by_key.values():
+        for key in assets_def.keys:
+            groups.setdefault(assets_def.group_names_by_key[key], []).append(key.to_user_string())
+    return {
+        "assets": {g: sorted(keys) for g, keys in sorted(groups.items())},
+        "jobs": sorted(j.name for j in repo.get_all_jobs()),
+        "sensors": sorted(s.name for s in repo.sensor_defs),
+        "schedules": sorted(s.name for s in repo.schedule_defs),
+    }
+
+
+def test_code_location_loads_and_matches_snapshot():
+    dg.Definitions.validate_loadable(defs)
+    assert graph_snapshot(build_definitions()) == SNAPSHOT
+
+
+def test_every_asset_is_documented_owned_and_kinded():
+    repo = build_definitions().get_repository_def()
+    for key, assets_def in repo.assets_defs_by_key.items():
+        spec = next(s for s in assets_def.specs if s.key == key)
+        assert spec.description, key
+        assert spec.owners, key
+        assert spec.kinds, key
+        assert "dagster/column_schema" in spec.metadata, key
+
+
+def test_source_assets_share_one_daily_partitioning_single_run_backfills_and_the_pool():
+    repo = build_definitions().get_repository_def()
+    partitions = set()
+    for key, assets_def in repo.assets_defs_by_key.items():
+        if assets_def.group_names_by_key[key] != "sources":
+            continue
+        assert assets_def.backfill_policy == dg.BackfillPolicy.single_run(), key
+        assert assets_def.node_def.pools == {"warehouse"}, key
+        partitions.add(assets_def.partitions_def)
+    (daily,) = partitions
+    assert isinstance(daily, dg.DailyPartitionsDefinition)
+    assert daily.get_first_partition_key() == "2025-01-01"
