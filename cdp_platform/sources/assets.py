@@ -1,6 +1,7 @@
 """One partitioned asset per landing source, built by a factory from the specs."""
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -12,7 +13,12 @@ from cdp_platform.sources.landing import day_file_path
 from cdp_platform.sources.loading import LoadResult, write_partitions
 from cdp_platform.sources.metadata import column_schema, load_metadata
 from cdp_platform.sources.partitions import daily_partitions
-from cdp_platform.sources.readers import ParsedFile, SourceFileError, read_day_file
+from cdp_platform.sources.readers import (
+    ParsedFile,
+    SourceFileError,
+    parsed_from_records,
+    read_day_file,
+)
 
 GROUP = "sources"
 
@@ -30,6 +36,40 @@ def read_landing_partitions(
             yield day, f"{spec.name}/{path.name}", read_day_file(path, spec)
         except SourceFileError as exc:
             failed[day] = str(exc)
+
+
+def read_api_partitions(
+    client, spec: SourceSpec, days: list[str], stats: dict[str, object]
+) -> Iterator[tuple[str, str | None, ParsedFile | None]]:
+    """Pull the records last modified within `days` and split them by day.
+
+    A record whose modification time cannot be read is kept with the first
+    day, where typing quarantines it with the reason.
+    """
+    window_start = datetime.fromisoformat(days[0]).replace(tzinfo=UTC)
+    window_end = datetime.fromisoformat(days[-1]).replace(tzinfo=UTC) + timedelta(days=1)
+    pull = client.fetch_contacts(modified_after=window_start, modified_before=window_end)
+    stats.update(
+        api_cursor=pull.cursor.isoformat() if pull.cursor else None,
+        api_pages=pull.pages,
+        api_requests=pull.requests,
+        api_retries=pull.retries,
+        api_records=len(pull.rows),
+    )
+    modified_field = spec.column(spec.modified_at).name
+    by_day: dict[str, list[dict]] = {day: [] for day in days}
+    for row in pull.rows:
+        by_day.get(_utc_day(row.get(modified_field)), by_day[days[0]]).append(row)
+    for day in days:
+        label = f"api:/crm/v3/objects/contacts@{day}"
+        yield day, label, parsed_from_records(by_day[day], spec, label) if by_day[day] else None
+
+
+def _utc_day(value: str | None) -> str | None:
+    try:
+        return datetime.fromisoformat(value).astimezone(UTC).date().isoformat() if value else None
+    except ValueError:
+        return None
 
 
 def _report_failures(
@@ -59,22 +99,29 @@ def _report_failures(
     )
 
 
-def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
+def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDefinition:
+    """The asset of one source; `from_api` pulls it through the `hubspot` resource."""
     kind = "csv" if spec.format == "csv" else "json"
+    origin = (
+        "Pulled from the HubSpot-shaped contacts API (`GET /crm/v3/objects/contacts`), "
+        "the contacts last modified within each partition's day"
+        if from_api
+        else f"Reads `<landing>/{spec.name}/<day>.{spec.extension}` per daily partition"
+    )
 
     @dg.asset(
         name=spec.name,
         group_name=GROUP,
         description=(
-            f"{spec.description}\n\nReads `<landing>/{spec.name}/<day>.{spec.extension}` per "
-            f"daily partition into `{spec.raw_table}` (every version) and rebuilds "
+            f"{spec.description}\n\n{origin} into `{spec.raw_table}` (every version) and rebuilds "
             f"`{spec.current_table}` (latest version per `{spec.column(spec.key).name}`). "
             "Rows that cannot be loaded go to `sources.quarantine` with the reason."
         ),
         partitions_def=daily_partitions(),
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="warehouse",
-        kinds={"duckdb", kind},
+        kinds={"duckdb", "hubspot" if from_api else kind},
+        required_resource_keys={"hubspot"} if from_api else None,
         owners=[spec.owner],
         tags={"layer": "sources"},
         metadata={
@@ -88,10 +135,14 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         days = list(context.partition_keys)
         failed: dict[str, str] = {}
-        files = read_landing_partitions(settings.landing_dir(), spec, days, failed)
+        api_stats: dict[str, object] = {}
+        if from_api:
+            files = read_api_partitions(context.resources.hubspot, spec, days, api_stats)
+        else:
+            files = read_landing_partitions(settings.landing_dir(), spec, days, failed)
         with warehouse.get_connection() as conn:
             result = write_partitions(conn, spec, files, context.run.run_id)
-            metadata = load_metadata(conn, spec, result, sorted(failed))
+            metadata = {**load_metadata(conn, spec, result, sorted(failed)), **api_stats}
         context.log.info(
             f"{spec.name}: {len(days)} partition(s), {result.rows_loaded} rows loaded, "
             f"{result.rows_quarantined} quarantined, {len(failed)} file(s) failed"
@@ -104,4 +155,8 @@ def build_source_asset(spec: SourceSpec) -> dg.AssetsDefinition:
 
 
 def source_assets() -> list[dg.AssetsDefinition]:
-    return [build_source_asset(spec) for spec in SOURCES.values()]
+    crm_from_api = settings.crm_contacts_mode() == "api"
+    return [
+        build_source_asset(spec, from_api=crm_from_api and spec.name == "crm_contacts")
+        for spec in SOURCES.values()
+    ]

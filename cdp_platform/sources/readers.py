@@ -174,3 +174,22 @@ def _extract(obj: dict, keys: list[str], as_json: bool) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def parsed_from_records(
+    records: list[dict[str, str | None]], spec: SourceSpec, label: str
+) -> ParsedFile:
+    """Records pulled from an API (keyed by the file's field names) as a parsed file.
+
+    `line` is the record's position in the pull and `raw` its JSON text, so a
+    quarantined API record is as traceable as a file row.
+    """
+    parsed = ParsedFile(path=Path(label), columns={c.column: [] for c in spec.columns})
+    for position, rec in enumerate(records, start=1):
+        parsed.lines.append(position)
+        parsed.raws.append(json.dumps(rec, ensure_ascii=False, sort_keys=True))
+        parsed.structural_errors.append(None)
+        for col in spec.columns:
+            value = rec.get(col.name)
+            parsed.columns[col.column].append(None if value is None else str(value))
+    return parsed
