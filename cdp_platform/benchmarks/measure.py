@@ -1,0 +1,54 @@
+"""Wall time and peak memory of a command run as a child process."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Measurement:
+    label: str
+    seconds: float
+    peak_rss_mib: float
+
+    def as_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "seconds": round(self.seconds, 2),
+            "peak_rss_mib": round(self.peak_rss_mib, 1),
+        }
+
+
+def cdp_command() -> str:
+    return str(Path(sys.executable).parent / "cdp")
+
+
+def measure(label: str, args: list[str], env: dict[str, str] | None = None) -> Measurement:
+    """Run `args` in a fresh child and report its wall time and peak resident memory.
+
+    Each measurement runs under its own `python -c` wrapper so that
+    RUSAGE_CHILDREN holds that command's peak alone.
+    """
+    wrapper = (
+        "import resource, subprocess, sys, json;"
+        "code = subprocess.call(sys.argv[1:]);"
+        "print(json.dumps(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss), file=sys.stderr);"
+        "sys.exit(code)"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", wrapper, *args],
+        env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{label} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
+    peak_kib = int(done.stderr.strip().splitlines()[-1])
+    return Measurement(label, seconds, peak_kib / 1024)
