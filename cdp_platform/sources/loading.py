@@ -19,7 +19,12 @@ import pyarrow as pa
 
 from cdp_platform.sources.contracts import SourceSpec
 from cdp_platform.sources.readers import ParsedFile
-from cdp_platform.sources.validation import quote, raw_table_columns, typed_select
+from cdp_platform.sources.validation import (
+    json_fields_select,
+    quote,
+    raw_table_columns,
+    typed_select,
+)
 
 QUARANTINE_COLUMNS = [
     ("source", "VARCHAR"),
@@ -132,14 +137,14 @@ def write_partitions(
         labels[partition_date] = label
         if parsed is None or parsed.row_count == 0:
             continue
-        batch = _batch_table(parsed, partition_date, label or "")
-        conn.register("_batch", batch)
+        conn.register("_batch", _batch_table(parsed, partition_date, label or ""))
+        source = json_fields_select(spec, "_batch") if parsed.json_lines else "_batch"
         verb = (
             f"CREATE OR REPLACE TEMP TABLE {typed_table} AS"
             if first
             else (f"INSERT INTO {typed_table}")
         )
-        conn.execute(f"{verb} {typed_select(spec, '_batch')}")
+        conn.execute(f"{verb} {typed_select(spec, source)}")
         conn.unregister("_batch")
         first = False
     if first:  # nothing to load: an empty typed table keeps the SQL below uniform
@@ -249,6 +254,5 @@ def refresh_current_table(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> 
         qualify = f"row_number() OVER (PARTITION BY {unit} ORDER BY {order}) = 1"
     conn.execute(
         f"CREATE OR REPLACE TABLE {spec.current_table} AS "
-        f"SELECT * FROM {spec.raw_table} QUALIFY {qualify} "
-        "ORDER BY source_record_id, _partition_date, _line"
+        f"SELECT * FROM {spec.raw_table} QUALIFY {qualify}"
     )

@@ -33,6 +33,8 @@ class ParsedFile:
     `columns[name][i]` is the text of field `name` on row `i` (None when the
     field is absent); `structural_errors[i]` is set when row `i` could not be
     split into fields at all, in which case its column values are None.
+    JSON lines carry no columns (`json_lines`): DuckDB extracts their fields
+    from `raws`, which is much faster than doing it here.
     """
 
     path: Path
@@ -41,6 +43,7 @@ class ParsedFile:
     raws: list[str] = field(default_factory=list)
     structural_errors: list[str | None] = field(default_factory=list)
     extra_headers: list[str] = field(default_factory=list)
+    json_lines: bool = False
 
     @property
     def row_count(self) -> int:
@@ -51,7 +54,7 @@ def read_day_file(path: Path, spec: SourceSpec) -> ParsedFile:
     text = _decode(path)
     if spec.format == "csv":
         return _read_csv(path, text, spec)
-    return _read_jsonl(path, text, spec)
+    return _read_jsonl(path, text)
 
 
 def _decode(path: Path) -> str:
@@ -71,6 +74,8 @@ def _decode(path: Path) -> str:
 
 
 def _empty(path: Path, spec: SourceSpec) -> ParsedFile:
+    if spec.format == "jsonl":
+        return ParsedFile(path=path, columns={}, json_lines=True)
     return ParsedFile(path=path, columns={c.column: [] for c in spec.columns})
 
 
@@ -112,10 +117,11 @@ def _read_csv(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
             f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
             f"the header has {len(header)} columns"
         )
-    positions = {c.column: header.index(c.name) for c in spec.columns}
     parsed = _empty(path, spec)
     parsed.extra_headers = [h for h in header if h not in spec.headers]
     width = len(header)
+    blank_row = [None] * width
+    records: list[list[str | None]] = []
     next_line = reader.line_num + 1
     while True:
         try:
@@ -134,14 +140,17 @@ def _read_csv(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
         parsed.lines.append(line)
         parsed.raws.append(raw)
         parsed.structural_errors.append(error)
-        for column, pos in positions.items():
-            parsed.columns[column].append(None if error else fields[pos])
+        records.append(blank_row if error else fields)
+    # Transposing once is far cheaper than appending field by field.
+    columns = list(zip(*records, strict=True)) if records else [[] for _ in header]
+    for col in spec.columns:
+        parsed.columns[col.column] = list(columns[header.index(col.name)])
     return parsed
 
 
-def _read_jsonl(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
-    parsed = _empty(path, spec)
-    paths = [(c.column, c.name.split("."), c.type == "json") for c in spec.columns]
+def _read_jsonl(path: Path, text: str) -> ParsedFile:
+    """Lines with their JSON validity; fields are extracted later, in SQL."""
+    parsed = ParsedFile(path=path, columns={}, json_lines=True)
     for number, line in enumerate(text.split("\n"), start=1):
         raw = line.rstrip("\r")
         if not raw.strip():
@@ -149,31 +158,14 @@ def _read_jsonl(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
         error = None
         try:
             obj = json.loads(raw)
+            if not isinstance(obj, dict):
+                error = f"line is JSON {type(obj).__name__}, not an object"
         except json.JSONDecodeError as exc:
-            obj, error = None, f"invalid JSON ({exc.msg} at column {exc.colno})"
-        if error is None and not isinstance(obj, dict):
-            error = f"line is JSON {type(obj).__name__}, not an object"
+            error = f"invalid JSON ({exc.msg} at column {exc.colno})"
         parsed.lines.append(number)
         parsed.raws.append(raw)
         parsed.structural_errors.append(error)
-        for column, keys, as_json in paths:
-            parsed.columns[column].append(None if error else _extract(obj, keys, as_json))
     return parsed
-
-
-def _extract(obj: dict, keys: list[str], as_json: bool) -> str | None:
-    value: object = obj
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-        if value is None:
-            return None
-    if as_json or isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def parsed_from_records(

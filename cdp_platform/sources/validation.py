@@ -91,6 +91,24 @@ def raw_table_columns(spec: SourceSpec) -> list[tuple[str, str]]:
     ]
 
 
+def json_fields_select(spec: SourceSpec, batch: str) -> str:
+    """Extract the spec's fields, as text, from the `_raw` JSON of each line.
+
+    All paths are read in one `json_extract_string` call, so each line is
+    parsed once. Only lines that parsed as a JSON object are touched (DuckDB
+    evaluates CASE branches just for the rows that take them), so a broken
+    line cannot fail the batch. JSON `null` becomes SQL NULL.
+    """
+    paths = ", ".join(_literal(col.json_path) for col in spec.columns)
+    fields = ", ".join(
+        f"_fields[{n}] AS {quote(col.column)}" for n, col in enumerate(spec.columns, start=1)
+    )
+    return (
+        f"(SELECT * EXCLUDE (_fields), {fields} FROM (SELECT *, CASE WHEN _structural_error "
+        f"IS NULL THEN json_extract_string(_raw, [{paths}]) END AS _fields FROM {batch}))"
+    )
+
+
 def typed_select(spec: SourceSpec, batch: str) -> str:
     """Select every batch row typed, with `_raw` and `_reason` for quarantine."""
     typed = ",\n  ".join(f"{typed_expression(c)} AS {quote(c.column)}" for c in spec.columns)

@@ -107,6 +107,30 @@ def test_bad_values_are_quarantined_with_a_reason_naming_the_field(
     assert quarantined[0][3]  # the raw line is kept verbatim
 
 
+def test_json_fields_are_extracted_with_nested_paths_and_nulls(landing, db):
+    event = record("web_events", userId=None, properties={"order_id": "#1042", "total": 44.99})
+    load(landing, "web_events", {"2026-08-01": [event, "{broken"]}, db)
+    row = rows(
+        db,
+        "SELECT source_record_id, user_id, trait_email, page_path, campaign_source, "
+        "properties->>'$.order_id', traits->>'$.firstName', context_ip FROM sources.web_events",
+    )
+    assert row == [
+        ("anon-1", None, "rob@example.com", "/", "newsletter", "#1042", "Rob", "203.0.113.9")
+    ]
+    assert rows(db, "SELECT line, reason FROM sources.quarantine") == [
+        (2, "invalid JSON (Expecting property name enclosed in double quotes at column 2)")
+    ]
+
+
+def test_support_ticket_numeric_id_becomes_text_key(landing, db):
+    load(landing, "support_tickets", {"2026-08-01": [record("support_tickets")]}, db)
+    assert rows(
+        db,
+        "SELECT source_record_id, requester_email, satisfaction_score FROM sources.support_tickets",
+    ) == [("501", "rob@example.com", "unoffered")]
+
+
 def test_empty_optional_values_are_loaded_not_quarantined(landing, db):
     sparse = record(
         "pos_loyalty",
