@@ -8,6 +8,7 @@ import dagster as dg
 
 from cdp_platform import settings
 from cdp_platform.resources.warehouse import WarehouseResource
+from cdp_platform.sources.checks import check_specs, run_checks
 from cdp_platform.sources.contracts import SOURCES, SourceSpec
 from cdp_platform.sources.landing import day_file_path
 from cdp_platform.sources.loading import LoadResult, write_partitions
@@ -122,6 +123,7 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         pool="warehouse",
         kinds={"duckdb", "hubspot" if from_api else kind},
         required_resource_keys={"hubspot"} if from_api else None,
+        check_specs=check_specs(spec),
         owners=[spec.owner],
         tags={"layer": "sources"},
         metadata={
@@ -143,13 +145,14 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         with warehouse.get_connection() as conn:
             result = write_partitions(conn, spec, files, context.run.run_id)
             metadata = {**load_metadata(conn, spec, result, sorted(failed)), **api_stats}
+            checks = run_checks(conn, spec, result)
         context.log.info(
             f"{spec.name}: {len(days)} partition(s), {result.rows_loaded} rows loaded, "
             f"{result.rows_quarantined} quarantined, {len(failed)} file(s) failed"
         )
         if failed:
             _report_failures(context, spec, result, failed)
-        return dg.MaterializeResult(metadata=metadata)
+        return dg.MaterializeResult(metadata=metadata, check_results=checks)
 
     return _source_asset
 

@@ -116,3 +116,33 @@ def test_missing_required_column_fails_partition_with_file_and_column(landing, i
         e for e in result.all_events if e.is_step_failure
     ).step_failure_data.error.message
     assert str(path) in message and "'Last Modified Date'" in message
+
+
+def check_results(result, source: str) -> dict[str, tuple[bool, dict]]:
+    return {
+        evaluation.check_name: (evaluation.passed, evaluation.metadata)
+        for evaluation in result.get_asset_check_evaluations()
+        if evaluation.asset_key == dg.AssetKey(source)
+    }
+
+
+def test_checks_pass_on_clean_loads(landing, instance):
+    write_day_file(landing, "support_tickets", DAYS[0], [record("support_tickets")])
+    result = run_range(instance, DAYS[0], DAYS[0], ["support_tickets"])
+    checks = check_results(result, "support_tickets")
+    assert {name: passed for name, (passed, _) in checks.items()} == {
+        "quarantine_share_below_limit": True,
+        "modified_at_not_after_file_day": True,
+    }
+
+
+def test_checks_warn_on_a_mostly_broken_file_and_future_timestamps(landing, instance):
+    future = record("pos_transactions", purchased_at="2026-08-09 10:00:00")
+    write_day_file(landing, "pos_transactions", DAYS[0], [future, "a,b", "c,d"])
+    result = run_range(instance, DAYS[0], DAYS[0], ["pos_transactions"])
+    assert result.success  # warnings, not failures: the good row is still loaded
+    checks = check_results(result, "pos_transactions")
+    passed, meta = checks["quarantine_share_below_limit"]
+    assert not passed and meta["rows_quarantined"].value == 2
+    passed, meta = checks["modified_at_not_after_file_day"]
+    assert not passed and meta["rows_ahead_of_file_day"].value == 1
