@@ -17,9 +17,11 @@ SQL_TYPES = {
     "json": "JSON",
 }
 
-# ISO 8601 (with `Z` or an offset) and `YYYY-MM-DD HH:MM:SS` cast directly;
-# Shopify's `+0200` offsets need an explicit format.
-_EXTRA_TIMESTAMP_FORMATS = ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z"]
+# ISO 8601 (with `Z` or an offset) and `YYYY-MM-DD HH:MM:SS` cast directly.
+# Compact offsets (Shopify's `+0200`) take an explicit format, and must never
+# reach the cast: DuckDB reads them as time-zone names, at ~0.3 ms a value.
+_COMPACT_OFFSET = r"[+-]\d{4}$"
+_COMPACT_OFFSET_FORMATS = ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"]
 
 
 def quote(identifier: str) -> str:
@@ -38,8 +40,12 @@ def typed_expression(col: Column) -> str:
     """The typed value of a column, NULL when empty or unparseable."""
     value = _present(col)
     if col.type == "timestamp":
-        formats = ", ".join(_literal(f) for f in _EXTRA_TIMESTAMP_FORMATS)
-        return f"coalesce(try_cast({value} AS TIMESTAMPTZ), try_strptime({value}, [{formats}]))"
+        formats = ", ".join(_literal(f) for f in _COMPACT_OFFSET_FORMATS)
+        return (
+            f"CASE WHEN regexp_matches({value}, {_literal(_COMPACT_OFFSET)}) "
+            f"THEN try_strptime({value}, [{formats}]) "
+            f"ELSE try_cast({value} AS TIMESTAMPTZ) END"
+        )
     if col.type == "text":
         return quote(col.column)
     return f"try_cast({value} AS {SQL_TYPES[col.type]})"
