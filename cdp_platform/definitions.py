@@ -6,9 +6,11 @@ import warnings
 
 import dagster as dg
 
+from cdp_platform import settings
 from cdp_platform.automation.jobs import JOBS
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
+from cdp_platform.sources.hubspot_client import HubSpotContactsResource
 from cdp_platform.sources.partitions import daily_partitions
 from cdp_platform.sources.sensors import build_landing_sensor
 
@@ -16,12 +18,22 @@ from cdp_platform.sources.sensors import build_landing_sensor
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
+def build_resources() -> dict[str, object]:
+    resources: dict[str, object] = {"warehouse": default_warehouse()}
+    if settings.crm_contacts_mode() == "api":
+        resources["hubspot"] = HubSpotContactsResource(
+            base_url=settings.hubspot_base_url(),
+            access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
+        )
+    return resources
+
+
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*source_assets()],
         jobs=JOBS,
         sensors=[build_landing_sensor(daily_partitions())],
-        resources={"warehouse": default_warehouse()},
+        resources=build_resources(),
     )
 
 

@@ -122,7 +122,8 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         backfill_policy=dg.BackfillPolicy.single_run(),
         pool="warehouse",
         kinds={"duckdb", "hubspot" if from_api else kind},
-        required_resource_keys={"hubspot"} if from_api else None,
+        # Declared here rather than as parameters, since only the API variant needs `hubspot`.
+        required_resource_keys={"warehouse", "hubspot"} if from_api else {"warehouse"},
         check_specs=check_specs(spec),
         owners=[spec.owner],
         tags={"layer": "sources"},
@@ -132,9 +133,8 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
             "landing_folder": spec.name,
         },
     )
-    def _source_asset(
-        context: dg.AssetExecutionContext, warehouse: WarehouseResource
-    ) -> dg.MaterializeResult:
+    def _source_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+        warehouse: WarehouseResource = context.resources.warehouse
         days = list(context.partition_keys)
         failed: dict[str, str] = {}
         api_stats: dict[str, object] = {}
