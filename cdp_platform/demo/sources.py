@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from functools import partial
 
 from cdp_platform.demo.landing import (
     FIRST_SECOND,
@@ -341,9 +342,16 @@ class Device:
     agent: str
 
 
-def _event(
-    landing: Landing, counters: Counters, device: Device, kind: str, day: int, second: int, **fields
-) -> dict:
+def _emit_event(
+    landing: Landing,
+    counters: Counters,
+    device: Device,
+    kind: str,
+    day: int,
+    second: int,
+    **fields,
+) -> None:
+    """One Segment message from `device`, filed under the device's first user."""
     page = fields.pop("page", "/")
     campaign = fields.pop("campaign", None)
     context = {
@@ -359,10 +367,67 @@ def _event(
         "timestamp": iso_z(landing.moment(day, second), millis=True),
         "anonymousId": device.anonymous_id,
         "userId": fields.pop("userId", None),
+        **fields,
+        "context": context,
     }
-    event.update(fields)
-    event["context"] = context
-    return event
+    landing.add("web_events", day, event, device.anonymous_id, device.person.pid)
+
+
+def _new_device(rng: random.Random, landing: Landing, person: Person, counters: Counters) -> Device:
+    n = counters.next("device")
+    anonymous_id = (
+        f"{n:08x}-{rng.randrange(16**4):04x}-4{rng.randrange(16**3):03x}-"
+        f"a{rng.randrange(16**3):03x}-{rng.randrange(16**12):012x}"
+    )
+    days = sorted({rng.randrange(landing.days) for _ in range(rng.choice((1, 1, 2, 3, 4)))})
+    return Device(anonymous_id, person, days, rng.choice(USER_AGENTS))
+
+
+def _identify_traits(rng: random.Random, person: Person, day: int, ids: Identifiers) -> dict:
+    traits = {"email": email_variant(rng, person.email, 0.1)}
+    ids.emails.append(traits["email"])
+    if rng.random() < 0.7:
+        traits["firstName"] = first_name_variant(rng, person.first, 0.1)
+        traits["lastName"] = person.surname_on(day)
+    if rng.random() < 0.15:
+        traits["phone"] = _phone(rng, person)
+    return traits
+
+
+def _browse(
+    rng: random.Random, landing: Landing, counters: Counters, device: Device, day: int
+) -> int:
+    """A visit: a page view, then maybe a product, the basket and the checkout."""
+    second = _second(rng)
+    campaign = rng.choice(CAMPAIGNS) if rng.random() < 0.3 else None
+    _emit_event(
+        landing,
+        counters,
+        device,
+        "page",
+        day,
+        second,
+        page=rng.choice(PAGES),
+        campaign=campaign,
+        properties={"title": "Shop"},
+    )
+    for step, name in enumerate(("Product Viewed", "Product Added", "Checkout Started")):
+        if rng.random() > (0.7, 0.4, 0.5)[step]:
+            break
+        sku, product, price = rng.choice(PRODUCTS)
+        second = min(second + rng.randrange(5, 300), LAST_SECOND)
+        _emit_event(
+            landing,
+            counters,
+            device,
+            "track",
+            day,
+            second,
+            event=name,
+            page="/product/" + sku.lower(),
+            properties={"product_id": sku, "name": product, "price": price},
+        )
+    return second
 
 
 def web_events(
@@ -377,163 +442,71 @@ def web_events(
 ) -> None:
     if rng.random() > 0.62 and not orders:
         return
-    devices = []
-    for _ in range(rng.choices((1, 2, 3), weights=(60, 30, 10))[0]):
-        n = counters.next("device")
-        anonymous_id = f"{n:08x}-{rng.randrange(16**4):04x}-4{rng.randrange(16**3):03x}-a{rng.randrange(16**3):03x}-{rng.randrange(16**12):012x}"
-        days = sorted({rng.randrange(landing.days) for _ in range(rng.choice((1, 1, 2, 3, 4)))})
-        devices.append(Device(anonymous_id, person, days, rng.choice(USER_AGENTS)))
-    identifies = person.account_id is not None
-    for index, device in enumerate(devices):
+    count = rng.choices((1, 2, 3), weights=(60, 30, 10))[0]
+    devices = [_new_device(rng, landing, person, counters) for _ in range(count)]
+    for device in devices:
         # Identified on a later visit, on the first one, or never.
         identify_at = None
-        if identifies and rng.random() < 0.75:
+        if person.account_id is not None and rng.random() < 0.75:
             identify_at = rng.randrange(len(device.days))
-        elif not identifies and rng.random() < 0.2:
+        elif person.account_id is None and rng.random() < 0.2:
             identify_at = len(device.days) - 1
         for visit, day in enumerate(device.days):
-            second = _second(rng)
-            campaign = rng.choice(CAMPAIGNS) if rng.random() < 0.3 else None
-            landing.add(
-                "web_events",
-                day,
-                _event(
-                    landing,
-                    counters,
-                    device,
-                    "page",
-                    day,
-                    second,
-                    page=rng.choice(PAGES),
-                    campaign=campaign,
-                    properties={"title": "Shop"},
-                ),
-                device.anonymous_id,
-                person.pid,
-            )
-            for step, name in enumerate(("Product Viewed", "Product Added", "Checkout Started")):
-                if rng.random() > (0.7, 0.4, 0.5)[step]:
-                    break
-                sku, product, price = rng.choice(PRODUCTS)
-                second = min(second + rng.randrange(5, 300), LAST_SECOND)
-                landing.add(
-                    "web_events",
-                    day,
-                    _event(
-                        landing,
-                        counters,
-                        device,
-                        "track",
-                        day,
-                        second,
-                        event=name,
-                        page="/product/" + sku.lower(),
-                        properties={"product_id": sku, "name": product, "price": price},
-                    ),
-                    device.anonymous_id,
-                    person.pid,
-                )
+            second = _browse(rng, landing, counters, device, day)
             if visit == identify_at:
-                traits = {"email": email_variant(rng, person.email, 0.1)}
-                ids.emails.append(traits["email"])
-                if rng.random() < 0.7:
-                    traits["firstName"] = first_name_variant(rng, person.first, 0.1)
-                    traits["lastName"] = person.surname_on(day)
-                if rng.random() < 0.15:
-                    traits["phone"] = _phone(rng, person)
-                landing.add(
-                    "web_events",
-                    day,
-                    _event(
-                        landing,
-                        counters,
-                        device,
-                        "identify",
-                        day,
-                        min(second + 30, LAST_SECOND),
-                        userId=person.account_id,
-                        traits=traits,
-                        page="/account",
-                    ),
-                    device.anonymous_id,
-                    person.pid,
-                )
-        if index == 0 and shared_with is not None and shared_with.account_id:
-            # The household's other member signs in on the same browser later.
-            day = device.days[-1]
-            landing.add(
-                "web_events",
-                day,
-                _event(
+                _emit_event(
                     landing,
                     counters,
                     device,
                     "identify",
                     day,
-                    LAST_SECOND - 60,
-                    userId=shared_with.account_id,
-                    traits={
-                        "email": shared_with.email,
-                        "firstName": shared_with.first,
-                        "lastName": shared_with.last,
-                    },
+                    min(second + 30, LAST_SECOND),
+                    userId=person.account_id,
+                    traits=_identify_traits(rng, person, day, ids),
                     page="/account",
-                ),
-                device.anonymous_id,
-                person.pid,
-            )
-            hard_cases["shared_devices"].append(
-                {"anonymousId": device.anonymous_id, "persons": [person.pid, shared_with.pid]}
-            )
+                )
+    if shared_with is not None and shared_with.account_id:
+        # The household's other member signs in on the same browser later.
+        device = devices[0]
+        traits = {
+            "email": shared_with.email,
+            "firstName": shared_with.first,
+            "lastName": shared_with.last,
+        }
+        _emit_event(
+            landing,
+            counters,
+            device,
+            "identify",
+            device.days[-1],
+            LAST_SECOND - 60,
+            userId=shared_with.account_id,
+            traits=traits,
+            page="/account",
+        )
+        hard_cases["shared_devices"].append(
+            {"anonymousId": device.anonymous_id, "persons": [person.pid, shared_with.pid]}
+        )
     for order in orders:
         if rng.random() > 0.8:
             continue  # some orders are placed on a device we never saw
         device = rng.choice(devices)
-        total = sum(price * qty for _, _, price, qty in order.items)
-        landing.add(
-            "web_events",
-            order.day,
-            _event(
-                landing,
-                counters,
-                device,
-                "track",
-                order.day,
-                order.second,
-                event="Order Completed",
-                userId=person.account_id,
-                page="/checkout/thank-you",
-                properties={
-                    "order_id": order.name,
-                    "total": round(total, 2),
-                    "currency": "GBP",
-                    "products": [
-                        {"product_id": sku, "quantity": qty} for sku, _, _, qty in order.items
-                    ],
-                },
-            ),
-            device.anonymous_id,
-            person.pid,
+        products = [{"product_id": sku, "quantity": qty} for sku, _, _, qty in order.items]
+        total = round(sum(price * qty for _, _, price, qty in order.items), 2)
+        track = partial(_emit_event, landing, counters, device, "track", order.day, order.second)
+        track(
+            event="Order Completed",
+            userId=person.account_id,
+            page="/checkout/thank-you",
+            properties={
+                "order_id": order.name,
+                "total": total,
+                "currency": "GBP",
+                "products": products,
+            },
         )
         if rng.random() < 0.15:
-            landing.add(
-                "web_events",
-                order.day,
-                _event(
-                    landing,
-                    counters,
-                    device,
-                    "track",
-                    order.day,
-                    order.second,
-                    event="Signed Up",
-                    userId=person.account_id,
-                    page="/account/new",
-                    properties={},
-                ),
-                device.anonymous_id,
-                person.pid,
-            )
+            track(event="Signed Up", userId=person.account_id, page="/account/new", properties={})
 
 
 def support_tickets(
