@@ -263,3 +263,12 @@ def test_privacy_requests_name_an_identifier_of_their_true_person(demo):
             continue
         checked += 1
     assert checked > 0
+
+
+def test_committed_demo_set_is_what_the_generator_writes_by_default(tmp_path):
+    from cdp_platform.settings import PROJECT_ROOT
+
+    generate(tmp_path)  # the defaults of `cdp demo generate`
+    committed = PROJECT_ROOT / "data"
+    assert tree_digest(tmp_path / "landing") == tree_digest(committed / "landing")
+    assert (tmp_path / "ground_truth.csv").read_bytes() == (committed / "ground_truth.csv").read_bytes()
