@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 
 import dagster as dg
 
@@ -88,3 +90,49 @@ def test_requested_run_loads_that_file(landing, instance, query):
     )
     assert result.success
     assert query("SELECT source_record_id FROM sources.support_tickets") == [("501",)]
+
+
+def test_files_already_loaded_are_not_requested_until_they_change(landing, instance):
+    path = write_day_file(landing, "pos_transactions", "2026-08-01", [record("pos_transactions")])
+    write_day_file(landing, "pos_transactions", "2026-08-02", [record("pos_transactions")])
+    os.utime(path, (path.stat().st_atime - 60, path.stat().st_mtime - 60))
+    job = build_definitions().resolve_job_def("ingest_sources")
+    subset = job.get_subset(asset_selection={dg.AssetKey("pos_transactions")})
+    assert subset.execute_in_process(instance=instance, partition_key="2026-08-01").success
+
+    first = tick(instance, None)
+    assert [r.partition_key for r in first.run_requests] == ["2026-08-02"]
+    assert "pos_transactions/2026-08-01.csv" in json.loads(first.cursor)
+
+    write_day_file(
+        landing, "pos_transactions", "2026-08-01", [record("pos_transactions", receipt_id="R-9")]
+    )
+    second = tick(instance, first.cursor)
+    assert [r.partition_key for r in second.run_requests] == ["2026-08-01"]
+
+
+def test_a_busy_warehouse_skips_the_tick_and_keeps_the_cursor(landing, instance):
+    write_day_file(landing, "pos_loyalty", "2026-08-01", [record("pos_loyalty")])
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_WRITE_LOCK, os.environ["CDP_WAREHOUSE"]],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        result = tick(instance, '{"x": "1"}')
+    finally:
+        holder.kill()
+        holder.wait()
+    assert result.run_requests == []
+    assert result.cursor == '{"x": "1"}'
+    assert "busy" in result.skip_message
+
+
+# Another process writing the warehouse, as a run does.
+HOLD_WRITE_LOCK = """
+import sys, time, duckdb
+conn = duckdb.connect(sys.argv[1])
+print("locked", flush=True)
+time.sleep(60)
+"""
