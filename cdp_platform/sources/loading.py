@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -129,26 +130,7 @@ def write_partitions(
     ensure_source_tables(conn, spec)
     typed_table = f"_typed_{spec.name}"
     raw_cols = [name for name, _ in raw_table_columns(spec)]
-    days: list[str] = []
-    labels: dict[str, str | None] = {}
-    batches: list[pa.Table] = []
-    for partition_date, label, parsed in files:
-        days.append(partition_date)
-        labels[partition_date] = label
-        if parsed is not None and parsed.row_count:
-            batches.append(_batch_table(parsed, partition_date, label or ""))
-    # One typing pass over all days: DuckDB plans the wide validation query once.
-    json_lines = spec.format == "jsonl" and bool(batches)
-    batch = (
-        pa.concat_tables(batches)
-        if batches
-        else _batch_table(_empty_parsed(spec), "2000-01-01", "")
-    )
-    conn.register("_batch", batch)
-    source = json_fields_select(spec, "_batch") if json_lines else "_batch"
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {typed_table} AS {typed_select(spec, source)}")
-    conn.unregister("_batch")
-    del batch, batches
+    days, labels = _stage_typed(conn, spec, files, typed_table)
 
     day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
     cols = ", ".join(quote(c) for c in raw_cols)
@@ -199,9 +181,36 @@ def write_partitions(
     return result
 
 
-def _empty_parsed(spec: SourceSpec) -> ParsedFile:
-    from pathlib import Path
+def _stage_typed(
+    conn: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    files: Iterable[tuple[str, str | None, ParsedFile | None]],
+    typed_table: str,
+) -> tuple[list[str], dict[str, str | None]]:
+    """Type every row of every file into one temp table, in a single SQL pass.
 
+    One pass, not one per day: DuckDB then plans the wide validation query once.
+    """
+    days: list[str] = []
+    labels: dict[str, str | None] = {}
+    batches: list[pa.Table] = []
+    for partition_date, label, parsed in files:
+        days.append(partition_date)
+        labels[partition_date] = label
+        if parsed is not None and parsed.row_count:
+            batches.append(_batch_table(parsed, partition_date, label or ""))
+    if batches:
+        batch = pa.concat_tables(batches)
+        source = json_fields_select(spec, "_batch") if spec.format == "jsonl" else "_batch"
+    else:
+        batch, source = _batch_table(_empty_parsed(spec), "2000-01-01", ""), "_batch"
+    conn.register("_batch", batch)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {typed_table} AS {typed_select(spec, source)}")
+    conn.unregister("_batch")
+    return days, labels
+
+
+def _empty_parsed(spec: SourceSpec) -> ParsedFile:
     return ParsedFile(path=Path(""), columns={c.column: [] for c in spec.columns})
 
 
