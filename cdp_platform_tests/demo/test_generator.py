@@ -271,4 +271,6 @@ def test_committed_demo_set_is_what_the_generator_writes_by_default(tmp_path):
     generate(tmp_path)  # the defaults of `cdp demo generate`
     committed = PROJECT_ROOT / "data"
     assert tree_digest(tmp_path / "landing") == tree_digest(committed / "landing")
-    assert (tmp_path / "ground_truth.csv").read_bytes() == (committed / "ground_truth.csv").read_bytes()
+    assert (tmp_path / "ground_truth.csv").read_bytes() == (
+        committed / "ground_truth.csv"
+    ).read_bytes()
