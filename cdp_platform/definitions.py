@@ -8,6 +8,7 @@ import dagster as dg
 
 from cdp_platform import settings
 from cdp_platform.automation.jobs import JOBS
+from cdp_platform.identity.assets import identity_records
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
@@ -30,7 +31,7 @@ def build_resources() -> dict[str, object]:
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*source_assets()],
+        assets=[*source_assets(), identity_records],
         jobs=JOBS,
         sensors=[build_landing_sensor(daily_partitions())],
         resources=build_resources(),

@@ -54,7 +54,25 @@ def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     )
 
 
-SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [sources_section]
+def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not _table_exists(conn, "staging.identity_records"):
+        return None
+    rows = conn.execute(
+        "SELECT source, count(*), count(email), count(phone), count(user_id) "
+        "FROM staging.identity_records GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    rows.append(("total", *(sum(r[i] for r in rows) for i in range(1, 5))))
+    return (
+        "Identity records (standardised, block-listed values removed)",
+        ["source", "records", "with email", "with phone", "with user id"],
+        rows,
+    )
+
+
+SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [
+    sources_section,
+    staging_section,
+]
 
 
 def render_table(headers: list[str], rows: list[tuple]) -> str:

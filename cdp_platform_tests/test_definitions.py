@@ -23,6 +23,7 @@ SNAPSHOT = {
             "support_tickets",
             "web_events",
         ],
+        "staging": ["identity_records"],
     },
     "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream"],
     "sensors": ["landing_file_sensor"],

@@ -1,0 +1,1 @@
+"""Identity: standardised records, matching, clustering and stable person ids."""

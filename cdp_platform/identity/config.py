@@ -1,0 +1,55 @@
+"""Identity settings from `config/identity.yaml`, validated on load."""
+
+from __future__ import annotations
+
+import csv
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+
+
+class BlockLists(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    emails: list[str] = Field(default_factory=list)
+    email_local_parts: list[str] = Field(default_factory=list)
+    phones: list[str] = Field(default_factory=list)
+    names: list[str] = Field(default_factory=list)
+
+    @field_validator("emails", "email_local_parts", "names")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return sorted({str(v).strip().lower() for v in values})
+
+    @field_validator("phones")
+    @classmethod
+    def _digits(cls, values: list[str]) -> list[str]:
+        return sorted({"".join(c for c in str(v) if c.isdigit()) for v in values})
+
+
+class IdentityConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_phone_region: str = "GB"
+    blocked: BlockLists = Field(default_factory=BlockLists)
+
+
+def load_identity_config(path: Path | None = None) -> IdentityConfig:
+    path = path or CONFIG_DIR / "identity.yaml"
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+        return IdentityConfig.model_validate(data)
+    except (OSError, yaml.YAMLError, ValueError) as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+@cache
+def nicknames(path: Path | None = None) -> dict[str, str]:
+    """Informal first name -> the formal name it stands for, lower case."""
+    path = path or CONFIG_DIR / "nicknames.csv"
+    with path.open(encoding="utf-8") as handle:
+        return {row["name"].strip(): row["canonical"].strip() for row in csv.DictReader(handle)}

@@ -1,0 +1,206 @@
+"""SQL that turns each source's current records into standardised identity records.
+
+`staging.identity_records` has one row per source record (one per
+`anonymousId` for web events) with the fields matching needs, cleaned the
+same way whatever the source: names folded to plain lower-case letters with
+nicknames resolved, emails trimmed and lower-cased (plus a matching key that
+folds gmail dots and +tags), phones in E.164, birth dates as dates,
+postcodes, streets and countries in one spelling. Values on the configured
+block lists become NULL: they are never evidence.
+"""
+
+from __future__ import annotations
+
+from cdp_platform.identity.config import IdentityConfig
+
+# The common shape every source is mapped to before standardising.
+RAW_FIELDS = (
+    "source",
+    "source_record_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "street",
+    "city",
+    "postcode",
+    "country",
+    "dob_text",
+    "user_id",
+    "anonymous_id",
+    "crm_record_id",
+    "loyalty_card",
+    "observed_at",
+)
+
+# One SELECT per person-bearing source, in the common shape.
+SOURCE_SELECTS: dict[str, str] = {
+    "crm_contacts": """
+SELECT 'crm_contacts', source_record_id, first_name, last_name, email, phone_number,
+       street_address, city, postal_code, country_region, date_of_birth, NULL, NULL,
+       source_record_id, NULL, last_modified_date
+FROM sources.crm_contacts""",
+    # An order's details sit on its first line item.
+    "shop_orders": """
+SELECT 'shop_orders', source_record_id,
+       nullif(split_part(trim(billing_name), ' ', 1), ''),
+       nullif(trim(substr(trim(billing_name), length(split_part(trim(billing_name), ' ', 1)) + 1)), ''),
+       email, billing_phone, billing_street, billing_city, billing_zip, billing_country,
+       NULL, NULL, NULL, NULL, NULL, created_at
+FROM sources.shop_orders
+QUALIFY row_number() OVER (PARTITION BY source_record_id ORDER BY _line) = 1""",
+    # A browser is known by what it told us last.
+    "web_events": """
+SELECT 'web_events', source_record_id,
+       arg_max(trait_first_name, "timestamp") FILTER (WHERE trait_first_name IS NOT NULL),
+       arg_max(trait_last_name, "timestamp") FILTER (WHERE trait_last_name IS NOT NULL),
+       arg_max(trait_email, "timestamp") FILTER (WHERE trait_email IS NOT NULL),
+       arg_max(trait_phone, "timestamp") FILTER (WHERE trait_phone IS NOT NULL),
+       NULL, NULL, NULL, NULL, NULL,
+       arg_max(user_id, "timestamp") FILTER (WHERE user_id IS NOT NULL),
+       source_record_id, NULL, NULL, max("timestamp")
+FROM sources.web_events
+GROUP BY source_record_id""",
+    "support_tickets": """
+SELECT 'support_tickets', source_record_id,
+       nullif(split_part(trim(requester_name), ' ', 1), ''),
+       nullif(trim(substr(trim(requester_name), length(split_part(trim(requester_name), ' ', 1)) + 1)), ''),
+       requester_email, requester_phone, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       updated_at
+FROM sources.support_tickets""",
+    "email_subscribers": """
+SELECT 'email_subscribers', source_record_id, first_name, last_name, email_address,
+       phone_number, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_changed
+FROM sources.email_subscribers""",
+    "pos_loyalty": """
+SELECT 'pos_loyalty', source_record_id, first_name, last_name, email, phone, NULL, NULL,
+       postcode, 'GB', birth_date, NULL, NULL, NULL, source_record_id, updated_at
+FROM sources.pos_loyalty""",
+}
+
+STREET_WORDS = {
+    "st": "street",
+    "rd": "road",
+    "ave": "avenue",
+    "av": "avenue",
+    "ln": "lane",
+    "dr": "drive",
+    "cl": "close",
+    "cres": "crescent",
+    "gdns": "gardens",
+    "pl": "place",
+    "terr": "terrace",
+    "ter": "terrace",
+    "ct": "court",
+    "sq": "square",
+    "pk": "park",
+}
+COUNTRIES = {
+    "gb": "GB",
+    "uk": "GB",
+    "united kingdom": "GB",
+    "great britain": "GB",
+    "england": "GB",
+    "scotland": "GB",
+    "wales": "GB",
+    "northern ireland": "GB",
+    "ie": "IE",
+    "ireland": "IE",
+    "us": "US",
+    "usa": "US",
+    "united states": "US",
+    "de": "DE",
+    "germany": "DE",
+    "fr": "FR",
+    "france": "FR",
+}
+GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _list(values) -> str:
+    return ", ".join(_literal(v) for v in values) or "NULL"
+
+
+def name_sql(column: str, blocked: list[str]) -> str:
+    folded = (
+        f"trim(regexp_replace(regexp_replace(lower(strip_accents(trim({column}))), "
+        "'[^a-z'' -]+', ' ', 'g'), '\\s+', ' ', 'g'))"
+    )
+    return f"CASE WHEN {folded} IN ('', {_list(blocked)}) THEN NULL ELSE {folded} END"
+
+
+def email_sql(column: str, config: IdentityConfig) -> str:
+    email = f"lower(trim({column}))"
+    blocked = config.blocked
+    return (
+        f"CASE WHEN NOT regexp_full_match({email}, '[^@\\s]+@[^@\\s]+\\.[a-z]{{2,}}') "
+        f"OR {email} IN ({_list(blocked.emails)}) "
+        f"OR split_part({email}, '@', 1) IN ({_list(blocked.email_local_parts)}) "
+        f"THEN NULL ELSE {email} END"
+    )
+
+
+def email_match_sql(email: str) -> str:
+    """Fold +tags everywhere and dots at gmail, for matching only."""
+    local = f"split_part(split_part({email}, '@', 1), '+', 1)"
+    domain = f"split_part({email}, '@', 2)"
+    return (
+        f"CASE WHEN {email} IS NULL THEN NULL "
+        f"WHEN {domain} IN ({_list(GMAIL_DOMAINS)}) THEN replace({local}, '.', '') || '@gmail.com' "
+        f"ELSE {local} || '@' || {domain} END"
+    )
+
+
+def street_sql(column: str) -> str:
+    text = f"trim(regexp_replace(lower(strip_accents({column})), '[^a-z0-9 ]+', ' ', 'g'))"
+    for short, full in STREET_WORDS.items():
+        text = f"regexp_replace({text}, '\\b{short}\\b', '{full}', 'g')"
+    return f"nullif(regexp_replace({text}, '\\s+', ' ', 'g'), '')"
+
+
+def country_sql(column: str) -> str:
+    key = f"lower(trim({column}))"
+    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in COUNTRIES.items())
+    return f"CASE {key} {cases} ELSE nullif(upper(trim({column})), '') END"
+
+
+def identity_records_sql(config: IdentityConfig, sources: list[str], phones_table: str) -> str:
+    """The standardised records of the given sources.
+
+    `phones_table` maps each raw phone (`phone_text`) to its E.164 form (`e164`); it
+    is computed in Python with libphonenumber on the distinct values.
+    """
+    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources)
+    blocked_phones = _list(config.blocked.phones)
+    return f"""
+WITH raw ({", ".join(RAW_FIELDS)}) AS (
+{union}
+), clean AS (
+  SELECT
+    source, source_record_id,
+    {name_sql("first_name", config.blocked.names)} AS first_name,
+    {name_sql("last_name", config.blocked.names)} AS last_name,
+    {email_sql("email", config)} AS email,
+    CASE WHEN regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') IN ({blocked_phones})
+           OR replace(p.e164, '+', '') IN ({blocked_phones}) THEN NULL ELSE p.e164 END AS phone,
+    {street_sql("street")} AS street,
+    nullif(lower(trim(city)), '') AS city,
+    nullif(upper(regexp_replace(postcode, '[^A-Za-z0-9]', '', 'g')), '') AS postcode,
+    {country_sql("country")} AS country,
+    coalesce(try_strptime(trim(dob_text), '%Y-%m-%d'), try_strptime(trim(dob_text), '%d/%m/%Y'))::DATE AS dob,
+    nullif(trim(user_id), '') AS user_id,
+    anonymous_id, crm_record_id, loyalty_card,
+    observed_at
+  FROM raw LEFT JOIN {phones_table} p ON p.phone_text = raw.phone
+)
+SELECT
+  clean.* EXCLUDE (dob),
+  CASE WHEN dob BETWEEN DATE '1900-01-01' AND current_date THEN dob END AS dob,
+  coalesce(nick.canonical, split_part(first_name, ' ', 1)) AS first_name_canonical,
+  {email_match_sql("email")} AS email_match
+FROM clean LEFT JOIN staging.nicknames nick ON nick.name = split_part(clean.first_name, ' ', 1)
+"""
