@@ -69,9 +69,26 @@ def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     )
 
 
+def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not _table_exists(conn, "identity.person_id_map"):
+        return None
+    persons, records, largest = conn.execute(
+        "SELECT count(*), sum(n), max(n) FROM "
+        "(SELECT count(*) AS n FROM identity.person_id_map GROUP BY person_id)"
+    ).fetchone()
+    rows = [("persons", persons), ("records", int(records)), ("largest person (records)", largest)]
+    if _table_exists(conn, "identity.identity_edges"):
+        rows += conn.execute(
+            "SELECT 'edges: ' || edge_kind || ' ' || identifier, count(*) "
+            "FROM identity.identity_edges GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    return ("Identity", ["measure", "value"], rows)
+
+
 SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [
     sources_section,
     staging_section,
+    identity_section,
 ]
 
 

@@ -23,6 +23,7 @@ SNAPSHOT = {
             "support_tickets",
             "web_events",
         ],
+        "identity": ["identity_edges", "person_id_map"],
         "staging": ["identity_records"],
     },
     "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream"],

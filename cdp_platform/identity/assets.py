@@ -2,7 +2,9 @@
 
 import dagster as dg
 
+from cdp_platform.identity.clusters import MAP_TABLE, cluster_records
 from cdp_platform.identity.config import load_identity_config
+from cdp_platform.identity.deterministic import EDGES_TABLE, deterministic_edges_sql
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
@@ -68,5 +70,104 @@ def identity_records(
             "fields_present": dg.MetadataValue.md(f"| field | present |\n|---|---|\n{fill}"),
             "emails_blocked_or_invalid": summary.blocked["email"],
             "phones_blocked_or_invalid": summary.blocked["phone"],
+        }
+    )
+
+
+EDGE_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("record_a", "VARCHAR", "`source:source_record_id` of one record"),
+        dg.TableColumn("record_b", "VARCHAR", "`source:source_record_id` of the other"),
+        dg.TableColumn("edge_kind", "VARCHAR", "deterministic or probabilistic"),
+        dg.TableColumn("identifier", "VARCHAR", "the identifier that links them"),
+        dg.TableColumn("match_probability", "DOUBLE"),
+        dg.TableColumn("evidence", "VARCHAR", "why the two records are linked"),
+    ]
+)
+
+
+@dg.asset(
+    name="identity_edges",
+    group_name="identity",
+    description=(
+        f"Why records are one person: every link in `{EDGES_TABLE}` with its evidence. "
+        "Deterministic links join records sharing a strong identifier (account id, email, "
+        "phone) under merge protection from `config/identity.yaml`: shared values link "
+        "nobody, and emails and phones need the first names to agree."
+    ),
+    deps=[identity_records],
+    pool="warehouse",
+    kinds={"duckdb", "sql"},
+    owners=["team:data-platform"],
+    tags={"layer": "identity"},
+    metadata={"dagster/column_schema": EDGE_COLUMNS, "dagster/table_name": EDGES_TABLE},
+)
+def identity_edges(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    config = load_identity_config()
+    with warehouse.get_connection() as conn:
+        conn.execute(
+            f"CREATE OR REPLACE TABLE {EDGES_TABLE} AS {deterministic_edges_sql(config, TABLE)}"
+        )
+        by_identifier = conn.execute(
+            f"SELECT identifier, count(*) FROM {EDGES_TABLE} GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    table = "\n".join(f"| {name} | {n:,} |" for name, n in by_identifier)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(n for _, n in by_identifier),
+            "edges_by_identifier": dg.MetadataValue.md(
+                f"| identifier | edges |\n|---|---|\n{table}"
+            ),
+        }
+    )
+
+
+@dg.asset(
+    name="person_id_map",
+    group_name="identity",
+    description=(
+        f"`{MAP_TABLE}`: the person of every source record, from the connected components "
+        "of the identity graph. Identical input always gives identical ids."
+    ),
+    deps=[identity_records, identity_edges],
+    pool="warehouse",
+    kinds={"duckdb", "scipy"},
+    owners=["team:data-platform"],
+    tags={"layer": "identity"},
+    metadata={
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn("source", "VARCHAR"),
+                dg.TableColumn("source_record_id", "VARCHAR"),
+                dg.TableColumn("person_id", "VARCHAR", "stable text id of the person"),
+            ]
+        ),
+        "dagster/table_name": MAP_TABLE,
+    },
+)
+def person_id_map(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        persons = cluster_records(conn, TABLE, EDGES_TABLE)
+        records, largest, singletons = conn.execute(
+            f"""SELECT sum(n), max(n), count(*) FILTER (WHERE n = 1)
+            FROM (SELECT count(*) AS n FROM {MAP_TABLE} GROUP BY person_id)"""
+        ).fetchone()
+        sizes = conn.execute(
+            f"""SELECT CASE WHEN n >= 10 THEN '10+' ELSE n::VARCHAR END AS size, count(*)
+            FROM (SELECT count(*) AS n FROM {MAP_TABLE} GROUP BY person_id)
+            GROUP BY 1 ORDER BY min(n)"""
+        ).fetchall()
+    histogram = "\n".join(f"| {size} | {n:,} |" for size, n in sizes)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": int(records),
+            "persons": persons,
+            "largest_cluster": int(largest),
+            "singleton_share": round(singletons / persons, 4) if persons else 0.0,
+            "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
         }
     )

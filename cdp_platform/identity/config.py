@@ -31,11 +31,47 @@ class BlockLists(BaseModel):
         return sorted({"".join(c for c in str(v) if c.isdigit()) for v in values})
 
 
+IDENTIFIER_COLUMNS = (
+    "user_id",
+    "email_match",
+    "phone",
+    "crm_record_id",
+    "loyalty_card",
+    "anonymous_id",
+)
+
+
+class IdentifierRule(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    column: str
+    require_name_agreement: bool = True
+
+    @field_validator("column")
+    @classmethod
+    def _known_column(cls, value: str) -> str:
+        if value not in IDENTIFIER_COLUMNS:
+            raise ValueError(
+                f"unknown identifier column {value!r}; use one of {IDENTIFIER_COLUMNS}"
+            )
+        return value
+
+
+class DeterministicRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    identifiers: list[IdentifierRule] = Field(default_factory=list)
+    max_records_per_value: int = Field(default=40, ge=2)
+    first_name_similarity: float = Field(default=0.88, gt=0, le=1)
+
+
 class IdentityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_phone_region: str = "GB"
     blocked: BlockLists = Field(default_factory=BlockLists)
+    deterministic: DeterministicRules = Field(default_factory=DeterministicRules)
 
 
 def load_identity_config(path: Path | None = None) -> IdentityConfig:

@@ -1,0 +1,61 @@
+"""Pairwise accuracy of person clusters against a ground truth.
+
+Over the records present in both, every pair of records is either in one
+person or not, by the clusters and by the truth. Precision is the share of
+predicted same-person pairs that are true; recall the share of true pairs
+found. Counted per group in SQL (n choose 2), never by listing pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class PairwiseScores:
+    records: int
+    predicted_pairs: int
+    true_pairs: int
+    correct_pairs: int
+
+    @property
+    def precision(self) -> float:
+        return self.correct_pairs / self.predicted_pairs if self.predicted_pairs else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.correct_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def pairwise_scores(
+    conn: duckdb.DuckDBPyConnection,
+    ground_truth_csv: Path,
+    map_table: str = "identity.person_id_map",
+) -> PairwiseScores:
+    row = conn.execute(
+        f"""
+        WITH truth AS (
+          SELECT * FROM read_csv(?, header = true, all_varchar = true)
+        ), joined AS (
+          SELECT m.person_id, t.true_person
+          FROM {map_table} m JOIN truth t USING (source, source_record_id)
+        ),
+        predicted AS (SELECT count(*) AS n FROM joined GROUP BY person_id),
+        actual AS (SELECT count(*) AS n FROM joined GROUP BY true_person),
+        correct AS (SELECT count(*) AS n FROM joined GROUP BY person_id, true_person)
+        SELECT (SELECT count(*) FROM joined),
+               (SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM predicted),
+               (SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM actual),
+               (SELECT coalesce(sum(n * (n - 1) // 2), 0) FROM correct)
+        """,
+        [str(ground_truth_csv)],
+    ).fetchone()
+    return PairwiseScores(*(int(v) for v in row))

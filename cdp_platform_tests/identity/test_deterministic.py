@@ -1,0 +1,139 @@
+"""Deterministic stitching with merge protection, clustering and its evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cdp_platform.definitions import build_definitions
+from cdp_platform.identity.clusters import cluster_records
+from cdp_platform.identity.config import load_identity_config
+from cdp_platform.identity.deterministic import deterministic_edges_sql
+from cdp_platform.identity.evaluation import pairwise_scores
+from cdp_platform.resources.warehouse import connect
+
+COLUMNS = (
+    "source, source_record_id, first_name_canonical, email_match, phone, user_id, "
+    "crm_record_id, loyalty_card, anonymous_id"
+)
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    return tmp_path / "w.duckdb"
+
+
+def persons_of(db: Path, rows: list[tuple], **rules) -> dict[str, str]:
+    """Cluster hand-made identity records; return record key -> person id."""
+    config = load_identity_config()
+    config.deterministic = config.deterministic.model_copy(update=rules)
+    with connect(db) as conn:
+        conn.execute(
+            "CREATE OR REPLACE TABLE staging.t (source VARCHAR, source_record_id VARCHAR, "
+            "first_name_canonical VARCHAR, email_match VARCHAR, phone VARCHAR, user_id VARCHAR, "
+            "crm_record_id VARCHAR, loyalty_card VARCHAR, anonymous_id VARCHAR)"
+        )
+        conn.executemany(
+            f"INSERT INTO staging.t ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+        )
+        conn.execute(
+            f"CREATE OR REPLACE TABLE identity.e AS {deterministic_edges_sql(config, 'staging.t')}"
+        )
+        cluster_records(conn, "staging.t", "identity.e")
+        return {
+            f"{s}:{r}": p
+            for s, r, p in conn.execute("SELECT * FROM identity.person_id_map").fetchall()
+        }
+
+
+def rec(key: str, first=None, email=None, phone=None, user=None):
+    source, record_id = key.split(":")
+    return (source, record_id, first, email, phone, user, None, None, None)
+
+
+def test_shared_email_links_same_person_but_not_a_household(db):
+    people = persons_of(
+        db,
+        [
+            rec("crm_contacts:1", "robert", "thesmiths@gmail.com"),
+            rec("shop_orders:#1", "robert", "thesmiths@gmail.com"),  # Bob, resolved upstream
+            rec("shop_orders:#2", "susan", "thesmiths@gmail.com"),  # his wife, same address
+            rec("email_subscribers:9", None, "thesmiths@gmail.com"),  # no name: no conflict
+        ],
+    )
+    assert people["crm_contacts:1"] == people["shop_orders:#1"]
+    assert people["shop_orders:#2"] != people["crm_contacts:1"]
+
+
+def test_initials_and_typos_agree_but_different_names_do_not(db):
+    people = persons_of(
+        db,
+        [
+            rec("crm_contacts:1", "katherine", phone="+447700900123"),
+            rec("pos_loyalty:2", "k", phone="+447700900123"),
+            rec("support_tickets:3", "katharine", phone="+447700900123"),
+            rec("shop_orders:#4", "james", phone="+447700900123"),
+        ],
+    )
+    assert people["crm_contacts:1"] == people["pos_loyalty:2"] == people["support_tickets:3"]
+    assert people["shop_orders:#4"] != people["crm_contacts:1"]
+
+
+def test_account_id_links_without_names(db):
+    people = persons_of(
+        db, [rec("web_events:a", "rob", user="u1"), rec("web_events:b", "mary", user="u1")]
+    )
+    assert people["web_events:a"] == people["web_events:b"]
+
+
+def test_a_value_on_too_many_records_links_nobody(db):
+    rows = [rec(f"shop_orders:#{n}", None, "orders@shop.example") for n in range(5)]
+    people = persons_of(db, rows, max_records_per_value=4)
+    assert len(set(people.values())) == 5
+
+
+def test_ids_are_identical_for_identical_input(db):
+    rows = [rec("crm_contacts:1", "ann", "a@x.com"), rec("shop_orders:#1", "ann", "a@x.com")]
+    assert persons_of(db, rows) == persons_of(db, rows)
+
+
+def test_pairwise_scores_count_pairs_per_group(db, tmp_path):
+    truth = tmp_path / "truth.csv"
+    truth.write_text("source,source_record_id,true_person\ns,1,A\ns,2,A\ns,3,A\ns,4,B\n")
+    with connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE identity.m AS SELECT * FROM (VALUES ('s','1','x'), ('s','2','x'), "
+            "('s','3','y'), ('s','4','y')) t(source, source_record_id, person_id)"
+        )
+        scores = pairwise_scores(conn, truth, "identity.m")
+    # predicted pairs: (1,2), (3,4); true pairs: (1,2), (1,3), (2,3); correct: (1,2)
+    assert (scores.predicted_pairs, scores.true_pairs, scores.correct_pairs) == (2, 3, 1)
+    assert scores.precision == 0.5 and round(scores.recall, 4) == 0.3333
+
+
+def test_identity_layer_materializes_over_loaded_sources(landing, instance, query):
+    from cdp_platform_tests.sources.samples import record, write_day_file
+
+    write_day_file(landing, "crm_contacts", "2026-08-01", [record("crm_contacts")])
+    write_day_file(landing, "email_subscribers", "2026-08-01", [record("email_subscribers")])
+    write_day_file(landing, "shop_orders", "2026-08-01", [record("shop_orders")])
+    defs = build_definitions()
+    ingest = defs.resolve_job_def("ingest_sources")
+    assert ingest.execute_in_process(instance=instance, partition_key="2026-08-01").success
+    result = defs.resolve_job_def("refresh_downstream").execute_in_process(instance=instance)
+    assert result.success
+    mapping = query(
+        "SELECT source, source_record_id, person_id FROM identity.person_id_map ORDER BY 1"
+    )
+    assert [(s, r) for s, r, _ in mapping] == [
+        ("crm_contacts", "101"),
+        ("email_subscribers", "L-1"),
+        ("shop_orders", "#1042"),
+    ]
+    # Rob Smith's CRM contact and his order share an email; the newsletter uses another.
+    persons = {s: p for s, _, p in mapping}
+    assert persons["crm_contacts"] == persons["shop_orders"] != persons["email_subscribers"]
+    (materialization,) = result.asset_materializations_for_node("person_id_map")
+    assert materialization.metadata["persons"].value == 2
+    assert result.asset_materializations_for_node("identity_edges")
