@@ -76,7 +76,11 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
         "SELECT count(*), sum(n), max(n) FROM "
         "(SELECT count(*) AS n FROM identity.person_id_map GROUP BY person_id)"
     ).fetchone()
-    rows = [("persons", persons), ("records", int(records)), ("largest person (records)", largest)]
+    rows = [
+        ("persons", persons),
+        ("records", int(records or 0)),
+        ("largest person (records)", largest or 0),
+    ]
     if _table_exists(conn, "identity.identity_edges"):
         rows += conn.execute(
             "SELECT 'edges: ' || edge_kind || ' ' || identifier, count(*) "

@@ -164,9 +164,9 @@ def person_id_map(
     histogram = "\n".join(f"| {size} | {n:,} |" for size, n in sizes)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": int(records),
+            "dagster/row_count": int(records or 0),
             "persons": persons,
-            "largest_cluster": int(largest),
+            "largest_cluster": int(largest or 0),
             "singleton_share": round(singletons / persons, 4) if persons else 0.0,
             "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
         }

@@ -9,7 +9,12 @@ import pyarrow as pa
 
 from cdp_platform.identity.config import IdentityConfig, nicknames
 from cdp_platform.identity.phones import e164_table
-from cdp_platform.identity.standardise import RAW_FIELDS, SOURCE_SELECTS, identity_records_sql
+from cdp_platform.identity.standardise import (
+    RAW_FIELDS,
+    SOURCE_SELECTS,
+    empty_raw_select,
+    identity_records_sql,
+)
 from cdp_platform.sources.contracts import SOURCES
 
 TABLE = "staging.identity_records"
@@ -40,7 +45,8 @@ def build_identity_records(
         raise ValueError(
             "no person-bearing source tables in the warehouse yet; load the sources first"
         )
-    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources)
+    # No person-bearing source loaded yet: an empty table of the same shape.
+    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources) or empty_raw_select()
     raw_cte = f"WITH raw ({', '.join(RAW_FIELDS)}) AS ({union})"
     phones = [
         value

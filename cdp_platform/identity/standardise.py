@@ -168,13 +168,22 @@ def country_sql(column: str) -> str:
     return f"CASE {key} {cases} ELSE nullif(upper(trim({column})), '') END"
 
 
+def empty_raw_select() -> str:
+    """The common shape with no rows, for a warehouse with no person sources yet."""
+    return (
+        "SELECT "
+        + ", ".join(["NULL::VARCHAR"] * (len(RAW_FIELDS) - 1))
+        + ", NULL::TIMESTAMPTZ WHERE FALSE"
+    )
+
+
 def identity_records_sql(config: IdentityConfig, sources: list[str], phones_table: str) -> str:
     """The standardised records of the given sources.
 
     `phones_table` maps each raw phone (`phone_text`) to its E.164 form (`e164`); it
     is computed in Python with libphonenumber on the distinct values.
     """
-    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources)
+    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources) or empty_raw_select()
     blocked_phones = _list(config.blocked.phones)
     return f"""
 WITH raw ({", ".join(RAW_FIELDS)}) AS (
