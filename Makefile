@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format demo clean dagster-home bench
+.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,5 +47,8 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
-bench: $(STAMP)
+bench: $(STAMP) bench-identity
 	$(BIN)/python -m cdp_platform.benchmarks.foundation
+
+bench-identity: $(STAMP)
+	$(BIN)/python -m cdp_platform.benchmarks.identity

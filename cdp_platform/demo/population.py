@@ -136,11 +136,31 @@ def _companies(rng: random.Random, pools: Pools, count: int, days: int) -> list[
     return companies
 
 
+class Mailboxes:
+    """Hands out addresses no one else holds: a mailbox belongs to one person.
+
+    Common names collide (two Sarah Joneses both want sjones@gmail.com), and
+    real providers make the second one add digits; so do we.
+    """
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+        self.taken: set[str] = set()
+
+    def claim(self, local: str, domain: str) -> str:
+        address = f"{local}@{domain}"
+        while address in self.taken:
+            address = f"{local}{self.rng.randrange(10, 9999)}@{domain}"
+        self.taken.add(address)
+        return address
+
+
 def build_population(
     rng: random.Random, pools: Pools, persons: int, start: date, days: int
 ) -> tuple[list[Person], list[Company]]:
     companies = _companies(rng, pools, max(3, persons // 60), days)
     people: list[Person] = []
+    mailboxes = Mailboxes(rng)
     household = 0
     while len(people) < persons:
         household += 1
@@ -173,14 +193,14 @@ def build_population(
                 country=country,
                 phone_code=code,
                 mobile=_phone(rng, country, length),
-                email=f"{email_local(rng, first, last)}@{rng.choice(FREE_MAIL)}",
+                email=mailboxes.claim(email_local(rng, first, last), rng.choice(FREE_MAIL)),
                 address=home,
                 household=household,
                 landline=landline,
             )
             members.append(person)
             people.append(person)
-        _household_events(rng, pools, members, companies, start, days)
+        _household_events(rng, pools, members, companies, days, mailboxes)
     return people, companies
 
 
@@ -189,8 +209,8 @@ def _household_events(
     pools: Pools,
     members: list[Person],
     companies: list[Company],
-    start: date,
     days: int,
+    mailboxes: Mailboxes,
 ) -> None:
     if len(members) >= 2:
         if rng.random() < 0.04:  # twins: same surname, birthday and address
@@ -199,7 +219,8 @@ def _household_events(
             twin.dob = members[0].dob
             twin.twin_of = members[0].pid
         if rng.random() < 0.3:  # a couple sharing one email address
-            shared = f"the{members[0].last.lower().replace(' ', '')}{rng.randrange(1, 99)}@{rng.choice(('gmail.com', 'btinternet.com'))}"
+            surname = members[0].last.lower().replace(" ", "")
+            shared = mailboxes.claim(f"the{surname}", rng.choice(("gmail.com", "btinternet.com")))
             for member in members[:2]:
                 member.household_email = shared
     for person in members:
@@ -216,7 +237,7 @@ def _household_events(
             company = rng.choice(companies)
             person.company = company
             domain = rng.choice(company.domains)
-            person.work_email = f"{email_local(rng, person.first, person.last)}@{domain}"
+            person.work_email = mailboxes.claim(email_local(rng, person.first, person.last), domain)
             person.job_title = rng.choice(
                 (
                     "Head of Marketing",

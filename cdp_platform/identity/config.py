@@ -33,6 +33,7 @@ class BlockLists(BaseModel):
 
 IDENTIFIER_COLUMNS = (
     "user_id",
+    "email",
     "email_match",
     "phone",
     "crm_record_id",

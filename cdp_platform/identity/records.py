@@ -12,8 +12,8 @@ from cdp_platform.identity.phones import e164_table
 from cdp_platform.identity.standardise import (
     RAW_FIELDS,
     SOURCE_SELECTS,
-    empty_raw_select,
     identity_records_sql,
+    raw_union,
 )
 from cdp_platform.sources.contracts import SOURCES
 
@@ -45,9 +45,7 @@ def build_identity_records(
         raise ValueError(
             "no person-bearing source tables in the warehouse yet; load the sources first"
         )
-    # No person-bearing source loaded yet: an empty table of the same shape.
-    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources) or empty_raw_select()
-    raw_cte = f"WITH raw ({', '.join(RAW_FIELDS)}) AS ({union})"
+    raw_cte = f"WITH raw ({', '.join(RAW_FIELDS)}) AS ({raw_union(sources)})"
     phones = [
         value
         for (value,) in conn.execute(

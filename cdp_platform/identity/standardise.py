@@ -49,18 +49,29 @@ SELECT 'shop_orders', source_record_id,
        NULL, NULL, NULL, NULL, NULL, created_at
 FROM sources.shop_orders
 QUALIFY row_number() OVER (PARTITION BY source_record_id ORDER BY _line) = 1""",
-    # A browser is known by what it told us last.
+    # A browser is known by what it told us last; one that signed in to two
+    # accounts (or, never signed in, gave two emails) is shared, a family
+    # laptop, and is evidence for neither.
     "web_events": """
+WITH browsers AS (
+  SELECT source_record_id,
+         count(DISTINCT user_id) > 1
+           OR (count(user_id) = 0 AND count(DISTINCT lower(trim(trait_email))) > 1) AS shared,
+         arg_max(trait_first_name, "timestamp") FILTER (WHERE trait_first_name IS NOT NULL) AS first_name,
+         arg_max(trait_last_name, "timestamp") FILTER (WHERE trait_last_name IS NOT NULL) AS last_name,
+         arg_max(trait_email, "timestamp") FILTER (WHERE trait_email IS NOT NULL) AS email,
+         arg_max(trait_phone, "timestamp") FILTER (WHERE trait_phone IS NOT NULL) AS phone,
+         arg_max(user_id, "timestamp") FILTER (WHERE user_id IS NOT NULL) AS user_id,
+         max("timestamp") AS observed_at
+  FROM sources.web_events
+  GROUP BY source_record_id
+)
 SELECT 'web_events', source_record_id,
-       arg_max(trait_first_name, "timestamp") FILTER (WHERE trait_first_name IS NOT NULL),
-       arg_max(trait_last_name, "timestamp") FILTER (WHERE trait_last_name IS NOT NULL),
-       arg_max(trait_email, "timestamp") FILTER (WHERE trait_email IS NOT NULL),
-       arg_max(trait_phone, "timestamp") FILTER (WHERE trait_phone IS NOT NULL),
-       NULL, NULL, NULL, NULL, NULL,
-       arg_max(user_id, "timestamp") FILTER (WHERE user_id IS NOT NULL),
-       source_record_id, NULL, NULL, max("timestamp")
-FROM sources.web_events
-GROUP BY source_record_id""",
+       CASE WHEN NOT shared THEN first_name END, CASE WHEN NOT shared THEN last_name END,
+       CASE WHEN NOT shared THEN email END, CASE WHEN NOT shared THEN phone END,
+       NULL, NULL, NULL, NULL, NULL, CASE WHEN NOT shared THEN user_id END,
+       source_record_id, NULL, NULL, observed_at
+FROM browsers""",
     "support_tickets": """
 SELECT 'support_tickets', source_record_id,
        nullif(split_part(trim(requester_name), ' ', 1), ''),
@@ -168,12 +179,19 @@ def country_sql(column: str) -> str:
     return f"CASE {key} {cases} ELSE nullif(upper(trim({column})), '') END"
 
 
-def empty_raw_select() -> str:
-    """The common shape with no rows, for a warehouse with no person sources yet."""
-    return (
-        "SELECT "
-        + ", ".join(["NULL::VARCHAR"] * (len(RAW_FIELDS) - 1))
-        + ", NULL::TIMESTAMPTZ WHERE FALSE"
+def raw_union(sources: list[str]) -> str:
+    """Every given source in the common shape; no rows when none is loaded yet."""
+    if not sources:
+        nulls = ", ".join(["NULL::VARCHAR"] * (len(RAW_FIELDS) - 1))
+        return f"SELECT {nulls}, NULL::TIMESTAMPTZ WHERE FALSE"
+    # Explicit types: a column that is NULL in every selected source would
+    # otherwise come out as INTEGER.
+    typed = ", ".join(
+        f"{f}::{'TIMESTAMPTZ' if f == 'observed_at' else 'VARCHAR'}" for f in RAW_FIELDS
+    )
+    names = ", ".join(RAW_FIELDS)
+    return "\nUNION ALL\n".join(
+        f"SELECT {typed} FROM ({SOURCE_SELECTS[s]}) AS t({names})" for s in sources
     )
 
 
@@ -183,7 +201,7 @@ def identity_records_sql(config: IdentityConfig, sources: list[str], phones_tabl
     `phones_table` maps each raw phone (`phone_text`) to its E.164 form (`e164`); it
     is computed in Python with libphonenumber on the distinct values.
     """
-    union = "\nUNION ALL\n".join(SOURCE_SELECTS[s] for s in sources) or empty_raw_select()
+    union = raw_union(sources)
     blocked_phones = _list(config.blocked.phones)
     return f"""
 WITH raw ({", ".join(RAW_FIELDS)}) AS (

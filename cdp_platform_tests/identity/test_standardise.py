@@ -152,7 +152,7 @@ def test_one_record_per_browser_with_its_latest_identity(landing, db):
             "web_events",
             messageId="m3",
             timestamp="2026-08-01T11:00:00Z",
-            userId="u-78",
+            userId="u-77",
             traits={"email": "New@Example.com"},
         ),
         record(
@@ -170,7 +170,7 @@ def test_one_record_per_browser_with_its_latest_identity(landing, db):
     browser = rows[("web_events", "anon-1")]
     assert (browser["email"], browser["user_id"], browser["first_name"]) == (
         "new@example.com",
-        "u-78",
+        "u-77",
         "rob",
     )
     assert browser["anonymous_id"] == "anon-1"
@@ -193,3 +193,20 @@ def test_invalid_config_names_the_file_and_field(tmp_path):
     path.write_text("blocked:\n  emails: [a@b.com]\n  phonez: []\n")
     with pytest.raises(ValueError, match=r"(?s)identity\.yaml: .*blocked\.phonez"):
         load_identity_config(path)
+
+
+def test_a_browser_signed_in_to_two_accounts_is_evidence_for_neither(landing, db):
+    events = [
+        record("web_events", messageId="m1", userId="u-1", traits={"email": "ann@example.com"}),
+        record(
+            "web_events",
+            messageId="m2",
+            userId="u-2",
+            traits={"email": "bob@example.com"},
+            timestamp="2026-08-01T18:00:00Z",
+        ),
+    ]
+    load(landing, db, {"web_events": events})
+    browser = records(db)[("web_events", "anon-1")]
+    assert (browser["email"], browser["user_id"], browser["first_name"]) == (None, None, None)
+    assert browser["anonymous_id"] == "anon-1"  # still a record, so still mapped to a person
