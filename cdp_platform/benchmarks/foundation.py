@@ -13,7 +13,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.measure import cdp_command, measure
+from cdp_platform.benchmarks.measure import cdp_command, generate_args, measure
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 
@@ -38,17 +38,7 @@ def main() -> None:
             out = Path(tmp) / f"p{persons}"
             gen = measure(
                 f"generate {persons:,} persons x {args.days} days",
-                [
-                    cdp,
-                    "demo",
-                    "generate",
-                    "--persons",
-                    str(persons),
-                    "--days",
-                    str(args.days),
-                    "--out",
-                    str(out),
-                ],
+                generate_args(persons, args.days, out),
             )
             rows = landing_rows(out / "landing")
             run = measure(

@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.measure import cdp_command, measure
+from cdp_platform.benchmarks.measure import cdp_command, generate_args, measure
 from cdp_platform.identity.clusters import cluster_records
 from cdp_platform.identity.config import DeterministicRules, IdentifierRule, load_identity_config
 from cdp_platform.identity.deterministic import deterministic_edges_sql
@@ -82,17 +82,7 @@ def main() -> None:
             out = Path(tmp) / f"p{persons}"
             measure(
                 "generate",
-                [
-                    cdp,
-                    "demo",
-                    "generate",
-                    "--persons",
-                    str(persons),
-                    "--days",
-                    str(args.days),
-                    "--out",
-                    str(out),
-                ],
+                generate_args(persons, args.days, out),
             )
             warehouse = out / "warehouse.duckdb"
             run = measure(

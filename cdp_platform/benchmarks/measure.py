@@ -55,3 +55,18 @@ def measure(label: str, args: list[str], env: dict[str, str] | None = None) -> M
         raise RuntimeError(f"{label} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     peak_kib = int(done.stderr.strip().splitlines()[-1])
     return Measurement(label, seconds, peak_kib / 1024)
+
+
+def generate_args(persons: int, days: int, out: Path) -> list[str]:
+    """The `cdp demo generate` command line for a benchmark data set."""
+    return [
+        cdp_command(),
+        "demo",
+        "generate",
+        "--persons",
+        str(persons),
+        "--days",
+        str(days),
+        "--out",
+        str(out),
+    ]

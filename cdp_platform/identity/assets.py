@@ -11,6 +11,9 @@ from cdp_platform.sources.contracts import PERSON_SOURCES
 
 PII = {"pii": ""}
 
+# What every asset of these layers shares: it writes the warehouse.
+WAREHOUSE_ASSET = {"pool": "warehouse", "owners": ["team:data-platform"]}
+
 IDENTITY_RECORD_COLUMNS = dg.TableSchema(
     columns=[
         dg.TableColumn("source", "VARCHAR", "landing source"),
@@ -48,10 +51,9 @@ IDENTITY_RECORD_COLUMNS = dg.TableSchema(
         "and strong identifiers in one spelling; block-listed values are NULL."
     ),
     deps=list(PERSON_SOURCES),
-    pool="warehouse",
     kinds={"duckdb", "sql"},
-    owners=["team:data-platform"],
     tags={"layer": "staging"},
+    **WAREHOUSE_ASSET,
     metadata={"dagster/column_schema": IDENTITY_RECORD_COLUMNS, "dagster/table_name": TABLE},
 )
 def identity_records(
@@ -96,10 +98,9 @@ EDGE_COLUMNS = dg.TableSchema(
         "nobody, and emails and phones need the first names to agree."
     ),
     deps=[identity_records],
-    pool="warehouse",
     kinds={"duckdb", "sql"},
-    owners=["team:data-platform"],
     tags={"layer": "identity"},
+    **WAREHOUSE_ASSET,
     metadata={"dagster/column_schema": EDGE_COLUMNS, "dagster/table_name": EDGES_TABLE},
 )
 def identity_edges(
@@ -132,10 +133,9 @@ def identity_edges(
         "of the identity graph. Identical input always gives identical ids."
     ),
     deps=[identity_records, identity_edges],
-    pool="warehouse",
     kinds={"duckdb", "scipy"},
-    owners=["team:data-platform"],
     tags={"layer": "identity"},
+    **WAREHOUSE_ASSET,
     metadata={
         "dagster/column_schema": dg.TableSchema(
             columns=[
