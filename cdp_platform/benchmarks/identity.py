@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 
 from cdp_platform.benchmarks.measure import cdp_command, generate_args, measure
-from cdp_platform.identity.clusters import cluster_records
+from cdp_platform.identity.clusters import components
 from cdp_platform.identity.config import DeterministicRules, IdentifierRule, load_identity_config
 from cdp_platform.identity.deterministic import deterministic_edges_sql
 from cdp_platform.identity.evaluation import PairwiseScores, pairwise_scores
@@ -46,15 +46,14 @@ def deterministic_baseline(warehouse: Path, truth: Path) -> PairwiseScores:
             + deterministic_edges_sql(config, RECORDS)
         )
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
-        # Cluster into a scratch map so the platform's own map is left as it is.
+        conn.register("_components", components(conn, RECORDS, "identity.baseline_edges"))
         conn.execute(
-            "CREATE OR REPLACE TABLE bench.platform_map AS SELECT * FROM identity.person_id_map"
+            "CREATE OR REPLACE TABLE bench.baseline_map AS "
+            "SELECT split_part(record_key, ':', 1) AS source, "
+            "substr(record_key, length(split_part(record_key, ':', 1)) + 2) AS source_record_id, "
+            "component::VARCHAR AS person_id FROM _components"
         )
-        cluster_records(conn, RECORDS, "identity.baseline_edges")
-        scores = pairwise_scores(conn, truth)
-        conn.execute(
-            "CREATE OR REPLACE TABLE identity.person_id_map AS SELECT * FROM bench.platform_map"
-        )
+        scores = pairwise_scores(conn, truth, "bench.baseline_map")
         conn.execute("DROP TABLE identity.baseline_edges")
     return scores
 

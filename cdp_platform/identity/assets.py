@@ -130,7 +130,9 @@ def identity_edges(
     group_name="identity",
     description=(
         f"`{MAP_TABLE}`: the person of every source record, from the connected components "
-        "of the identity graph. Identical input always gives identical ids."
+        "of the identity graph. Ids carry over between runs by record overlap (a merge keeps "
+        "the oldest id, a split leaves it with the largest part); every create, merge and "
+        "split is logged in `identity.person_id_history`."
     ),
     deps=[identity_records, identity_edges],
     kinds={"duckdb", "scipy"},
@@ -151,7 +153,7 @@ def person_id_map(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        persons = cluster_records(conn, TABLE, EDGES_TABLE)
+        result = cluster_records(conn, TABLE, EDGES_TABLE, run_id=context.run.run_id)
         records, largest, singletons = conn.execute(
             f"""SELECT sum(n), max(n), count(*) FILTER (WHERE n = 1)
             FROM (SELECT count(*) AS n FROM {MAP_TABLE} GROUP BY person_id)"""
@@ -165,9 +167,12 @@ def person_id_map(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": int(records or 0),
-            "persons": persons,
+            "persons": result.persons,
             "largest_cluster": int(largest or 0),
-            "singleton_share": round(singletons / persons, 4) if persons else 0.0,
+            "singleton_share": round(singletons / result.persons, 4) if result.persons else 0.0,
+            "ids_created": result.created,
+            "ids_merged": result.merged,
+            "ids_split": result.split,
             "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
         }
     )

@@ -1,52 +1,139 @@
-"""Person clusters: connected components of the identity graph.
+"""Person clusters: connected components of the identity graph, with stable ids.
 
 Components are found with SciPy's sparse-graph routine on integer record
-indices; the SQL around it maps record keys to indices and back.
+indices; the SQL around it maps record keys to indices and back. Ids are
+carried over from the previous map (see `stable_ids.py`); every id issued is
+kept in `identity.persons` and every create, merge and split in
+`identity.person_id_history`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import duckdb
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from cdp_platform.identity.stable_ids import IdEvent, assign_person_ids
+
 MAP_TABLE = "identity.person_id_map"
+PERSONS_TABLE = "identity.persons"  # every id ever issued, and what became of it
+HISTORY_TABLE = "identity.person_id_history"
 
 
-def cluster_records(conn: duckdb.DuckDBPyConnection, records_table: str, edges_table: str) -> int:
-    """Write `identity.person_id_map` and return the number of persons."""
+@dataclass(frozen=True)
+class ClusterResult:
+    persons: int
+    created: int
+    merged: int
+    split: int
+
+
+def cluster_records(
+    conn: duckdb.DuckDBPyConnection, records_table: str, edges_table: str, run_id: str = ""
+) -> ClusterResult:
+    """Write `identity.person_id_map`, keeping ids stable against the previous map."""
+    clusters = components(conn, records_table, edges_table)
+    previous, age = _previous_ids(conn)
+    assigned, events = assign_person_ids(clusters, previous, age)
+    clusters["person_id"] = clusters["component"].map(assigned)
+    conn.register("_assigned", pa.Table.from_pandas(clusters[["record_key", "person_id"]]))
+    conn.execute(
+        f"""CREATE OR REPLACE TABLE {MAP_TABLE} AS
+        SELECT r.source, r.source_record_id, a.person_id
+        FROM _record_index r JOIN _assigned a USING (record_key)"""
+    )
+    conn.unregister("_assigned")
+    _record_events(conn, events, run_id)
+    return ClusterResult(
+        persons=len(assigned),
+        created=sum(e.event == "create" for e in events),
+        merged=sum(e.event == "merge" for e in events),
+        split=sum(e.event == "split" for e in events),
+    )
+
+
+def components(
+    conn: duckdb.DuckDBPyConnection, records_table: str, edges_table: str
+) -> pd.DataFrame:
+    """record_key, component for every record; also leaves `_record_index` behind."""
     conn.execute(
         f"CREATE OR REPLACE TEMP TABLE _record_index AS "
         f"SELECT source, source_record_id, source || ':' || source_record_id AS record_key, "
         f"(row_number() OVER (ORDER BY source, source_record_id) - 1)::BIGINT AS idx "
         f"FROM {records_table}"
     )
-    (count,) = conn.execute("SELECT count(*) FROM _record_index").fetchone()
+    keys = conn.execute("SELECT record_key FROM _record_index ORDER BY idx").fetchnumpy()[
+        "record_key"
+    ]
     pairs = conn.execute(
-        f"SELECT a.idx, b.idx FROM {edges_table} e "
+        f"SELECT a.idx AS a, b.idx AS b FROM {edges_table} e "
         "JOIN _record_index a ON a.record_key = e.record_a "
         "JOIN _record_index b ON b.record_key = e.record_b"
     ).fetchnumpy()
-    rows = pairs["idx"] if "idx" in pairs else np.array([], dtype=np.int64)
-    cols = pairs.get("idx_1", np.array([], dtype=np.int64))
-    graph = coo_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(count, count))
+    count = len(keys)
+    graph = coo_matrix(
+        (np.ones(len(pairs["a"]), dtype=np.int8), (pairs["a"], pairs["b"])), shape=(count, count)
+    )
     _, labels = connected_components(graph, directed=False)
-    conn.register(
-        "_labels", pa.table({"idx": np.arange(count, dtype=np.int64), "component": labels})
-    )
-    # The id is derived from the component's first record key, so identical
-    # input always gives identical ids.
+    return pd.DataFrame({"record_key": np.asarray(keys, dtype=object), "component": labels})
+
+
+def ensure_id_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
-        f"""CREATE OR REPLACE TABLE {MAP_TABLE} AS
-        WITH c AS (
-          SELECT r.source, r.source_record_id, r.record_key, l.component
-          FROM _record_index r JOIN _labels l USING (idx)
-        )
-        SELECT source, source_record_id,
-               'p_' || substr(md5(min(record_key) OVER (PARTITION BY component)), 1, 16) AS person_id
-        FROM c"""
+        f"""CREATE TABLE IF NOT EXISTS {PERSONS_TABLE} (
+            person_id VARCHAR PRIMARY KEY, created_seq BIGINT, created_at TIMESTAMPTZ,
+            status VARCHAR, merged_into VARCHAR)"""
     )
-    conn.unregister("_labels")
-    return conn.execute(f"SELECT count(DISTINCT person_id) FROM {MAP_TABLE}").fetchone()[0]
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+            run_id VARCHAR, recorded_at TIMESTAMPTZ, event VARCHAR, person_id VARCHAR,
+            other_person_id VARCHAR, records BIGINT)"""
+    )
+
+
+def _previous_ids(conn: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, int]]:
+    ensure_id_tables(conn)
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE schema_name = 'identity' AND table_name = 'person_id_map'"
+    ).fetchone()[0]
+    if not exists:
+        return pd.DataFrame({"record_key": [], "person_id": []}), {}
+    previous = conn.execute(
+        f"SELECT source || ':' || source_record_id AS record_key, person_id FROM {MAP_TABLE}"
+    ).df()
+    age = dict(conn.execute(f"SELECT person_id, created_seq FROM {PERSONS_TABLE}").fetchall())
+    return previous, age
+
+
+def _record_events(conn: duckdb.DuckDBPyConnection, events: list[IdEvent], run_id: str) -> None:
+    if not events:
+        return
+    frame = pd.DataFrame(
+        [(e.event, e.person_id, e.other_person_id, e.records) for e in events],
+        columns=["event", "person_id", "other_person_id", "records"],
+    )
+    conn.register("_events", frame)
+    conn.execute(
+        f"INSERT INTO {HISTORY_TABLE} SELECT ?, now(), event, person_id, other_person_id, records "
+        "FROM _events",
+        [run_id],
+    )
+    conn.execute(
+        f"""INSERT INTO {PERSONS_TABLE}
+        SELECT person_id,
+               (SELECT coalesce(max(created_seq), 0) FROM {PERSONS_TABLE})
+                 + row_number() OVER (ORDER BY person_id),
+               now(), 'active', NULL
+        FROM _events WHERE event IN ('create', 'split')"""
+    )
+    conn.execute(
+        f"""UPDATE {PERSONS_TABLE} SET status = 'merged', merged_into = e.person_id
+        FROM _events e WHERE e.event = 'merge' AND {PERSONS_TABLE}.person_id = e.other_person_id"""
+    )
+    conn.unregister("_events")
