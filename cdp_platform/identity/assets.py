@@ -2,7 +2,13 @@
 
 import dagster as dg
 
-from cdp_platform.identity.clusters import MAP_TABLE, cluster_records
+from cdp_platform.identity.checks import (
+    blocked_values_check,
+    person_map_check_specs,
+    person_map_checks,
+    records_check_specs,
+)
+from cdp_platform.identity.clusters import MAP_TABLE, cluster_records, previous_person_count
 from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.deterministic import EDGES_TABLE, deterministic_edges_sql
 from cdp_platform.identity.records import TABLE, build_identity_records
@@ -55,6 +61,7 @@ IDENTITY_RECORD_COLUMNS = dg.TableSchema(
     tags={"layer": "staging"},
     **WAREHOUSE_ASSET,
     metadata={"dagster/column_schema": IDENTITY_RECORD_COLUMNS, "dagster/table_name": TABLE},
+    check_specs=records_check_specs(),
 )
 def identity_records(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -72,7 +79,12 @@ def identity_records(
             "fields_present": dg.MetadataValue.md(f"| field | present |\n|---|---|\n{fill}"),
             "emails_blocked_or_invalid": summary.blocked["email"],
             "phones_blocked_or_invalid": summary.blocked["phone"],
-        }
+        },
+        check_results=[
+            blocked_values_check(
+                sum(summary.present.values()), sum(summary.blocked.values()), config.checks
+            )
+        ],
     )
 
 
@@ -148,12 +160,16 @@ def identity_edges(
         ),
         "dagster/table_name": MAP_TABLE,
     },
+    check_specs=person_map_check_specs(),
 )
 def person_id_map(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
+    bounds = load_identity_config().checks
     with warehouse.get_connection() as conn:
+        previous_persons = previous_person_count(conn)
         result = cluster_records(conn, TABLE, EDGES_TABLE, run_id=context.run.run_id)
+        checks = person_map_checks(conn, bounds, context.run.run_id, previous_persons)
         records, largest, singletons = conn.execute(
             f"""SELECT sum(n), max(n), count(*) FILTER (WHERE n = 1)
             FROM (SELECT count(*) AS n FROM {MAP_TABLE} GROUP BY person_id)"""
@@ -174,5 +190,6 @@ def person_id_map(
             "ids_merged": result.merged,
             "ids_split": result.split,
             "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
-        }
+        },
+        check_results=checks,
     )

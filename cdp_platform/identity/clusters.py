@@ -83,6 +83,16 @@ def components(
     return pd.DataFrame({"record_key": np.asarray(keys, dtype=object), "component": labels})
 
 
+def previous_person_count(conn: duckdb.DuckDBPyConnection) -> int:
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() "
+        "WHERE schema_name = 'identity' AND table_name = 'person_id_map'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return conn.execute(f"SELECT count(DISTINCT person_id) FROM {MAP_TABLE}").fetchone()[0]
+
+
 def ensure_id_tables(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {PERSONS_TABLE} (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from functools import cache
 from pathlib import Path
 
@@ -67,16 +68,29 @@ class DeterministicRules(BaseModel):
     first_name_similarity: float = Field(default=0.88, gt=0, le=1)
 
 
+class IdentityChecks(BaseModel):
+    """Bounds the identity checks hold each run to."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_cluster_size: int = Field(default=200, ge=1)  # larger means an over-merge: blocks
+    max_singleton_share: float = Field(default=0.95, ge=0, le=1)
+    max_id_churn: float = Field(default=0.05, ge=0, le=1)  # share of earlier persons changed
+    max_blocked_share: float = Field(default=0.2, ge=0, le=1)  # of emails and phones present
+
+
 class IdentityConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     default_phone_region: str = "GB"
     blocked: BlockLists = Field(default_factory=BlockLists)
     deterministic: DeterministicRules = Field(default_factory=DeterministicRules)
+    checks: IdentityChecks = Field(default_factory=IdentityChecks)
 
 
 def load_identity_config(path: Path | None = None) -> IdentityConfig:
-    path = path or CONFIG_DIR / "identity.yaml"
+    """The identity settings; `CDP_IDENTITY_CONFIG` points at another file."""
+    path = path or Path(os.environ.get("CDP_IDENTITY_CONFIG", CONFIG_DIR / "identity.yaml"))
     try:
         data = yaml.safe_load(path.read_text()) or {}
         return IdentityConfig.model_validate(data)

@@ -25,6 +25,7 @@ class RecordsSummary:
     by_source: dict[str, int]
     filled: dict[str, float]  # share of records with each field present
     blocked: dict[str, int]  # values present in the source but blocked or invalid
+    present: dict[str, int]  # values present in the source
 
 
 def _present_sources(conn: duckdb.DuckDBPyConnection) -> list[str]:
@@ -84,4 +85,5 @@ def summarise(conn: duckdb.DuckDBPyConnection, raw_cte: str) -> RecordsSummary:
         by_source=by_source,
         filled={f: round(s or 0.0, 4) for f, s in zip(fields, shares, strict=True)},
         blocked={"email": raw_counts[0] - kept[0], "phone": raw_counts[1] - kept[1]},
+        present={"email": raw_counts[0], "phone": raw_counts[1]},
     )

@@ -137,3 +137,77 @@ def test_identity_layer_materializes_over_loaded_sources(landing, instance, quer
     (materialization,) = result.asset_materializations_for_node("person_id_map")
     assert materialization.metadata["persons"].value == 2
     assert result.asset_materializations_for_node("identity_edges")
+
+
+def _evaluations(result, asset: str) -> dict:
+    return {
+        e.check_name: e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == asset
+    }
+
+
+def _load_household(landing):
+    from cdp_platform_tests.sources.samples import record, write_day_file
+
+    # Three records of Rob Smith, linked by one email.
+    write_day_file(
+        landing,
+        "crm_contacts",
+        "2026-08-01",
+        [record("crm_contacts", {"Email": "rob@example.com"})],
+    )
+    write_day_file(landing, "email_subscribers", "2026-08-01", [record("email_subscribers")])
+    write_day_file(
+        landing, "pos_loyalty", "2026-08-01", [record("pos_loyalty", email="rob@example.com")]
+    )
+
+
+def test_identity_checks_pass_on_a_sane_graph(landing, instance):
+    _load_household(landing)
+    defs = build_definitions()
+    assert (
+        defs.resolve_job_def("ingest_sources")
+        .execute_in_process(instance=instance, partition_key="2026-08-01")
+        .success
+    )
+    result = defs.resolve_job_def("refresh_downstream").execute_in_process(instance=instance)
+    checks = _evaluations(result, "person_id_map")
+    assert {name: c.passed for name, c in checks.items()} == {
+        "largest_person_below_cap": True,
+        "singleton_share_below_limit": True,
+        "id_churn_below_limit": True,
+    }
+    assert _evaluations(result, "identity_records")["blocked_value_share_below_limit"].passed
+
+
+def test_a_forced_over_merge_fails_the_blocking_check(landing, instance, tmp_path, monkeypatch):
+    from cdp_platform.identity.config import CONFIG_DIR
+
+    config = (
+        (CONFIG_DIR / "identity.yaml")
+        .read_text()
+        .replace("max_cluster_size: 200", "max_cluster_size: 2")
+    )
+    (tmp_path / "identity.yaml").write_text(config)
+    monkeypatch.setenv("CDP_IDENTITY_CONFIG", str(tmp_path / "identity.yaml"))
+    _load_household(landing)
+    defs = build_definitions()
+    assert (
+        defs.resolve_job_def("ingest_sources")
+        .execute_in_process(instance=instance, partition_key="2026-08-01")
+        .success
+    )
+    result = defs.resolve_job_def("refresh_downstream").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    check = _evaluations(result, "person_id_map")["largest_person_below_cap"]
+    assert not check.passed
+    assert check.severity.value == "ERROR"
+    assert check.metadata["largest_person_records"].value == 3
+    spec = next(
+        s
+        for s in defs.resolve_assets_def("person_id_map").check_specs
+        if s.name == "largest_person_below_cap"
+    )
+    assert spec.blocking
