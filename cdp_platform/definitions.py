@@ -8,7 +8,12 @@ import dagster as dg
 
 from cdp_platform import settings
 from cdp_platform.automation.jobs import JOBS
-from cdp_platform.identity.assets import identity_edges, identity_records, person_id_map
+from cdp_platform.identity.assets import (
+    identity_edges,
+    identity_model,
+    identity_records,
+    person_id_map,
+)
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
@@ -31,7 +36,7 @@ def build_resources() -> dict[str, object]:
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*source_assets(), identity_records, identity_edges, person_id_map],
+        assets=[*source_assets(), identity_records, identity_model, identity_edges, person_id_map],
         jobs=JOBS,
         sensors=[build_landing_sensor(daily_partitions())],
         resources=build_resources(),

@@ -23,7 +23,7 @@ SNAPSHOT = {
             "support_tickets",
             "web_events",
         ],
-        "identity": ["identity_edges", "person_id_map"],
+        "identity": ["identity_edges", "identity_model", "person_id_map"],
         "staging": ["identity_records"],
     },
     "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream"],
@@ -58,7 +58,8 @@ def test_every_asset_is_documented_owned_and_kinded():
         assert spec.description, key
         assert spec.owners, key
         assert spec.kinds, key
-        assert "dagster/column_schema" in spec.metadata, key
+        if "dagster/table_name" in spec.metadata:  # a table: its columns are documented
+            assert "dagster/column_schema" in spec.metadata, key
 
 
 def test_source_assets_share_one_daily_partitioning_single_run_backfills_and_the_pool():

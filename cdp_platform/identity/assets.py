@@ -1,7 +1,10 @@
 """Assets of the staging and identity layers."""
 
+from pathlib import Path
+
 import dagster as dg
 
+from cdp_platform.identity import splink_model
 from cdp_platform.identity.checks import (
     blocked_values_check,
     person_map_check_specs,
@@ -11,6 +14,7 @@ from cdp_platform.identity.checks import (
 from cdp_platform.identity.clusters import MAP_TABLE, cluster_records, previous_person_count
 from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.deterministic import EDGES_TABLE, deterministic_edges_sql
+from cdp_platform.identity.probabilistic import add_probabilistic_edges
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
@@ -88,6 +92,62 @@ def identity_records(
     )
 
 
+class IdentityModelConfig(dg.Config):
+    retrain: bool = False  # train again even though a saved model exists
+
+
+@dg.asset(
+    name="identity_model",
+    group_name="identity",
+    description=(
+        "The Splink matching model (DuckDB backend): u by random sampling, m by EM over "
+        "several blocking rules, seeded. Saved as Splink JSON named by a content version "
+        "beside the warehouse (`models/identity/`) and reused by prediction until retrained "
+        "(run with `retrain: true`)."
+    ),
+    deps=[identity_records],
+    kinds={"splink", "duckdb"},
+    tags={"layer": "identity"},
+    **WAREHOUSE_ASSET,
+)
+def identity_model(
+    context: dg.AssetExecutionContext, config: IdentityModelConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    path = Path(warehouse.database)
+    latest = splink_model.load_latest(path)
+    if latest is not None and not config.retrain:
+        version, _ = latest
+        context.log.info(f"identity_model: reusing model {version}")
+        return dg.MaterializeResult(metadata={"model_version": version, "retrained": False})
+    with warehouse.get_connection() as conn:
+        records = splink_model.read_input(conn)
+    if records.num_rows < splink_model.MIN_TRAINING_RECORDS:
+        context.log.warning(
+            f"identity_model: {records.num_rows} matchable records, fewer than "
+            f"{splink_model.MIN_TRAINING_RECORDS}; not trained, links stay deterministic"
+        )
+        return dg.MaterializeResult(
+            metadata={
+                "model_version": "none",
+                "retrained": False,
+                "training_records": records.num_rows,
+            }
+        )
+    charts = splink_model.model_dir(path) / "charts"
+    trained = splink_model.train(records, path, charts)
+    saved = splink_model.save(trained, path)
+    return dg.MaterializeResult(
+        metadata={
+            "model_version": trained.version,
+            "retrained": True,
+            "training_records": trained.records,
+            "model_json": dg.MetadataValue.path(str(saved)),
+            "match_weights_chart": dg.MetadataValue.path(str(charts / "match_weights.html")),
+            "m_u_parameters_chart": dg.MetadataValue.path(str(charts / "m_u_parameters.html")),
+        }
+    )
+
+
 EDGE_COLUMNS = dg.TableSchema(
     columns=[
         dg.TableColumn("record_a", "VARCHAR", "`source:source_record_id` of one record"),
@@ -109,8 +169,8 @@ EDGE_COLUMNS = dg.TableSchema(
         "phone) under merge protection from `config/identity.yaml`: shared values link "
         "nobody, and emails and phones need the first names to agree."
     ),
-    deps=[identity_records],
-    kinds={"duckdb", "sql"},
+    deps=[identity_records, identity_model],
+    kinds={"duckdb", "sql", "splink"},
     tags={"layer": "identity"},
     **WAREHOUSE_ASSET,
     metadata={"dagster/column_schema": EDGE_COLUMNS, "dagster/table_name": EDGES_TABLE},
@@ -123,8 +183,18 @@ def identity_edges(
         conn.execute(
             f"CREATE OR REPLACE TABLE {EDGES_TABLE} AS {deterministic_edges_sql(config, TABLE)}"
         )
+        latest = splink_model.load_latest(Path(warehouse.database))
+        if config.probabilistic.enabled and latest is not None:
+            add_probabilistic_edges(
+                conn,
+                Path(warehouse.database),
+                latest[1],
+                config.probabilistic.threshold,
+                config.deterministic.first_name_similarity,
+                TABLE,
+            )
         by_identifier = conn.execute(
-            f"SELECT identifier, count(*) FROM {EDGES_TABLE} GROUP BY 1 ORDER BY 1"
+            f"SELECT edge_kind || ': ' || identifier, count(*) FROM {EDGES_TABLE} GROUP BY 1 ORDER BY 1"
         ).fetchall()
     table = "\n".join(f"| {name} | {n:,} |" for name, n in by_identifier)
     return dg.MaterializeResult(

@@ -68,6 +68,13 @@ class DeterministicRules(BaseModel):
     first_name_similarity: float = Field(default=0.88, gt=0, le=1)
 
 
+class ProbabilisticRules(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    threshold: float = Field(default=0.9, gt=0, le=1)  # Splink match probability
+
+
 class IdentityChecks(BaseModel):
     """Bounds the identity checks hold each run to."""
 
@@ -85,6 +92,7 @@ class IdentityConfig(BaseModel):
     default_phone_region: str = "GB"
     blocked: BlockLists = Field(default_factory=BlockLists)
     deterministic: DeterministicRules = Field(default_factory=DeterministicRules)
+    probabilistic: ProbabilisticRules = Field(default_factory=ProbabilisticRules)
     checks: IdentityChecks = Field(default_factory=IdentityChecks)
 
 

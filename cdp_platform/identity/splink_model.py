@@ -1,0 +1,181 @@
+"""The probabilistic matching model: Splink on DuckDB, trained, saved and reused.
+
+Records go to Splink only if they carry something to match on (a full name,
+an email or a phone). Email and phone agreement are split by whether the
+first names agree too: the same address typed by two household members is
+weaker evidence than by one person. Splink's own connection is in memory,
+configured like the warehouse (threads, memory limit, spill directory).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.internals.exceptions import EMTrainingException
+
+from cdp_platform import settings
+
+SEED = 20260801
+# Fewer records than this give EM too few pairs for credible parameters.
+MIN_TRAINING_RECORDS = 1000
+INPUT_SQL = """
+SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS first_name,
+       last_name, email_match AS email, phone, postcode, street, CAST(dob AS VARCHAR) AS dob
+FROM staging.identity_records
+WHERE (first_name_canonical IS NOT NULL AND last_name IS NOT NULL)
+   OR email_match IS NOT NULL OR phone IS NOT NULL
+"""
+MODEL_DIR_NAME = "models/identity"
+TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",))
+PREDICTION_BLOCKS = (
+    ("email",),
+    ("phone",),
+    ("first_name", "last_name"),
+    ("last_name", "dob"),
+    ("postcode", "last_name"),
+    ("dob", "first_name"),
+)
+
+# Splink narrates every training step at INFO; the run log wants the outcome.
+QUIET = logging.WARNING
+
+
+def _identifier_comparison(column: str) -> cl.CustomComparison:
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.And(cll.ExactMatchLevel(column), cll.ExactMatchLevel("first_name")).configure(
+                label_for_charts=f"{column} and first name equal"
+            ),
+            cll.ExactMatchLevel(column).configure(
+                label_for_charts=f"{column} equal, first names differ or missing"
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def model_settings() -> SettingsCreator:
+    return SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            cl.JaroWinklerAtThresholds("first_name", [0.95, 0.88]).configure(
+                term_frequency_adjustments=True
+            ),
+            cl.JaroWinklerAtThresholds("last_name", [0.95, 0.88]).configure(
+                term_frequency_adjustments=True
+            ),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            _identifier_comparison("email"),
+            _identifier_comparison("phone"),
+            cl.PostcodeComparison("postcode"),
+            cl.JaroWinklerAtThresholds("street", [0.9]),
+        ],
+        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PREDICTION_BLOCKS],
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+def splink_connection(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        config={
+            "threads": settings.duckdb_threads(),
+            "memory_limit": settings.duckdb_memory_limit(),
+            "temp_directory": str(warehouse.resolve().parent / ".tmp" / "splink"),
+        }
+    )
+
+
+def read_input(conn: duckdb.DuckDBPyConnection) -> pa.Table:
+    return conn.execute(INPUT_SQL).to_arrow_table()
+
+
+@dataclass
+class TrainedModel:
+    model: dict
+    version: str
+    records: int
+
+
+def model_version(model: dict) -> str:
+    """A content hash: the same parameters always carry the same version."""
+    text = json.dumps(model, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) -> TrainedModel:
+    """u by random sampling, then EM over several blocking rules; seeded."""
+    con = splink_connection(warehouse)
+    try:
+        linker = Linker(
+            DuckDBAPI(connection=con).register(records), model_settings(), log_level=QUIET
+        )
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("email", "first_name"), block_on("phone", "first_name")], recall=0.6
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
+        for cols in TRAINING_BLOCKS:
+            try:
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*cols), record_sample_proportion=1.0
+                )
+            except EMTrainingException:
+                continue  # no pairs under this rule in this data; the other rules still train
+
+        model = linker.misc.save_model_to_json()
+        if charts_dir is not None:
+            charts_dir.mkdir(parents=True, exist_ok=True)
+            linker.visualisations.match_weights_chart().save(str(charts_dir / "match_weights.html"))
+            linker.visualisations.m_u_parameters_chart().save(
+                str(charts_dir / "m_u_parameters.html")
+            )
+        return TrainedModel(model, model_version(model), records.num_rows)
+    finally:
+        con.close()
+
+
+def predict(records: pa.Table, model: dict, warehouse: Path, threshold: float) -> pa.Table:
+    """Scored pairs at or above `threshold`: unique_id_l, unique_id_r, match_probability."""
+    con = splink_connection(warehouse)
+    try:
+        linker = Linker(DuckDBAPI(connection=con).register(records), model, log_level=QUIET)
+        scored = linker.inference.predict(threshold_match_probability=threshold)
+        return con.execute(
+            f"SELECT unique_id_l, unique_id_r, match_probability FROM {scored.physical_name}"
+        ).to_arrow_table()
+    finally:
+        con.close()
+
+
+def model_dir(warehouse: Path) -> Path:
+    """Saved models live beside the warehouse they were trained on."""
+    return warehouse.resolve().parent / MODEL_DIR_NAME
+
+
+def save(trained: TrainedModel, warehouse: Path) -> Path:
+    folder = model_dir(warehouse)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"model_{trained.version}.json"
+    path.write_text(json.dumps(trained.model, indent=1, default=str))
+    (folder / "latest.json").write_text(json.dumps({"version": trained.version, "path": path.name}))
+    return path
+
+
+def load_latest(warehouse: Path) -> tuple[str, dict] | None:
+    """(version, model) of the model prediction uses, or None before the first training."""
+    pointer = model_dir(warehouse) / "latest.json"
+    if not pointer.exists():
+        return None
+    latest = json.loads(pointer.read_text())
+    return latest["version"], json.loads((model_dir(warehouse) / latest["path"]).read_text())
