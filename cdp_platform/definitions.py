@@ -8,6 +8,7 @@ import dagster as dg
 
 from cdp_platform import settings
 from cdp_platform.automation.jobs import JOBS
+from cdp_platform.automation.schedules import SCHEDULES
 from cdp_platform.identity.assets import (
     identity_edges,
     identity_model,
@@ -38,6 +39,7 @@ def build_definitions() -> dg.Definitions:
     return dg.Definitions(
         assets=[*source_assets(), identity_records, identity_model, identity_edges, person_id_map],
         jobs=JOBS,
+        schedules=SCHEDULES,
         sensors=[build_landing_sensor(daily_partitions())],
         resources=build_resources(),
     )

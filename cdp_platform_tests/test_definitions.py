@@ -26,9 +26,9 @@ SNAPSHOT = {
         "identity": ["identity_edges", "identity_model", "person_id_map"],
         "staging": ["identity_records"],
     },
-    "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream"],
+    "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream", "retrain_identity_model"],
     "sensors": ["landing_file_sensor"],
-    "schedules": [],
+    "schedules": ["weekly_identity_model_retrain"],
 }
 
 

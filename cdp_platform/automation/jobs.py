@@ -21,4 +21,12 @@ refresh_downstream_job = dg.define_asset_job(
     description="Rebuild every layer below the sources from the current warehouse.",
 )
 
-JOBS = [ingest_sources_job, refresh_downstream_job]
+# Train the identity model again, then rebuild the links and persons with it.
+retrain_identity_model_job = dg.define_asset_job(
+    name="retrain_identity_model",
+    selection=dg.AssetSelection.assets("identity_model").downstream(),
+    config={"ops": {"identity_model": {"config": {"retrain": True}}}},
+    description="Retrain the Splink model on the current records and re-link with it.",
+)
+
+JOBS = [ingest_sources_job, refresh_downstream_job, retrain_identity_model_job]

@@ -6,6 +6,7 @@ import json
 import shutil
 from datetime import date
 
+import dagster as dg
 import pytest
 
 from cdp_platform.definitions import build_definitions
@@ -46,6 +47,19 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
     assert run_pipeline(build_definitions(), landing).success
     assert splink_model.load_latest(warehouse)[0] == version
     assert len(list(splink_model.model_dir(warehouse).glob("model_*.json"))) == 1
+
+    # The weekly schedule's job trains again and re-links with the new model.
+    defs = build_definitions()
+    schedule = defs.resolve_schedule_def("weekly_identity_model_retrain")
+    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    (request,) = schedule.evaluate_tick(dg.build_schedule_context()).run_requests or [None]
+    result = defs.resolve_job_def(schedule.job_name).execute_in_process(
+        run_config=request.run_config if request and request.run_config else None
+    )
+    assert result.success
+    (materialization,) = result.asset_materializations_for_node("identity_model")
+    assert materialization.metadata["retrained"].value is True
+    assert result.asset_materializations_for_node("person_id_map")
 
 
 def test_too_few_records_leave_links_deterministic(landing, instance, query):

@@ -1,0 +1,20 @@
+"""Schedules: time-based runs that are on as soon as the code location loads."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from cdp_platform.automation.jobs import retrain_identity_model_job
+
+# Weekly, early Monday (UTC): the model follows the data without retraining
+# on every run, so matches stay comparable day to day.
+weekly_identity_model_retrain = dg.ScheduleDefinition(
+    name="weekly_identity_model_retrain",
+    job=retrain_identity_model_job,
+    cron_schedule="0 3 * * 1",
+    execution_timezone="UTC",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Retrain the identity model every Monday at 03:00 UTC and re-link with it.",
+)
+
+SCHEDULES = [weekly_identity_model_retrain]
