@@ -106,6 +106,13 @@ class IdentityModelConfig(dg.Config):
         "(run with `retrain: true`)."
     ),
     deps=[identity_records],
+    check_specs=[
+        dg.AssetCheckSpec(
+            "blocking_comparisons_below_cap",
+            asset="identity_model",
+            description="The prediction blocking rules generate at most `probabilistic.max_comparisons` pairs.",
+        )
+    ],
     kinds={"splink", "duckdb"},
     tags={"layer": "identity"},
     **WAREHOUSE_ASSET,
@@ -114,13 +121,31 @@ def identity_model(
     context: dg.AssetExecutionContext, config: IdentityModelConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     path = Path(warehouse.database)
-    latest = splink_model.load_latest(path)
-    if latest is not None and not config.retrain:
-        version, _ = latest
-        context.log.info(f"identity_model: reusing model {version}")
-        return dg.MaterializeResult(metadata={"model_version": version, "retrained": False})
+    cap = load_identity_config().probabilistic.max_comparisons
     with warehouse.get_connection() as conn:
         records = splink_model.read_input(conn)
+    counts = splink_model.blocking_counts(records, path) if records.num_rows else []
+    total = counts[-1]["cumulative"] if counts else 0
+    rows = "\n".join(f"| {c['rule']} | {c['marginal']:,} | {c['cumulative']:,} |" for c in counts)
+    blocking = {
+        "blocking_comparisons": dg.MetadataValue.md(
+            f"| rule | new pairs | cumulative |\n|---|---|---|\n{rows}"
+        ),
+        "comparisons": total,
+    }
+    check = dg.AssetCheckResult(
+        check_name="blocking_comparisons_below_cap",
+        passed=total <= cap,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"comparisons": total, "cap": cap},
+    )
+    latest = splink_model.load_latest(path)
+    if latest is not None and not config.retrain:
+        context.log.info(f"identity_model: reusing model {latest[0]}")
+        return dg.MaterializeResult(
+            metadata={"model_version": latest[0], "retrained": False, **blocking},
+            check_results=[check],
+        )
     if records.num_rows < splink_model.MIN_TRAINING_RECORDS:
         context.log.warning(
             f"identity_model: {records.num_rows} matchable records, fewer than "
@@ -131,7 +156,9 @@ def identity_model(
                 "model_version": "none",
                 "retrained": False,
                 "training_records": records.num_rows,
-            }
+                **blocking,
+            },
+            check_results=[check],
         )
     charts = splink_model.model_dir(path) / "charts"
     trained = splink_model.train(records, path, charts)
@@ -144,7 +171,9 @@ def identity_model(
             "model_json": dg.MetadataValue.path(str(saved)),
             "match_weights_chart": dg.MetadataValue.path(str(charts / "match_weights.html")),
             "m_u_parameters_chart": dg.MetadataValue.path(str(charts / "m_u_parameters.html")),
-        }
+            **blocking,
+        },
+        check_results=[check],
     )
 
 

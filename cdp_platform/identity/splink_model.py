@@ -179,3 +179,28 @@ def load_latest(warehouse: Path) -> tuple[str, dict] | None:
         return None
     latest = json.loads(pointer.read_text())
     return latest["version"], json.loads((model_dir(warehouse) / latest["path"]).read_text())
+
+
+def blocking_counts(records: pa.Table, warehouse: Path) -> list[dict]:
+    """Exact pairs each prediction blocking rule adds (marginal) and in total (cumulative)."""
+    from splink.blocking_analysis import count_comparisons_from_blocking_rules
+
+    con = splink_connection(warehouse)
+    try:
+        table = DuckDBAPI(connection=con).register(records)
+        counted = count_comparisons_from_blocking_rules(
+            table,
+            blocking_rules=[block_on(*cols) for cols in PREDICTION_BLOCKS],
+            link_type="dedupe_only",
+            record_sample_proportion=1.0,
+        )
+        return [
+            {
+                "rule": " and ".join(cols),
+                "marginal": int(c["marginal_comparison_count"]),
+                "cumulative": int(c["cumulative_comparison_count"]),
+            }
+            for cols, c in zip(PREDICTION_BLOCKS, counted, strict=True)
+        ]
+    finally:
+        con.close()

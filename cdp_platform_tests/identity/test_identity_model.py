@@ -59,6 +59,13 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
     assert result.success
     (materialization,) = result.asset_materializations_for_node("identity_model")
     assert materialization.metadata["retrained"].value is True
+    assert materialization.metadata["comparisons"].value > 0
+    (check,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "blocking_comparisons_below_cap"
+    ]
+    assert check.passed
     assert result.asset_materializations_for_node("person_id_map")
 
 
