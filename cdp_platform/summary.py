@@ -83,8 +83,12 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     ]
     if _table_exists(conn, "identity.identity_edges"):
         rows += conn.execute(
-            "SELECT 'edges: ' || edge_kind || ' ' || identifier, count(*) "
-            "FROM identity.identity_edges GROUP BY 1 ORDER BY 1"
+            "SELECT 'links: ' || edge_kind || ' ' || identifier, count(*) "
+            "FROM identity.identity_edges WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+        rows += conn.execute(
+            "SELECT 'refused: ' || refusal, count(*) FROM identity.identity_edges "
+            "WHERE decision = 'refused' GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
     return ("Identity", ["measure", "value"], rows)
 

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from cdp_platform.benchmarks.measure import cdp_command, generate_args, measure
 from cdp_platform.identity.clusters import components
-from cdp_platform.identity.config import DeterministicRules, IdentifierRule, load_identity_config
-from cdp_platform.identity.deterministic import deterministic_edges_sql
 from cdp_platform.identity.evaluation import PairwiseScores, pairwise_scores
 from cdp_platform.resources.warehouse import connect
 from cdp_platform.settings import PROJECT_ROOT
@@ -29,22 +27,20 @@ REPORT = PROJECT_ROOT / "data" / "benchmarks" / "identity.json"
 RECORDS = "staging.identity_records"
 
 
+# Records sharing an exact normalised email, phone or account id, all chained.
+BASELINE_EDGES = " UNION ALL ".join(
+    f"""SELECT a.source || ':' || a.source_record_id AS record_a,
+               b.source || ':' || b.source_record_id AS record_b
+        FROM {RECORDS} a JOIN {RECORDS} b ON a.{column} = b.{column}
+         AND a.source || ':' || a.source_record_id < b.source || ':' || b.source_record_id"""
+    for column in ("email", "phone", "user_id")
+)
+
+
 def deterministic_baseline(warehouse: Path, truth: Path) -> PairwiseScores:
     """Exact email, phone or account id, as a plain CDP's identity stitching does."""
-    config = load_identity_config()
-    config.deterministic = DeterministicRules(
-        identifiers=[
-            IdentifierRule(name="user_id", column="user_id", require_name_agreement=False),
-            IdentifierRule(name="email", column="email", require_name_agreement=False),
-            IdentifierRule(name="phone", column="phone", require_name_agreement=False),
-        ],
-        max_records_per_value=10**9,
-    )
     with connect(warehouse) as conn:
-        conn.execute(
-            "CREATE OR REPLACE TABLE identity.baseline_edges AS "
-            + deterministic_edges_sql(config, RECORDS)
-        )
+        conn.execute(f"CREATE OR REPLACE TABLE identity.baseline_edges AS {BASELINE_EDGES}")
         conn.execute("CREATE SCHEMA IF NOT EXISTS bench")
         conn.register("_components", components(conn, RECORDS, "identity.baseline_edges"))
         conn.execute(

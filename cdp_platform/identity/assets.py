@@ -11,10 +11,10 @@ from cdp_platform.identity.checks import (
     person_map_checks,
     records_check_specs,
 )
-from cdp_platform.identity.clusters import MAP_TABLE, cluster_records, previous_person_count
+from cdp_platform.identity.clusters import MAP_TABLE, assign_stable_ids, previous_person_count
 from cdp_platform.identity.config import load_identity_config
-from cdp_platform.identity.deterministic import EDGES_TABLE, deterministic_edges_sql
-from cdp_platform.identity.probabilistic import add_probabilistic_edges
+from cdp_platform.identity.linking import CLUSTERS_TABLE, EDGES_TABLE, resolve_persons
+from cdp_platform.identity.probabilistic import score_candidates
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
@@ -182,21 +182,32 @@ EDGE_COLUMNS = dg.TableSchema(
         dg.TableColumn("record_a", "VARCHAR", "`source:source_record_id` of one record"),
         dg.TableColumn("record_b", "VARCHAR", "`source:source_record_id` of the other"),
         dg.TableColumn("edge_kind", "VARCHAR", "deterministic or probabilistic"),
-        dg.TableColumn("identifier", "VARCHAR", "the identifier that links them"),
-        dg.TableColumn("match_probability", "DOUBLE"),
-        dg.TableColumn("evidence", "VARCHAR", "why the two records are linked"),
+        dg.TableColumn("identifier", "VARCHAR", "the strongest identifier offering the link"),
+        dg.TableColumn("match_probability", "DOUBLE", "1.0 for deterministic links"),
+        dg.TableColumn(
+            "evidence", "VARCHAR", "every reason offered: identifiers, Splink comparison levels"
+        ),
+        dg.TableColumn("decision", "VARCHAR", "linked (one person) or refused"),
+        dg.TableColumn("refusal", "VARCHAR", "why a refused link would make an implausible person"),
     ]
 )
+
+
+def _md_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataValue:
+    lines = "\n".join(f"| {name} | {n:,} |" for name, n in rows.items())
+    return dg.MetadataValue.md(f"| {header[0]} | {header[1]} |\n|---|---|\n{lines}")
 
 
 @dg.asset(
     name="identity_edges",
     group_name="identity",
     description=(
-        f"Why records are one person: every link in `{EDGES_TABLE}` with its evidence. "
-        "Deterministic links join records sharing a strong identifier (account id, email, "
-        "phone) under merge protection from `config/identity.yaml`: shared values link "
-        "nobody, and emails and phones need the first names to agree."
+        f"The identity graph: every candidate link in `{EDGES_TABLE}` with its evidence and "
+        "decision, and the records' clusters in `" + CLUSTERS_TABLE + "`. Deterministic "
+        "candidates share a strong identifier (account, order, email, phone) under merge "
+        "protection from `config/identity.yaml`; probabilistic ones are Splink pairs above "
+        "the threshold. Links are taken strongest first and refused when they would make an "
+        "implausible person (names or birth dates disagree, two accounts or CRM contacts)."
     ),
     deps=[identity_records, identity_model],
     kinds={"duckdb", "sql", "splink"},
@@ -208,30 +219,33 @@ def identity_edges(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     config = load_identity_config()
+    path = Path(warehouse.database)
     with warehouse.get_connection() as conn:
-        conn.execute(
-            f"CREATE OR REPLACE TABLE {EDGES_TABLE} AS {deterministic_edges_sql(config, TABLE)}"
-        )
-        latest = splink_model.load_latest(Path(warehouse.database))
-        if config.probabilistic.enabled and latest is not None:
-            add_probabilistic_edges(
+        latest = splink_model.load_latest(path)
+        with_splink = config.probabilistic.enabled and latest is not None
+        if with_splink:
+            score_candidates(
                 conn,
-                Path(warehouse.database),
+                path,
                 latest[1],
                 config.probabilistic.threshold,
                 config.deterministic.first_name_similarity,
                 TABLE,
             )
-        by_identifier = conn.execute(
-            f"SELECT edge_kind || ': ' || identifier, count(*) FROM {EDGES_TABLE} GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    table = "\n".join(f"| {name} | {n:,} |" for name, n in by_identifier)
+        summary = resolve_persons(conn, config, TABLE, with_splink)
+    context.log.info(
+        f"identity_edges: {sum(summary.linked.values())} links, "
+        f"{sum(summary.refused.values())} refused, {summary.clusters} clusters"
+    )
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(n for _, n in by_identifier),
-            "edges_by_identifier": dg.MetadataValue.md(
-                f"| identifier | edges |\n|---|---|\n{table}"
-            ),
+            "dagster/row_count": sum(summary.linked.values()) + sum(summary.refused.values()),
+            "links": sum(summary.linked.values()),
+            "refused": sum(summary.refused.values()),
+            "clusters": summary.clusters,
+            "model_version": latest[0] if with_splink else "none",
+            "links_by_identifier": _md_table(("identifier", "links"), summary.linked),
+            "refusals_by_reason": _md_table(("reason", "candidates"), summary.refused),
         }
     )
 
@@ -240,8 +254,8 @@ def identity_edges(
     name="person_id_map",
     group_name="identity",
     description=(
-        f"`{MAP_TABLE}`: the person of every source record, from the connected components "
-        "of the identity graph. Ids carry over between runs by record overlap (a merge keeps "
+        f"`{MAP_TABLE}`: the person of every source record, from the clusters of the "
+        "identity graph. Ids carry over between runs by record overlap (a merge keeps "
         "the oldest id, a split leaves it with the largest part); every create, merge and "
         "split is logged in `identity.person_id_history`."
     ),
@@ -267,7 +281,7 @@ def person_id_map(
     bounds = load_identity_config().checks
     with warehouse.get_connection() as conn:
         previous_persons = previous_person_count(conn)
-        result = cluster_records(conn, TABLE, EDGES_TABLE, run_id=context.run.run_id)
+        result = assign_stable_ids(conn, run_id=context.run.run_id)
         checks = person_map_checks(conn, bounds, context.run.run_id, previous_persons)
         records, largest, singletons = conn.execute(
             f"""SELECT sum(n), max(n), count(*) FILTER (WHERE n = 1)

@@ -1,10 +1,10 @@
-"""Person clusters: connected components of the identity graph, with stable ids.
+"""Stable person ids for the clusters the identity graph assembled.
 
-Components are found with SciPy's sparse-graph routine on integer record
-indices; the SQL around it maps record keys to indices and back. Ids are
-carried over from the previous map (see `stable_ids.py`); every id issued is
-kept in `identity.persons` and every create, merge and split in
-`identity.person_id_history`.
+Ids are carried over from the previous map (see `stable_ids.py`); every id
+issued is kept in `identity.persons` and every create, merge and split in
+`identity.person_id_history`. `components` (plain connected components, with
+SciPy's sparse-graph routine) is what a chaining resolver does; benchmarks
+compare against it.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from cdp_platform.identity.linking import CLUSTERS_TABLE
 from cdp_platform.identity.stable_ids import IdEvent, assign_person_ids
 
 MAP_TABLE = "identity.person_id_map"
@@ -33,19 +34,19 @@ class ClusterResult:
     split: int
 
 
-def cluster_records(
-    conn: duckdb.DuckDBPyConnection, records_table: str, edges_table: str, run_id: str = ""
+def assign_stable_ids(
+    conn: duckdb.DuckDBPyConnection, clusters_table: str = CLUSTERS_TABLE, run_id: str = ""
 ) -> ClusterResult:
-    """Write `identity.person_id_map`, keeping ids stable against the previous map."""
-    clusters = components(conn, records_table, edges_table)
+    """Write `identity.person_id_map` from record clusters, keeping ids stable."""
+    clusters = conn.execute(f"SELECT record_key, cluster AS component FROM {clusters_table}").df()
     previous, age = _previous_ids(conn)
     assigned, events = assign_person_ids(clusters, previous, age)
     clusters["person_id"] = clusters["component"].map(assigned)
     conn.register("_assigned", pa.Table.from_pandas(clusters[["record_key", "person_id"]]))
     conn.execute(
         f"""CREATE OR REPLACE TABLE {MAP_TABLE} AS
-        SELECT r.source, r.source_record_id, a.person_id
-        FROM _record_index r JOIN _assigned a USING (record_key)"""
+        SELECT c.source, c.source_record_id, a.person_id
+        FROM {clusters_table} c JOIN _assigned a USING (record_key)"""
     )
     conn.unregister("_assigned")
     _record_events(conn, events, run_id)

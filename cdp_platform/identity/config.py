@@ -40,7 +40,12 @@ IDENTIFIER_COLUMNS = (
     "crm_record_id",
     "loyalty_card",
     "anonymous_id",
+    "order_ids",
 )
+# Identifier columns holding a list of values per record.
+LIST_COLUMNS = ("order_ids",)
+# Attributes a person can be limited to a number of distinct values of.
+LIMITABLE_COLUMNS = ("user_id", "crm_record_id", "loyalty_card", "email_match", "phone")
 
 
 class IdentifierRule(BaseModel):
@@ -61,6 +66,8 @@ class IdentifierRule(BaseModel):
 
 
 class DeterministicRules(BaseModel):
+    """Identifiers in priority order: earlier ones are trusted first."""
+
     model_config = ConfigDict(extra="forbid")
 
     identifiers: list[IdentifierRule] = Field(default_factory=list)
@@ -76,6 +83,28 @@ class ProbabilisticRules(BaseModel):
     # More pairs than this from the prediction blocking rules means a rule
     # has become too loose for the data (a common value, a new source).
     max_comparisons: int = Field(default=50_000_000, ge=1)
+
+
+class ClusteringRules(BaseModel):
+    """What one person may plausibly be; links that break it are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    # column of staging.identity_records -> most distinct values one person holds
+    max_values_per_person: dict[str, int] = Field(default_factory=dict)
+    dob_conflicts: bool = True  # differing dates of birth keep records apart
+
+    @field_validator("max_values_per_person")
+    @classmethod
+    def _known_columns(cls, limits: dict[str, int]) -> dict[str, int]:
+        for column, limit in limits.items():
+            if column not in LIMITABLE_COLUMNS:
+                raise ValueError(
+                    f"max_values_per_person: unknown column {column!r}; use one of {LIMITABLE_COLUMNS}"
+                )
+            if limit < 1:
+                raise ValueError(f"max_values_per_person.{column}: must be at least 1")
+        return limits
 
 
 class IdentityChecks(BaseModel):
@@ -94,8 +123,11 @@ class IdentityConfig(BaseModel):
 
     default_phone_region: str = "GB"
     blocked: BlockLists = Field(default_factory=BlockLists)
+    # Mistyped email domains -> the domain meant, applied to the matching key only.
+    email_domain_corrections: dict[str, str] = Field(default_factory=dict)
     deterministic: DeterministicRules = Field(default_factory=DeterministicRules)
     probabilistic: ProbabilisticRules = Field(default_factory=ProbabilisticRules)
+    clustering: ClusteringRules = Field(default_factory=ClusteringRules)
     checks: IdentityChecks = Field(default_factory=IdentityChecks)
 
 

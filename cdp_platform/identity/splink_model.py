@@ -146,13 +146,14 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
 
 
 def predict(records: pa.Table, model: dict, warehouse: Path, threshold: float) -> pa.Table:
-    """Scored pairs at or above `threshold`: unique_id_l, unique_id_r, match_probability."""
+    """Scored pairs at or above `threshold`: ids, match_probability and the gamma levels."""
     con = splink_connection(warehouse)
     try:
         linker = Linker(DuckDBAPI(connection=con).register(records), model, log_level=QUIET)
         scored = linker.inference.predict(threshold_match_probability=threshold)
         return con.execute(
-            f"SELECT unique_id_l, unique_id_r, match_probability FROM {scored.physical_name}"
+            "SELECT unique_id_l, unique_id_r, match_probability, COLUMNS('^gamma_') "
+            f"FROM {scored.physical_name}"
         ).to_arrow_table()
     finally:
         con.close()

@@ -31,14 +31,17 @@ RAW_FIELDS = (
     "crm_record_id",
     "loyalty_card",
     "observed_at",
+    "order_ids",  # web-shop orders the record is tied to (a list)
 )
+
+FIELD_TYPES = {"observed_at": "TIMESTAMPTZ", "order_ids": "VARCHAR[]"}
 
 # One SELECT per person-bearing source, in the common shape.
 SOURCE_SELECTS: dict[str, str] = {
     "crm_contacts": """
 SELECT 'crm_contacts', source_record_id, first_name, last_name, email, phone_number,
        street_address, city, postal_code, country_region, date_of_birth, NULL, NULL,
-       source_record_id, NULL, last_modified_date
+       source_record_id, NULL, last_modified_date, NULL
 FROM sources.crm_contacts""",
     # An order's details sit on its first line item.
     "shop_orders": """
@@ -46,7 +49,7 @@ SELECT 'shop_orders', source_record_id,
        nullif(split_part(trim(billing_name), ' ', 1), ''),
        nullif(trim(substr(trim(billing_name), length(split_part(trim(billing_name), ' ', 1)) + 1)), ''),
        email, billing_phone, billing_street, billing_city, billing_zip, billing_country,
-       NULL, NULL, NULL, NULL, NULL, created_at
+       NULL, NULL, NULL, NULL, NULL, created_at, [source_record_id]
 FROM sources.shop_orders
 QUALIFY row_number() OVER (PARTITION BY source_record_id ORDER BY _line) = 1""",
     # A browser is known by what it told us last; one that signed in to two
@@ -62,7 +65,10 @@ WITH browsers AS (
          arg_max(trait_email, "timestamp") FILTER (WHERE trait_email IS NOT NULL) AS email,
          arg_max(trait_phone, "timestamp") FILTER (WHERE trait_phone IS NOT NULL) AS phone,
          arg_max(user_id, "timestamp") FILTER (WHERE user_id IS NOT NULL) AS user_id,
-         max("timestamp") AS observed_at
+         max("timestamp") AS observed_at,
+         list(DISTINCT (properties->>'order_id')) FILTER (
+           WHERE event = 'Order Completed' AND (properties->>'order_id') IS NOT NULL
+         ) AS order_ids
   FROM sources.web_events
   GROUP BY source_record_id
 )
@@ -70,22 +76,22 @@ SELECT 'web_events', source_record_id,
        CASE WHEN NOT shared THEN first_name END, CASE WHEN NOT shared THEN last_name END,
        CASE WHEN NOT shared THEN email END, CASE WHEN NOT shared THEN phone END,
        NULL, NULL, NULL, NULL, NULL, CASE WHEN NOT shared THEN user_id END,
-       source_record_id, NULL, NULL, observed_at
+       source_record_id, NULL, NULL, observed_at, CASE WHEN NOT shared THEN order_ids END
 FROM browsers""",
     "support_tickets": """
 SELECT 'support_tickets', source_record_id,
        nullif(split_part(trim(requester_name), ' ', 1), ''),
        nullif(trim(substr(trim(requester_name), length(split_part(trim(requester_name), ' ', 1)) + 1)), ''),
        requester_email, requester_phone, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-       updated_at
+       updated_at, NULL
 FROM sources.support_tickets""",
     "email_subscribers": """
 SELECT 'email_subscribers', source_record_id, first_name, last_name, email_address,
-       phone_number, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_changed
+       phone_number, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_changed, NULL
 FROM sources.email_subscribers""",
     "pos_loyalty": """
 SELECT 'pos_loyalty', source_record_id, first_name, last_name, email, phone, NULL, NULL,
-       postcode, 'GB', birth_date, NULL, NULL, NULL, source_record_id, updated_at
+       postcode, 'GB', birth_date, NULL, NULL, NULL, source_record_id, updated_at, NULL
 FROM sources.pos_loyalty""",
 }
 
@@ -155,10 +161,16 @@ def email_sql(column: str, config: IdentityConfig) -> str:
     )
 
 
-def email_match_sql(email: str) -> str:
-    """Fold +tags everywhere and dots at gmail, for matching only."""
+def email_match_sql(email: str, domain_corrections: dict[str, str]) -> str:
+    """Fold +tags everywhere, mistyped domains and dots at gmail, for matching only."""
     local = f"split_part(split_part({email}, '@', 1), '+', 1)"
     domain = f"split_part({email}, '@', 2)"
+    if domain_corrections:
+        cases = " ".join(
+            f"WHEN {_literal(typo)} THEN {_literal(right)}"
+            for typo, right in sorted(domain_corrections.items())
+        )
+        domain = f"CASE {domain} {cases} ELSE {domain} END"
     return (
         f"CASE WHEN {email} IS NULL THEN NULL "
         f"WHEN {domain} IN ({_list(GMAIL_DOMAINS)}) THEN replace({local}, '.', '') || '@gmail.com' "
@@ -182,13 +194,11 @@ def country_sql(column: str) -> str:
 def raw_union(sources: list[str]) -> str:
     """Every given source in the common shape; no rows when none is loaded yet."""
     if not sources:
-        nulls = ", ".join(["NULL::VARCHAR"] * (len(RAW_FIELDS) - 1))
-        return f"SELECT {nulls}, NULL::TIMESTAMPTZ WHERE FALSE"
+        nulls = ", ".join(f"NULL::{FIELD_TYPES.get(f, 'VARCHAR')}" for f in RAW_FIELDS)
+        return f"SELECT {nulls} WHERE FALSE"
     # Explicit types: a column that is NULL in every selected source would
     # otherwise come out as INTEGER.
-    typed = ", ".join(
-        f"{f}::{'TIMESTAMPTZ' if f == 'observed_at' else 'VARCHAR'}" for f in RAW_FIELDS
-    )
+    typed = ", ".join(f"{f}::{FIELD_TYPES.get(f, 'VARCHAR')}" for f in RAW_FIELDS)
     names = ", ".join(RAW_FIELDS)
     return "\nUNION ALL\n".join(
         f"SELECT {typed} FROM ({SOURCE_SELECTS[s]}) AS t({names})" for s in sources
@@ -221,13 +231,13 @@ WITH raw ({", ".join(RAW_FIELDS)}) AS (
     coalesce(try_strptime(trim(dob_text), '%Y-%m-%d'), try_strptime(trim(dob_text), '%d/%m/%Y'))::DATE AS dob,
     nullif(trim(user_id), '') AS user_id,
     anonymous_id, crm_record_id, loyalty_card,
-    observed_at
+    observed_at, order_ids
   FROM raw LEFT JOIN {phones_table} p ON p.phone_text = raw.phone
 )
 SELECT
   clean.* EXCLUDE (dob),
   CASE WHEN dob BETWEEN DATE '1900-01-01' AND current_date THEN dob END AS dob,
   coalesce(nick.canonical, split_part(first_name, ' ', 1)) AS first_name_canonical,
-  {email_match_sql("email")} AS email_match
+  {email_match_sql("email", config.email_domain_corrections)} AS email_match
 FROM clean LEFT JOIN staging.nicknames nick ON nick.name = split_part(clean.first_name, ' ', 1)
 """

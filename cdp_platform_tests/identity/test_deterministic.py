@@ -1,4 +1,4 @@
-"""Deterministic stitching with merge protection, clustering and its evaluation."""
+"""Deterministic stitching, merge protection and clustering without chaining."""
 
 from __future__ import annotations
 
@@ -7,16 +7,25 @@ from pathlib import Path
 import pytest
 
 from cdp_platform.definitions import build_definitions
-from cdp_platform.identity.clusters import cluster_records
+from cdp_platform.identity.clusters import assign_stable_ids
 from cdp_platform.identity.config import load_identity_config
-from cdp_platform.identity.deterministic import deterministic_edges_sql
 from cdp_platform.identity.evaluation import pairwise_scores
+from cdp_platform.identity.linking import resolve_persons
 from cdp_platform.resources.warehouse import connect
 
-COLUMNS = (
-    "source, source_record_id, first_name_canonical, email_match, phone, user_id, "
-    "crm_record_id, loyalty_card, anonymous_id"
-)
+COLUMNS = {
+    "source": "VARCHAR",
+    "source_record_id": "VARCHAR",
+    "first_name_canonical": "VARCHAR",
+    "last_name": "VARCHAR",
+    "email_match": "VARCHAR",
+    "phone": "VARCHAR",
+    "user_id": "VARCHAR",
+    "dob": "DATE",
+    "crm_record_id": "VARCHAR",
+    "loyalty_card": "VARCHAR",
+    "order_ids": "VARCHAR[]",
+}
 
 
 @pytest.fixture
@@ -24,32 +33,50 @@ def db(tmp_path: Path) -> Path:
     return tmp_path / "w.duckdb"
 
 
-def persons_of(db: Path, rows: list[tuple], **rules) -> dict[str, str]:
+def persons_of(db: Path, rows: list[dict], **rules) -> dict[str, str]:
     """Cluster hand-made identity records; return record key -> person id."""
     config = load_identity_config()
     config.deterministic = config.deterministic.model_copy(update=rules)
     with connect(db) as conn:
         conn.execute(
-            "CREATE OR REPLACE TABLE staging.t (source VARCHAR, source_record_id VARCHAR, "
-            "first_name_canonical VARCHAR, email_match VARCHAR, phone VARCHAR, user_id VARCHAR, "
-            "crm_record_id VARCHAR, loyalty_card VARCHAR, anonymous_id VARCHAR)"
+            "CREATE OR REPLACE TABLE staging.t ("
+            + ", ".join(f"{c} {t}" for c, t in COLUMNS.items())
+            + ")"
         )
         conn.executemany(
-            f"INSERT INTO staging.t ({COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            f"INSERT INTO staging.t VALUES ({', '.join('?' for _ in COLUMNS)})",
+            [[row.get(c) for c in COLUMNS] for row in rows],
         )
-        conn.execute(
-            f"CREATE OR REPLACE TABLE identity.e AS {deterministic_edges_sql(config, 'staging.t')}"
-        )
-        cluster_records(conn, "staging.t", "identity.e")
+        resolve_persons(conn, config, "staging.t", with_splink=False)
+        assign_stable_ids(conn)
         return {
             f"{s}:{r}": p
             for s, r, p in conn.execute("SELECT * FROM identity.person_id_map").fetchall()
         }
 
 
-def rec(key: str, first=None, email=None, phone=None, user=None):
+def edges(db: Path) -> dict[tuple[str, str], tuple]:
+    with connect(db) as conn:
+        rows = conn.execute(
+            "SELECT record_a, record_b, identifier, decision, refusal, evidence "
+            "FROM identity.identity_edges"
+        ).fetchall()
+    return {(a, b): tuple(rest) for a, b, *rest in rows}
+
+
+def rec(key: str, first=None, email=None, phone=None, user=None, **more) -> dict:
     source, record_id = key.split(":")
-    return (source, record_id, first, email, phone, user, None, None, None)
+    if source == "crm_contacts":
+        more.setdefault("crm_record_id", record_id)
+    return {
+        "source": source,
+        "source_record_id": record_id,
+        "first_name_canonical": first,
+        "email_match": email,
+        "phone": phone,
+        "user_id": user,
+        **more,
+    }
 
 
 def test_shared_email_links_same_person_but_not_a_household(db):
@@ -59,11 +86,30 @@ def test_shared_email_links_same_person_but_not_a_household(db):
             rec("crm_contacts:1", "robert", "thesmiths@gmail.com"),
             rec("shop_orders:#1", "robert", "thesmiths@gmail.com"),  # Bob, resolved upstream
             rec("shop_orders:#2", "susan", "thesmiths@gmail.com"),  # his wife, same address
-            rec("email_subscribers:9", None, "thesmiths@gmail.com"),  # no name: no conflict
+            rec("email_subscribers:9", None, "thesmiths@gmail.com"),  # no name: whose is it?
         ],
     )
     assert people["crm_contacts:1"] == people["shop_orders:#1"]
     assert people["shop_orders:#2"] != people["crm_contacts:1"]
+    # The nameless subscriber cannot tell Bob from Susan, so it joins neither.
+    assert people["email_subscribers:9"] not in (people["shop_orders:#1"], people["shop_orders:#2"])
+    refused = edges(db)[("crm_contacts:1", "email_subscribers:9")]
+    assert refused[1:3] == ("refused", "value shared by several named people")
+
+
+def test_a_nameless_record_joins_the_one_person_holding_its_email(db):
+    people = persons_of(
+        db,
+        [
+            rec("crm_contacts:1", "robert", "bob@example.com"),
+            rec("shop_orders:#1", "robert", "bob@example.com"),  # "bob", resolved upstream
+            rec("email_subscribers:9", None, "bob@example.com"),
+        ],
+    )
+    assert len(set(people.values())) == 1
+    edge = edges(db)[("crm_contacts:1", "email_subscribers:9")]
+    assert edge[:2] == ("email", "linked")
+    assert "no first name on one record" in edge[3]
 
 
 def test_initials_and_typos_agree_but_different_names_do_not(db):
@@ -78,6 +124,82 @@ def test_initials_and_typos_agree_but_different_names_do_not(db):
     )
     assert people["crm_contacts:1"] == people["pos_loyalty:2"] == people["support_tickets:3"]
     assert people["shop_orders:#4"] != people["crm_contacts:1"]
+
+
+def test_an_initial_cannot_chain_two_different_names(db):
+    """K. shares a landline with Katherine and with Kevin: they stay two people."""
+    people = persons_of(
+        db,
+        [
+            rec("pos_loyalty:1", "k", phone="+442079460123"),
+            rec("crm_contacts:2", "katherine", phone="+442079460123"),
+            rec("shop_orders:#3", "kevin", phone="+442079460123"),
+        ],
+    )
+    assert people["crm_contacts:2"] != people["shop_orders:#3"]
+    # K. links first to Katherine (records are offered in order); Kevin is refused.
+    assert people["pos_loyalty:1"] == people["crm_contacts:2"]
+    assert edges(db)[("pos_loyalty:1", "shop_orders:#3")][1:3] == (
+        "refused",
+        "first names disagree",
+    )
+
+
+def test_names_typed_into_the_wrong_boxes_still_agree(db):
+    people = persons_of(
+        db,
+        [
+            rec("crm_contacts:1", "davies", "jd98@yahoo.co.uk", last_name="james"),
+            rec("pos_loyalty:2", "james", "jd98@yahoo.co.uk", last_name="daives"),
+        ],
+    )
+    assert people["crm_contacts:1"] == people["pos_loyalty:2"]
+
+
+def test_a_junior_and_a_senior_with_one_name_and_landline_stay_apart(db):
+    people = persons_of(
+        db,
+        [
+            rec("crm_contacts:1", "richard", phone="+441632960001", dob="1953-11-18"),
+            rec("pos_loyalty:2", "richard", phone="+441632960001", dob="1998-02-11"),
+            rec(
+                "shop_orders:#3", "richard", phone="+441632960001", dob="1953-11-19"
+            ),  # one digit mistyped
+        ],
+    )
+    assert people["crm_contacts:1"] != people["pos_loyalty:2"]
+    assert people["crm_contacts:1"] == people["shop_orders:#3"]
+
+
+def test_one_crm_contact_and_one_account_per_person(db):
+    people = persons_of(
+        db,
+        [
+            rec("crm_contacts:1", "ann", "ann@example.com"),
+            rec("crm_contacts:2", "ann", "ann@example.com"),
+            rec("web_events:a", "ann", user="u1", order_ids=["#7"]),
+            rec("web_events:b", "ann", user="u2", order_ids=["#7"]),
+        ],
+    )
+    assert people["crm_contacts:1"] != people["crm_contacts:2"]
+    assert people["web_events:a"] != people["web_events:b"]
+    assert edges(db)[("crm_contacts:1", "crm_contacts:2")][1:3] == (
+        "refused",
+        "more than 1 crm_record_id per person",
+    )
+
+
+def test_an_order_confirmation_ties_a_browser_to_its_order(db):
+    people = persons_of(
+        db,
+        [
+            rec("shop_orders:#1001", "ann", "ann@example.com", order_ids=["#1001"]),
+            rec("web_events:anon-1", order_ids=["#1001", "#1002"]),
+            rec("shop_orders:#1002", "ann", "ann.b@work.example", order_ids=["#1002"]),
+        ],
+    )
+    assert len(set(people.values())) == 1
+    assert edges(db)[("shop_orders:#1001", "web_events:anon-1")][:2] == ("order_id", "linked")
 
 
 def test_account_id_links_without_names(db):
