@@ -444,10 +444,18 @@ def web_events(
         return
     count = rng.choices((1, 2, 3), weights=(60, 30, 10))[0]
     devices = [_new_device(rng, landing, person, counters) for _ in range(count)]
-    for device in devices:
+    # A family laptop: both members sign in to their own accounts on it. (A
+    # browser only the other member ever signed in on is, by every record it
+    # holds, theirs; no truth could say otherwise, so that case is not planted.)
+    shares_browser = (
+        shared_with is not None
+        and shared_with.account_id is not None
+        and person.account_id is not None
+    )
+    for n, device in enumerate(devices):
         # Identified on a later visit, on the first one, or never.
         identify_at = None
-        if person.account_id is not None and rng.random() < 0.75:
+        if person.account_id is not None and (rng.random() < 0.75 or (shares_browser and n == 0)):
             identify_at = rng.randrange(len(device.days))
         elif person.account_id is None and rng.random() < 0.2:
             identify_at = len(device.days) - 1
@@ -465,7 +473,7 @@ def web_events(
                     traits=_identify_traits(rng, person, day, ids),
                     page="/account",
                 )
-    if shared_with is not None and shared_with.account_id:
+    if shares_browser:
         # The household's other member signs in on the same browser later.
         device = devices[0]
         traits = {

@@ -32,6 +32,7 @@ IDENTITY_RECORD_COLUMNS = dg.TableSchema(
         dg.TableColumn("last_name", "VARCHAR", "lower case, plain letters", tags=PII),
         dg.TableColumn("email", "VARCHAR", "trimmed, lower case, valid, not blocked", tags=PII),
         dg.TableColumn("phone", "VARCHAR", "E.164", tags=PII),
+        dg.TableColumn("phone_kind", "VARCHAR", "mobile, fixed or NULL (unknown)"),
         dg.TableColumn("street", "VARCHAR", "abbreviations expanded", tags=PII),
         dg.TableColumn("city", "VARCHAR"),
         dg.TableColumn("postcode", "VARCHAR", "upper case, no spaces", tags=PII),
@@ -46,8 +47,12 @@ IDENTITY_RECORD_COLUMNS = dg.TableSchema(
             "first_name_canonical", "VARCHAR", "nickname resolved (bob -> robert)", tags=PII
         ),
         dg.TableColumn(
-            "email_match", "VARCHAR", "email with +tags and gmail dots folded", tags=PII
+            "email_match",
+            "VARCHAR",
+            "email with +tags, gmail dots and mistyped domains folded",
+            tags=PII,
         ),
+        dg.TableColumn("order_ids", "VARCHAR[]", "web-shop orders the record is tied to"),
     ]
 )
 

@@ -121,10 +121,14 @@ def resolve_persons(
             JOIN _record_index a ON a.record_key = c.record_a
             JOIN _record_index b ON b.record_key = c.record_b"""
         )
-        scored = _fetch(conn, "SELECT a, b, names_ok FROM _scored_pairs ORDER BY n")
+        scored = _fetch(conn, "SELECT a, b, names_ok, supported FROM _scored_pairs ORDER BY n")
         splink_reasons = [
-            graph.link(int(a), int(b)) if ok else "first names disagree or missing"
-            for a, b, ok in zip(scored["a"], scored["b"], scored["names_ok"], strict=True)
+            graph.link(int(a), int(b))
+            if ok and supported
+            else ("first names disagree or missing" if not ok else "names alone")
+            for a, b, ok, supported in zip(
+                scored["a"], scored["b"], scored["names_ok"], scored["supported"], strict=True
+            )
         ]
 
     labels = graph.labels()

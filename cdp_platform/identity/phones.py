@@ -29,5 +29,26 @@ def to_e164(raw: str | None, default_region: str = "GB") -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def e164_table(values: list[str], default_region: str) -> dict[str, str | None]:
-    return {value: to_e164(value, default_region) for value in values}
+MOBILE_TYPES = (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.PAGER)
+FIXED_TYPES = (phonenumbers.PhoneNumberType.FIXED_LINE, phonenumbers.PhoneNumberType.VOIP)
+
+
+def phone_kind(e164: str | None) -> str | None:
+    """'mobile', 'fixed' or None (unknown): a mobile is personal, a landline may be a household's."""
+    if e164 is None:
+        return None
+    kind = phonenumbers.number_type(phonenumbers.parse(e164))
+    if kind in MOBILE_TYPES:
+        return "mobile"
+    if kind in FIXED_TYPES:
+        return "fixed"
+    return None
+
+
+def e164_table(values: list[str], default_region: str) -> dict[str, tuple[str | None, str | None]]:
+    """raw value -> (E.164, kind)."""
+    table = {}
+    for value in values:
+        e164 = to_e164(value, default_region)
+        table[value] = (e164, phone_kind(e164))
+    return table

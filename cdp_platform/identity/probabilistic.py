@@ -5,7 +5,9 @@ probability and the comparison levels that produced it (first name exact,
 postcode sector, email different, ...). Only pairs whose two records carry
 agreeing first names may link (`names_ok`): a household shares a surname, an
 address and often a phone, and Splink alone scores its members as one person.
-Whether a candidate links is decided in `graph.py`.
+Names alone never link (`supported`): at least one other field must agree
+(a level the model weighs as evidence for a match), because at scale many
+people share a name. Whether a candidate links is decided in `graph.py`.
 """
 
 from __future__ import annotations
@@ -18,10 +20,34 @@ from cdp_platform.identity import splink_model
 from cdp_platform.identity.names import first_names_agree_sql
 
 CANDIDATES = "_splink_candidates"
+NAME_COMPARISONS = ("first_name", "last_name")
 
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def _levels(comparison: dict) -> list[tuple[int, dict]]:
+    """(gamma, level) of the non-null levels; Splink numbers them from the top, highest first."""
+    levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+    return [(len(levels) - 1 - i, level) for i, level in enumerate(levels)]
+
+
+def support_sql(model: dict) -> str:
+    """SQL: some field other than the names sits at a level the model counts for a match."""
+    parts = []
+    for comparison in model["comparisons"]:
+        column = comparison["output_column_name"]
+        if column in NAME_COMPARISONS:
+            continue
+        positive = [
+            str(gamma)
+            for gamma, level in _levels(comparison)
+            if (level.get("m_probability") or 0) > (level.get("u_probability") or 1)
+        ]
+        if positive:
+            parts.append(f"s.gamma_{column} IN ({', '.join(positive)})")
+    return " OR ".join(parts) or "FALSE"
 
 
 def evidence_sql(model: dict) -> str:
@@ -29,11 +55,9 @@ def evidence_sql(model: dict) -> str:
     parts = []
     for comparison in model["comparisons"]:
         column = comparison["output_column_name"]
-        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-        # Splink numbers the non-null levels from the top, highest first.
         cases = " ".join(
-            f"WHEN {len(levels) - 1 - i} THEN {_literal(f'{column}: ' + level['label_for_charts'])}"
-            for i, level in enumerate(levels)
+            f"WHEN {gamma} THEN {_literal(f'{column}: ' + level['label_for_charts'])}"
+            for gamma, level in _levels(comparison)
         )
         parts.append(f"CASE s.gamma_{column} {cases} END")
     return f"concat_ws('; ', {', '.join(parts)})"
@@ -59,6 +83,7 @@ def score_candidates(
                s.match_probability,
                a.first_name_canonical IS NOT NULL AND b.first_name_canonical IS NOT NULL
                  AND {agree} AS names_ok,
+               {support_sql(model)} AS supported,
                'splink match probability ' || round(s.match_probability, 4) || ': '
                  || {evidence_sql(model)} AS evidence
         FROM _scored s

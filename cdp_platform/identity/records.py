@@ -56,7 +56,13 @@ def build_identity_records(
     mapping = e164_table(phones, config.default_phone_region)
     conn.register(
         "_phones",
-        pa.table({"phone_text": list(mapping), "e164": list(mapping.values())}),
+        pa.table(
+            {
+                "phone_text": list(mapping),
+                "e164": [e164 for e164, _ in mapping.values()],
+                "kind": [kind for _, kind in mapping.values()],
+            }
+        ),
     )
     names = nicknames()
     conn.register("_nicknames", pa.table({"name": list(names), "canonical": list(names.values())}))

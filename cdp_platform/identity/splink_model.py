@@ -29,7 +29,8 @@ SEED = 20260801
 MIN_TRAINING_RECORDS = 1000
 INPUT_SQL = """
 SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS first_name,
-       last_name, email_match AS email, phone, postcode, street, CAST(dob AS VARCHAR) AS dob
+       last_name, email_match AS email, phone, phone_kind, postcode, street,
+       CAST(dob AS VARCHAR) AS dob
 FROM staging.identity_records
 WHERE (first_name_canonical IS NOT NULL AND last_name IS NOT NULL)
    OR email_match IS NOT NULL OR phone IS NOT NULL
@@ -49,17 +50,58 @@ PREDICTION_BLOCKS = (
 QUIET = logging.WARNING
 
 
-def _identifier_comparison(column: str) -> cl.CustomComparison:
+def _email_comparison() -> cl.CustomComparison:
     return cl.CustomComparison(
-        output_column_name=column,
+        output_column_name="email",
         comparison_levels=[
-            cll.NullLevel(column),
-            cll.And(cll.ExactMatchLevel(column), cll.ExactMatchLevel("first_name")).configure(
-                label_for_charts=f"{column} and first name equal"
+            cll.NullLevel("email"),
+            cll.And(cll.ExactMatchLevel("email"), cll.ExactMatchLevel("first_name")).configure(
+                label_for_charts="email and first name equal"
             ),
-            cll.ExactMatchLevel(column).configure(
-                label_for_charts=f"{column} equal, first names differ or missing"
+            cll.ExactMatchLevel("email").configure(
+                label_for_charts="email equal, first names differ or missing"
             ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _phone_comparison() -> cl.CustomComparison:
+    """A mobile is personal: two different mobiles is evidence of two people."""
+    return cl.CustomComparison(
+        output_column_name="phone",
+        comparison_levels=[
+            cll.NullLevel("phone"),
+            cll.And(cll.ExactMatchLevel("phone"), cll.ExactMatchLevel("first_name")).configure(
+                label_for_charts="phone and first name equal"
+            ),
+            cll.ExactMatchLevel("phone").configure(
+                label_for_charts="phone equal, first names differ or missing"
+            ),
+            cll.CustomLevel(
+                "phone_kind_l = 'mobile' AND phone_kind_r = 'mobile'",
+                label_for_charts="two different mobile numbers",
+            ),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _address_comparison() -> cl.CustomComparison:
+    """Street and postcode as one address: a household shares both, so they are not
+    two independent pieces of evidence."""
+    missing = "(({c}_l IS NULL AND {c2}_l IS NULL) OR ({c}_r IS NULL AND {c2}_r IS NULL))"
+    return cl.CustomComparison(
+        output_column_name="address",
+        comparison_levels=[
+            cll.CustomLevel(
+                missing.format(c="postcode", c2="street"), label_for_charts="address missing"
+            ).configure(is_null_level=True),
+            cll.And(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("street")).configure(
+                label_for_charts="postcode and street equal"
+            ),
+            cll.ExactMatchLevel("postcode").configure(label_for_charts="postcode equal"),
+            cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar"),
             cll.ElseLevel(),
         ],
     )
@@ -77,10 +119,9 @@ def model_settings() -> SettingsCreator:
                 term_frequency_adjustments=True
             ),
             cl.DateOfBirthComparison("dob", input_is_string=True),
-            _identifier_comparison("email"),
-            _identifier_comparison("phone"),
-            cl.PostcodeComparison("postcode"),
-            cl.JaroWinklerAtThresholds("street", [0.9]),
+            _email_comparison(),
+            _phone_comparison(),
+            _address_comparison(),
         ],
         blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PREDICTION_BLOCKS],
         retain_intermediate_calculation_columns=False,

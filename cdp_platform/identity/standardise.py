@@ -208,8 +208,9 @@ def raw_union(sources: list[str]) -> str:
 def identity_records_sql(config: IdentityConfig, sources: list[str], phones_table: str) -> str:
     """The standardised records of the given sources.
 
-    `phones_table` maps each raw phone (`phone_text`) to its E.164 form (`e164`); it
-    is computed in Python with libphonenumber on the distinct values.
+    `phones_table` maps each raw phone (`phone_text`) to its E.164 form (`e164`) and
+    kind (`mobile`, `fixed` or NULL); it is computed in Python with libphonenumber on
+    the distinct values.
     """
     union = raw_union(sources)
     blocked_phones = _list(config.blocked.phones)
@@ -224,6 +225,7 @@ WITH raw ({", ".join(RAW_FIELDS)}) AS (
     {email_sql("email", config)} AS email,
     CASE WHEN regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') IN ({blocked_phones})
            OR replace(p.e164, '+', '') IN ({blocked_phones}) THEN NULL ELSE p.e164 END AS phone,
+    p.kind AS phone_kind,
     {street_sql("street")} AS street,
     nullif(lower(trim(city)), '') AS city,
     nullif(upper(regexp_replace(postcode, '[^A-Za-z0-9]', '', 'g')), '') AS postcode,
@@ -235,7 +237,8 @@ WITH raw ({", ".join(RAW_FIELDS)}) AS (
   FROM raw LEFT JOIN {phones_table} p ON p.phone_text = raw.phone
 )
 SELECT
-  clean.* EXCLUDE (dob),
+  clean.* EXCLUDE (dob, phone_kind),
+  CASE WHEN clean.phone IS NOT NULL THEN phone_kind END AS phone_kind,
   CASE WHEN dob BETWEEN DATE '1900-01-01' AND current_date THEN dob END AS dob,
   coalesce(nick.canonical, split_part(first_name, ' ', 1)) AS first_name_canonical,
   {email_match_sql("email", config.email_domain_corrections)} AS email_match
