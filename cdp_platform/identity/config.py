@@ -80,6 +80,9 @@ class ProbabilisticRules(BaseModel):
 
     enabled: bool = True
     threshold: float = Field(default=0.9, gt=0, le=1)  # Splink match probability
+    # Both records must carry agreeing first names (households share the rest).
+    # Data without households but with whole names mistyped can turn it off.
+    require_first_name_agreement: bool = True
     # More pairs than this from the prediction blocking rules means a rule
     # has become too loose for the data (a common value, a new source).
     max_comparisons: int = Field(default=50_000_000, ge=1)

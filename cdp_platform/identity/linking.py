@@ -122,10 +122,9 @@ def resolve_persons(
             JOIN _record_index b ON b.record_key = c.record_b"""
         )
         scored = _fetch(conn, "SELECT a, b, names_ok, supported FROM _scored_pairs ORDER BY n")
+        names = config.probabilistic.require_first_name_agreement
         splink_reasons = [
-            graph.link(int(a), int(b))
-            if ok and supported
-            else ("first names disagree or missing" if not ok else "names alone")
+            _splink_refusal(ok, supported, names) or graph.link(int(a), int(b), names)
             for a, b, ok, supported in zip(
                 scored["a"], scored["b"], scored["names_ok"], scored["supported"], strict=True
             )
@@ -135,6 +134,14 @@ def resolve_persons(
     _write_clusters(conn, labels)
     _write_edges(conn, pair_reasons, held, splink_reasons, with_splink)
     return _summarise(conn, len(labels), len(set(labels)))
+
+
+def _splink_refusal(names_ok: bool, supported: bool, require_names: bool) -> str | None:
+    if require_names and not names_ok:
+        return "first names disagree or missing"
+    if not supported:
+        return "names alone"
+    return None
 
 
 def _write_clusters(conn: duckdb.DuckDBPyConnection, labels: list[int]) -> None:

@@ -1,7 +1,7 @@
 """The probabilistic matching model: Splink on DuckDB, trained, saved and reused.
 
-Records go to Splink only if they carry something to match on (a full name,
-an email or a phone). Email and phone agreement are split by whether the
+Records go to Splink only if they carry something to match on (a name, an
+email or a phone). Email and phone agreement are split by whether the
 first names agree too: the same address typed by two household members is
 weaker evidence than by one person. Splink's own connection is in memory,
 configured like the warehouse (threads, memory limit, spill directory).
@@ -20,6 +20,7 @@ import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import CustomRule
 from splink.internals.exceptions import EMTrainingException
 
 from cdp_platform import settings
@@ -32,22 +33,75 @@ SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS f
        last_name, email_match AS email, phone, phone_kind, postcode, street,
        CAST(dob AS VARCHAR) AS dob
 FROM staging.identity_records
-WHERE (first_name_canonical IS NOT NULL AND last_name IS NOT NULL)
+WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
    OR email_match IS NOT NULL OR phone IS NOT NULL
 """
 MODEL_DIR_NAME = "models/identity"
 TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",))
+# Pairs Splink scores: each rule pairs records equal on its expressions. The
+# two-letter prefixes catch a typo in the other half of a name.
 PREDICTION_BLOCKS = (
     ("email",),
     ("phone",),
-    ("first_name", "last_name"),
+    ("last_name", "substr(first_name, 1, 2)"),
     ("last_name", "dob"),
     ("postcode", "last_name"),
-    ("dob", "first_name"),
+    ("dob", "substr(first_name, 1, 2)"),
+    ("dob", "substr(last_name, 1, 2)"),
+    ("postcode", "first_name"),
+    ("postcode", "dob"),
 )
+# First and last name typed into each other's boxes.
+SWAPPED_NAMES = "l.first_name = r.last_name AND l.last_name = r.first_name"
+
+
+def prediction_rules() -> list[tuple[str, object]]:
+    """(label, Splink blocking rule) of every prediction rule."""
+    rules = [(" and ".join(cols), block_on(*cols)) for cols in PREDICTION_BLOCKS]
+    return [*rules, ("names swapped", CustomRule(SWAPPED_NAMES))]
+
 
 # Splink narrates every training step at INFO; the run log wants the outcome.
 QUIET = logging.WARNING
+
+
+def _name_comparison(column: str) -> cl.CustomComparison:
+    """Exact (term-frequency adjusted), swapped with the other name, or similar."""
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.NullLevel(column),
+            cll.ExactMatchLevel(column, term_frequency_adjustments=True),
+            cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True).configure(
+                label_for_charts="first and last name swapped"
+            ),
+            cll.JaroWinklerLevel(column, 0.95),
+            cll.JaroWinklerLevel(column, 0.88),
+            cll.ElseLevel(),
+        ],
+    )
+
+
+def _dob_comparison() -> cl.CustomComparison:
+    """Splink's date-of-birth levels, with a transposition counted as one typo."""
+    date_levels = [
+        cll.AbsoluteDateDifferenceLevel(
+            "dob", input_is_string=True, threshold=threshold, metric=metric
+        )
+        for threshold, metric in ((1, "month"), (1, "year"), (10, "year"))
+    ]
+    return cl.CustomComparison(
+        output_column_name="dob",
+        comparison_levels=[
+            cll.NullLevel("dob"),
+            cll.ExactMatchLevel("dob").configure(label_for_charts="date of birth equal"),
+            cll.DamerauLevenshteinLevel("dob", 1).configure(
+                label_for_charts="one digit mistyped or two swapped"
+            ),
+            *date_levels,
+            cll.ElseLevel(),
+        ],
+    )
 
 
 def _email_comparison() -> cl.CustomComparison:
@@ -101,6 +155,9 @@ def _address_comparison() -> cl.CustomComparison:
                 label_for_charts="postcode and street equal"
             ),
             cll.ExactMatchLevel("postcode").configure(label_for_charts="postcode equal"),
+            cll.LevenshteinLevel("postcode", 1).configure(
+                label_for_charts="postcode one character off"
+            ),
             cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar"),
             cll.ElseLevel(),
         ],
@@ -112,18 +169,14 @@ def model_settings() -> SettingsCreator:
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
         comparisons=[
-            cl.JaroWinklerAtThresholds("first_name", [0.95, 0.88]).configure(
-                term_frequency_adjustments=True
-            ),
-            cl.JaroWinklerAtThresholds("last_name", [0.95, 0.88]).configure(
-                term_frequency_adjustments=True
-            ),
-            cl.DateOfBirthComparison("dob", input_is_string=True),
+            _name_comparison("first_name"),
+            _name_comparison("last_name"),
+            _dob_comparison(),
             _email_comparison(),
             _phone_comparison(),
             _address_comparison(),
         ],
-        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in PREDICTION_BLOCKS],
+        blocking_rules_to_generate_predictions=[rule for _, rule in prediction_rules()],
         retain_intermediate_calculation_columns=False,
     )
 
@@ -162,8 +215,16 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
         linker = Linker(
             DuckDBAPI(connection=con).register(records), model_settings(), log_level=QUIET
         )
+        # Rules that almost only pair one person's records; whichever fields a
+        # data set lacks (FEBRL has no emails) simply contribute no pairs.
         linker.training.estimate_probability_two_random_records_match(
-            [block_on("email", "first_name"), block_on("phone", "first_name")], recall=0.6
+            [
+                block_on("email", "first_name"),
+                block_on("phone", "first_name"),
+                block_on("first_name", "last_name", "dob"),
+                block_on("first_name", "last_name", "postcode"),
+            ],
+            recall=0.6,
         )
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
         for cols in TRAINING_BLOCKS:
@@ -232,17 +293,17 @@ def blocking_counts(records: pa.Table, warehouse: Path) -> list[dict]:
         table = DuckDBAPI(connection=con).register(records)
         counted = count_comparisons_from_blocking_rules(
             table,
-            blocking_rules=[block_on(*cols) for cols in PREDICTION_BLOCKS],
+            blocking_rules=[rule for _, rule in prediction_rules()],
             link_type="dedupe_only",
             record_sample_proportion=1.0,
         )
         return [
             {
-                "rule": " and ".join(cols),
+                "rule": label,
                 "marginal": int(c["marginal_comparison_count"]),
                 "cumulative": int(c["cumulative_comparison_count"]),
             }
-            for cols, c in zip(PREDICTION_BLOCKS, counted, strict=True)
+            for (label, _), c in zip(prediction_rules(), counted, strict=True)
         ]
     finally:
         con.close()
