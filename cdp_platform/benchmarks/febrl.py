@@ -7,10 +7,12 @@ sign-up export (file B). FEBRL3 (5,000 records with duplicates of 2,000
 originals) is split at random, seeded, between the same two sources; since
 its CRM then holds duplicates, its identity configuration lifts the one
 CRM-contact-per-person limit (as a team with an undeduplicated CRM would).
+Each writer leaves `identity.yaml` beside the landing folder (see
+`_write_config`) and `ground_truth.csv`.
 
-Mapping: given name and surname to the name fields, street number and
-address line to the street, suburb to the city, postcode, and the date of
-birth (YYYYMMDD) as YYYY-MM-DD; a corrupted date stays as typed and is
+Mapping (both sources): given name and surname to the name fields, street
+number and address line to the street, suburb to the city, postcode, and the
+date of birth (YYYYMMDD) as YYYY-MM-DD; a corrupted date stays as typed and is
 dropped by standardisation. FEBRL has no email or phone, so every link is
 probabilistic.
 """
@@ -56,26 +58,13 @@ def _crm_row(record_id: str, row: dict) -> dict:
     }
 
 
-def _order_row(name: str, row: dict) -> dict:
-    street = f"{_text(row['street_number'])} {_text(row['address_1'])}".strip()
-    return {
-        "Name": name,
-        "Financial Status": "paid",
-        "Currency": "AUD",
-        "Created at": "2026-08-01 10:00:00 +0100",
-        "Billing Name": f"{_text(row['given_name'])} {_text(row['surname'])}".strip(),
-        "Billing Street": street,
-        "Billing City": _text(row["suburb"]),
-        "Billing Zip": _text(row["postcode"]),
-        "Billing Country": "AU",
-    }
-
-
 def _loyalty_row(card: str, row: dict) -> dict:
     return {
         "card_number": card,
         "first_name": _text(row["given_name"]),
         "last_name": _text(row["surname"]),
+        "street": f"{_text(row['street_number'])} {_text(row['address_1'])}".strip(),
+        "city": _text(row["suburb"]),
         "postcode": _text(row["postcode"]),
         "birth_date": _dob(row["date_of_birth"]),
         "updated_at": UPDATED,
@@ -91,6 +80,24 @@ def _write_csv(landing: Path, source: str, rows: list[dict]) -> None:
         writer = csv.DictWriter(handle, fieldnames=header)
         writer.writeheader()
         writer.writerows({name: row.get(name, "") for name in header} for row in rows)
+
+
+def _write_config(out: Path, crm_deduplicated: bool) -> Path:
+    """The identity settings for FEBRL, as a team would set them for such data.
+
+    FEBRL's corruption replaces whole values (a given name, a birth date)
+    and its data has no households, so the protections built for households
+    (first names must agree, differing birth dates keep records apart) would
+    only refuse true matches; everything else is the shipped configuration.
+    """
+    config = yaml.safe_load((CONFIG_DIR / "identity.yaml").read_text())
+    config["probabilistic"]["require_first_name_agreement"] = False
+    config["clustering"]["dob_conflicts"] = False
+    if not crm_deduplicated:
+        config["clustering"]["max_values_per_person"].pop("crm_record_id", None)
+    path = out / "identity.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 def _true_person(rec_id: str) -> str:
@@ -124,6 +131,7 @@ def write_febrl4(out: Path) -> Path:
     _write_csv(landing, "crm_contacts", crm)
     _write_csv(landing, "pos_loyalty", loyalty)
     _write_truth(out, truth)
+    _write_config(out, crm_deduplicated=True)
     return landing
 
 
@@ -146,7 +154,5 @@ def write_febrl3(out: Path, seed: int = 3) -> Path:
     _write_csv(landing, "crm_contacts", crm)
     _write_csv(landing, "pos_loyalty", loyalty)
     _write_truth(out, truth)
-    config = yaml.safe_load((CONFIG_DIR / "identity.yaml").read_text())
-    config["clustering"]["max_values_per_person"].pop("crm_record_id", None)
-    (out / "identity.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    _write_config(out, crm_deduplicated=False)
     return landing

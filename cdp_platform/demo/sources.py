@@ -641,6 +641,9 @@ def pos(
         "points_balance": "0",
     }
     row["updated_at"] = row["enrolled_at"]
+    if rng.random() < 0.5:  # the form's address lines are optional
+        row["street"] = street_variant(rng, address.line(), 0.2)
+        row["city"] = address.town
     landing.add("pos_loyalty", enrolled, row, card, person.pid)
     points = 0
     for day in sorted(

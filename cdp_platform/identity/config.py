@@ -96,6 +96,10 @@ class ClusteringRules(BaseModel):
     # column of staging.identity_records -> most distinct values one person holds
     max_values_per_person: dict[str, int] = Field(default_factory=dict)
     dob_conflicts: bool = True  # differing dates of birth keep records apart
+    # A Splink pair below this joining two multi-record people needs company:
+    # at least `bridge_support` scored pairs between them.
+    strong_link_probability: float = Field(default=0.99, gt=0, le=1)
+    bridge_support: int = Field(default=2, ge=1)
 
     @field_validator("max_values_per_person")
     @classmethod

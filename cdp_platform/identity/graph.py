@@ -130,3 +130,43 @@ def link_holders(
         return [(i, anchor, "value shared by several named people") for i in nameless]
     anchor = named[0] if named else nameless[0]
     return [(i, anchor, graph.link(i, anchor)) for i in nameless if i != anchor]
+
+
+def link_scored(
+    graph: PersonGraph,
+    pairs: list[tuple[int, int, float]],
+    check_names: bool,
+    strong: float,
+    bridge_support: int,
+) -> list[str | None]:
+    """Scored pairs, most probable first, without letting a weak bridge chain people.
+
+    A pair below `strong` that would join two multi-record people is held
+    back; once every other pair is in, it joins them only if at least
+    `bridge_support` scored pairs connect the two people by then. One
+    borderline pair is not enough to make two people one.
+    """
+    reasons: list[str | None] = [None] * len(pairs)
+    held: list[int] = []
+    for i, (a, b, p) in enumerate(pairs):
+        ra, rb = graph.find(a), graph.find(b)
+        if ra != rb and p < strong and graph.size[ra] + graph.size[rb] > 2:
+            held.append(i)
+            continue
+        reasons[i] = graph.link(a, b, check_names)
+    support: dict[tuple[int, int], int] = {}
+    for a, b, _ in pairs:
+        ra, rb = graph.find(a), graph.find(b)
+        if ra != rb:
+            key = (min(ra, rb), max(ra, rb))
+            support[key] = support.get(key, 0) + 1
+    for i in held:
+        a, b, _ = pairs[i]
+        ra, rb = graph.find(a), graph.find(b)
+        if ra == rb:
+            continue
+        if support.get((min(ra, rb), max(ra, rb)), 0) < bridge_support:
+            reasons[i] = "single weak bridge between two people"
+            continue
+        reasons[i] = graph.link(a, b, check_names)
+    return reasons

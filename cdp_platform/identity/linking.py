@@ -24,7 +24,7 @@ from cdp_platform.identity.deterministic import (
     candidate_pairs_sql,
     nameless_holders_sql,
 )
-from cdp_platform.identity.graph import PersonGraph, PersonRules, link_holders
+from cdp_platform.identity.graph import PersonGraph, PersonRules, link_holders, link_scored
 from cdp_platform.identity.probabilistic import CANDIDATES
 
 EDGES_TABLE = "identity.identity_edges"
@@ -121,14 +121,28 @@ def resolve_persons(
             JOIN _record_index a ON a.record_key = c.record_a
             JOIN _record_index b ON b.record_key = c.record_b"""
         )
-        scored = _fetch(conn, "SELECT a, b, names_ok, supported FROM _scored_pairs ORDER BY n")
+        scored = _fetch(
+            conn,
+            "SELECT a, b, match_probability, names_ok, supported FROM _scored_pairs ORDER BY n",
+        )
         names = config.probabilistic.require_first_name_agreement
         splink_reasons = [
-            _splink_refusal(ok, supported, names) or graph.link(int(a), int(b), names)
-            for a, b, ok, supported in zip(
-                scored["a"], scored["b"], scored["names_ok"], scored["supported"], strict=True
-            )
+            _splink_refusal(ok, supported, names)
+            for ok, supported in zip(scored["names_ok"], scored["supported"], strict=True)
         ]
+        offered = [i for i, reason in enumerate(splink_reasons) if reason is None]
+        decided = link_scored(
+            graph,
+            [
+                (int(scored["a"][i]), int(scored["b"][i]), float(scored["match_probability"][i]))
+                for i in offered
+            ],
+            names,
+            config.clustering.strong_link_probability,
+            config.clustering.bridge_support,
+        )
+        for i, reason in zip(offered, decided, strict=True):
+            splink_reasons[i] = reason
 
     labels = graph.labels()
     _write_clusters(conn, labels)

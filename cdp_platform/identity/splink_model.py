@@ -30,7 +30,8 @@ SEED = 20260801
 MIN_TRAINING_RECORDS = 1000
 INPUT_SQL = """
 SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS first_name,
-       last_name, email_match AS email, phone, phone_kind, postcode, street,
+       last_name, email_match AS email, phone, phone_kind, postcode,
+       replace(street, ' ', '') AS street,  -- a space typed in the wrong place is common
        CAST(dob AS VARCHAR) AS dob
 FROM staging.identity_records
 WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
@@ -50,6 +51,7 @@ PREDICTION_BLOCKS = (
     ("dob", "substr(last_name, 1, 2)"),
     ("postcode", "first_name"),
     ("postcode", "dob"),
+    ("street",),
 )
 # First and last name typed into each other's boxes.
 SWAPPED_NAMES = "l.first_name = r.last_name AND l.last_name = r.first_name"

@@ -90,7 +90,7 @@ SELECT 'email_subscribers', source_record_id, first_name, last_name, email_addre
        phone_number, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_changed, NULL
 FROM sources.email_subscribers""",
     "pos_loyalty": """
-SELECT 'pos_loyalty', source_record_id, first_name, last_name, email, phone, NULL, NULL,
+SELECT 'pos_loyalty', source_record_id, first_name, last_name, email, phone, street, city,
        postcode, 'GB', birth_date, NULL, NULL, NULL, source_record_id, updated_at, NULL
 FROM sources.pos_loyalty""",
 }

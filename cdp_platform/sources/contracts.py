@@ -50,6 +50,8 @@ class Column:
     pii: bool = False
     choices: tuple[str, ...] | None = None
     description: str = ""
+    # Added to the contract later: files written before may lack the column.
+    may_be_absent: bool = False
 
     @property
     def json_path(self) -> str:
@@ -285,6 +287,10 @@ POS_LOYALTY = SourceSpec(
         _c("enrolled_at", type="timestamp"),
         _c("points_balance", type="integer"),
         _c("updated_at", type="timestamp", required=True),
+        # Optional postal address from the sign-up form (an extension of the
+        # till export; files without these columns load as before).
+        _c("street", pii=True, may_be_absent=True),
+        _c("city", may_be_absent=True),
     ),
     key="card_number",
     modified_at="updated_at",

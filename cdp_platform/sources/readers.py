@@ -111,7 +111,7 @@ def _read_csv(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
     except csv.Error as exc:
         raise SourceFileError(f"{path}: header row cannot be parsed ({exc})") from exc
     recorder.take()
-    missing = [name for name in spec.headers if name not in header]
+    missing = [c.name for c in spec.columns if c.name not in header and not c.may_be_absent]
     if missing:
         raise SourceFileError(
             f"{path}: missing required column(s) {', '.join(repr(m) for m in missing)}; "
@@ -144,7 +144,10 @@ def _read_csv(path: Path, text: str, spec: SourceSpec) -> ParsedFile:
     # Transposing once is far cheaper than appending field by field.
     columns = list(zip(*records, strict=True)) if records else [[] for _ in header]
     for col in spec.columns:
-        parsed.columns[col.column] = list(columns[header.index(col.name)])
+        if col.name in header:
+            parsed.columns[col.column] = list(columns[header.index(col.name)])
+        else:  # a column added to the contract after this file was written
+            parsed.columns[col.column] = [None] * len(records)
     return parsed
 
 

@@ -64,6 +64,21 @@ def test_missing_required_column_fails_the_file_naming_it(landing: Path):
         read_day_file(path, SOURCES["crm_contacts"])
 
 
+def test_a_file_from_before_a_contract_extension_still_loads(landing: Path):
+    """pos_loyalty gained optional street and city columns; older exports lack them."""
+    path = landing / "pos_loyalty" / "2026-08-01.csv"
+    path.parent.mkdir(parents=True)
+    old_headers = [h for h in SOURCES["pos_loyalty"].headers if h not in ("street", "city")]
+    row = {h: "" for h in old_headers} | {
+        "card_number": "6000100000000001",
+        "updated_at": "2026-08-01 10:00:00",
+    }
+    path.write_text(",".join(old_headers) + "\n" + ",".join(row[h] for h in old_headers) + "\n")
+    parsed = read_day_file(path, SOURCES["pos_loyalty"])
+    assert parsed.columns["card_number"] == ["6000100000000001"]
+    assert parsed.columns["street"] == [None] and parsed.columns["city"] == [None]
+
+
 def test_non_utf8_file_fails_naming_file_and_line(landing: Path):
     path = landing / "email_subscribers" / "2026-08-01.csv"
     path.parent.mkdir(parents=True)
