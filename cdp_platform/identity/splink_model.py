@@ -30,7 +30,7 @@ SEED = 20260801
 MIN_TRAINING_RECORDS = 1000
 INPUT_SQL = """
 SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS first_name,
-       last_name, email_match AS email, phone, phone_kind, postcode,
+       last_name, email_match AS email, phone, phone_kind, postcode, city,
        replace(street, ' ', '') AS street,  -- a space typed in the wrong place is common
        CAST(dob AS VARCHAR) AS dob
 FROM staging.identity_records
@@ -38,7 +38,7 @@ WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
    OR email_match IS NOT NULL OR phone IS NOT NULL
 """
 MODEL_DIR_NAME = "models/identity"
-TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",))
+TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",), ("postcode",))
 # Pairs Splink scores: each rule pairs records equal on its expressions. The
 # two-letter prefixes catch a typo in the other half of a name.
 PREDICTION_BLOCKS = (
@@ -161,6 +161,7 @@ def _address_comparison() -> cl.CustomComparison:
                 label_for_charts="postcode one character off"
             ),
             cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar"),
+            cll.ExactMatchLevel("city").configure(label_for_charts="same town only"),
             cll.ElseLevel(),
         ],
     )
