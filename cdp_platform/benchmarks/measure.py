@@ -54,6 +54,7 @@ def measure(label: str, args: list[str], env: dict[str, str] | None = None) -> M
     if done.returncode != 0:
         raise RuntimeError(f"{label} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     peak_kib = int(done.stderr.strip().splitlines()[-1])
+    print(f"  {label}: {seconds:.1f} s, peak {peak_kib / 1024:,.0f} MiB", flush=True)
     return Measurement(label, seconds, peak_kib / 1024)
 
 

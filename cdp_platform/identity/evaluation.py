@@ -59,3 +59,42 @@ def pairwise_scores(
         [str(ground_truth_csv)],
     ).fetchone()
     return PairwiseScores(*(int(v) for v in row))
+
+
+# A record none of whose fields could tie it to anyone (a browser that never
+# signed in and never ordered): no method can place it.
+IDENTIFYING = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "user_id",
+    "dob",
+    "postcode",
+    "street",
+)
+
+
+def recall_ceiling(
+    conn: duckdb.DuckDBPyConnection,
+    ground_truth_csv: Path,
+    records_table: str = "staging.identity_records",
+) -> float:
+    """Share of true pairs whose two records both carry an identifying field."""
+    bare = " AND ".join(f"r.{c} IS NULL" for c in IDENTIFYING)
+    true_pairs, linkable = conn.execute(
+        f"""
+        WITH truth AS (
+          SELECT * FROM read_csv(?, header = true, all_varchar = true)
+        ), joined AS (
+          SELECT t.true_person, ({bare} AND coalesce(len(r.order_ids), 0) = 0) AS bare
+          FROM {records_table} r JOIN truth t USING (source, source_record_id)
+        ), groups AS (
+          SELECT count(*) AS n, count(*) FILTER (WHERE NOT bare) AS k
+          FROM joined GROUP BY true_person
+        )
+        SELECT sum(n * (n - 1) // 2), sum(k * (k - 1) // 2) FROM groups
+        """,
+        [str(ground_truth_csv)],
+    ).fetchone()
+    return float(linkable) / float(true_pairs) if true_pairs else 1.0
