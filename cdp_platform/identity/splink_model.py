@@ -185,11 +185,13 @@ def model_settings() -> SettingsCreator:
 
 
 def splink_connection(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    spill = warehouse.resolve().parent / ".tmp" / "splink"
+    spill.mkdir(parents=True, exist_ok=True)  # DuckDB creates one level only
     return duckdb.connect(
         config={
             "threads": settings.duckdb_threads(),
             "memory_limit": settings.duckdb_memory_limit(),
-            "temp_directory": str(warehouse.resolve().parent / ".tmp" / "splink"),
+            "temp_directory": str(spill),
         }
     )
 

@@ -42,6 +42,15 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
         "SELECT evidence FROM identity.identity_edges WHERE edge_kind = 'probabilistic' LIMIT 1"
     )
     assert evidence[0][0].startswith("splink match probability ")
+    # The comparisons behind the probability are named, field by field.
+    assert "first_name: " in evidence[0][0] and "address: " in evidence[0][0]
+    decisions = dict(
+        query(
+            "SELECT decision, count(*) FILTER (WHERE (refusal IS NULL) = (decision = 'linked')) "
+            "= count(*) FROM identity.identity_edges GROUP BY 1"
+        )
+    )
+    assert decisions == {"linked": True, "refused": True}  # refusals always give a reason
 
     # A second run reuses the saved model rather than training again.
     assert run_pipeline(build_definitions(), landing).success
