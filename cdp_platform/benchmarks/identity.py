@@ -15,6 +15,9 @@ over record pairs that share a person:
 Also printed: the recall ceiling, the share of true pairs whose records both
 carry some identifying field (a browser never signed in carries none).
 
+Stability: on the smallest generated set, ids moved by an unchanged re-run
+and ids kept when the last day arrives (`stability.py`).
+
 Speed: for about `--speed-records` identity records, the time and peak
 memory of the staging and identity layers (model trained afresh) and of
 Splink alone, each in its own process. Writes `data/benchmarks/identity.json`.
@@ -32,6 +35,7 @@ from pathlib import Path
 from cdp_platform.benchmarks.febrl import write_febrl3, write_febrl4
 from cdp_platform.benchmarks.measure import Measurement, cdp_command, generate_args, measure
 from cdp_platform.benchmarks.resolvers import SPLINK_ALONE_MAP
+from cdp_platform.benchmarks.stability import measure_stability
 from cdp_platform.identity.clusters import components
 from cdp_platform.identity.evaluation import PairwiseScores, pairwise_scores, recall_ceiling
 from cdp_platform.resources.warehouse import connect
@@ -72,7 +76,7 @@ def deterministic_baseline(warehouse: Path, truth: Path) -> PairwiseScores:
 
 def resolver(kind: str, warehouse: Path, label: str) -> Measurement:
     module = "cdp_platform.benchmarks.resolvers"
-    return measure(label, [sys.executable, "-m", module, kind, str(warehouse)])
+    return measure(label, [sys.executable, "-m", module, kind, str(warehouse)], echo=True)
 
 
 def score_rows(data_set: str, warehouse: Path, truth: Path) -> list[dict]:
@@ -153,22 +157,31 @@ def main() -> None:
     parser.add_argument("--febrl", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--speed-records", type=int, default=1_000_000, help="0 skips it")
     args = parser.parse_args()
-    results: list[dict] = []
-    timing = None
+    report: dict = {"accuracy": [], "stability": None, "speed": None}
     with tempfile.TemporaryDirectory(prefix="cdp-bench-identity-") as tmp:
         for persons in args.persons:
-            results += generated(Path(tmp), persons, args.days)
+            report["accuracy"] += generated(Path(tmp), persons, args.days)
         if args.febrl:
-            results += febrl(Path(tmp), "febrl3") + febrl(Path(tmp), "febrl4")
+            report["accuracy"] += febrl(Path(tmp), "febrl3") + febrl(Path(tmp), "febrl4")
+        print_accuracy(report["accuracy"])
+        if args.persons:
+            smallest = Path(tmp) / f"p{min(args.persons)}"
+            report["stability"] = measure_stability(smallest, Path(tmp) / "stability")
+            print_stability(report["stability"])
+        _save(report)
         if args.speed_records:
-            timing = speed(Path(tmp), args.speed_records, args.days)
-    print_report(results, timing)
-    REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps({"accuracy": results, "speed": timing}, indent=2))
+            report["speed"] = speed(Path(tmp), args.speed_records, args.days)
+            print_speed(report["speed"])
+            _save(report)
     print(f"\nReport: {REPORT}")
 
 
-def print_report(results: list[dict], timing: dict | None) -> None:
+def _save(report: dict) -> None:
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    REPORT.write_text(json.dumps(report, indent=2))
+
+
+def print_accuracy(results: list[dict]) -> None:
     print()
     print(
         render_table(
@@ -185,24 +198,33 @@ def print_report(results: list[dict], timing: dict | None) -> None:
                 )
                 for r in results
             ],
+        ),
+        flush=True,
+    )
+
+
+def print_stability(stability: dict) -> None:
+    print()
+    print("Person ids, last day withheld and then added (smallest generated set):")
+    print(render_table(["measure", "value"], list(stability.items())), flush=True)
+
+
+def print_speed(timing: dict) -> None:
+    print()
+    print(f"Identity resolution of {timing['identity_records']:,} records:")
+    print(
+        render_table(
+            ["resolver", "seconds", "peak MiB"],
+            [
+                (name, f"{t['seconds']:.1f}", f"{t['peak_rss_mib']:.0f}")
+                for name, t in (
+                    ("cdp_platform (staging + identity, model trained)", timing["platform"]),
+                    ("splink alone (train, predict, cluster)", timing["splink_alone"]),
+                )
+            ],
         )
     )
-    if timing:
-        print()
-        print(f"Identity resolution of {timing['identity_records']:,} records:")
-        print(
-            render_table(
-                ["resolver", "seconds", "peak MiB"],
-                [
-                    (name, f"{t['seconds']:.1f}", f"{t['peak_rss_mib']:.0f}")
-                    for name, t in (
-                        ("cdp_platform (staging + identity, model trained)", timing["platform"]),
-                        ("splink alone (train, predict, cluster)", timing["splink_alone"]),
-                    )
-                ],
-            )
-        )
-        print(f"platform / splink alone: {timing['ratio']:.2f}x")
+    print(f"platform / splink alone: {timing['ratio']:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

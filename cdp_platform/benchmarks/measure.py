@@ -28,11 +28,14 @@ def cdp_command() -> str:
     return str(Path(sys.executable).parent / "cdp")
 
 
-def measure(label: str, args: list[str], env: dict[str, str] | None = None) -> Measurement:
+def measure(
+    label: str, args: list[str], env: dict[str, str] | None = None, echo: bool = False
+) -> Measurement:
     """Run `args` in a fresh child and report its wall time and peak resident memory.
 
     Each measurement runs under its own `python -c` wrapper so that
-    RUSAGE_CHILDREN holds that command's peak alone.
+    RUSAGE_CHILDREN holds that command's peak alone. With `echo`, the
+    command's standard output is printed after the figures.
     """
     wrapper = (
         "import resource, subprocess, sys, json;"
@@ -55,6 +58,9 @@ def measure(label: str, args: list[str], env: dict[str, str] | None = None) -> M
         raise RuntimeError(f"{label} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
     peak_kib = int(done.stderr.strip().splitlines()[-1])
     print(f"  {label}: {seconds:.1f} s, peak {peak_kib / 1024:,.0f} MiB", flush=True)
+    if echo:  # the command's own account of its stages
+        for line in done.stdout.splitlines():
+            print(f"    {line}", flush=True)
     return Measurement(label, seconds, peak_kib / 1024)
 
 

@@ -12,6 +12,9 @@ implausible:
   address with one name);
 - limits per person from the configuration (one web-shop account, one CRM
   contact, ...).
+Where a data set mistypes whole names or dates and the first two checks are
+switched off, a link whose names and birth dates both disagree is still
+refused.
 A refused link is kept with its reason, so every decision can be explained.
 """
 
@@ -68,14 +71,17 @@ class PersonGraph:
         return i
 
     def conflict(self, ra: int, rb: int, check_names: bool) -> str | None:
-        if check_names:
-            na, nb = self.names.get(ra), self.names.get(rb)
-            if na and nb and not self._names_compatible(na, nb):
-                return "first names disagree"
-        if self.rules.dob_conflicts:
-            da, db = self.dobs.get(ra), self.dobs.get(rb)
-            if da and db and not any(dobs_close(x, y) for x in da for y in db):
-                return "dates of birth disagree"
+        na, nb = self.names.get(ra), self.names.get(rb)
+        names_clash = bool(na and nb and not self._names_compatible(na, nb))
+        da, db = self.dobs.get(ra), self.dobs.get(rb)
+        dobs_clash = bool(da and db and not any(dobs_close(x, y) for x in da for y in db))
+        if check_names and names_clash:
+            return "first names disagree"
+        if self.rules.dob_conflicts and dobs_clash:
+            return "dates of birth disagree"
+        # Either may be mistyped beyond recognition, but not both at once.
+        if names_clash and dobs_clash:
+            return "first names and dates of birth disagree"
         for attr, limit in self.rules.max_values.items():
             va, vb = self.limited[attr].get(ra), self.limited[attr].get(rb)
             if va and vb and len(va | vb) > limit:

@@ -156,11 +156,12 @@ def _address_comparison() -> cl.CustomComparison:
             cll.And(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("street")).configure(
                 label_for_charts="postcode and street equal"
             ),
+            cll.ExactMatchLevel("street").configure(label_for_charts="street equal"),
             cll.ExactMatchLevel("postcode").configure(label_for_charts="postcode equal"),
-            cll.LevenshteinLevel("postcode", 1).configure(
-                label_for_charts="postcode one character off"
-            ),
             cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar"),
+            cll.DamerauLevenshteinLevel("postcode", 1).configure(
+                label_for_charts="postcode one typo"
+            ),
             cll.ExactMatchLevel("city").configure(label_for_charts="same town only"),
             cll.ElseLevel(),
         ],
