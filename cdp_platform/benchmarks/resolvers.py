@@ -21,7 +21,7 @@ import os
 import time
 from pathlib import Path
 
-from cdp_platform.identity.splink_model import SEED, splink_connection
+from cdp_platform.identity.splink_model import EM_MAX_PAIRS, SEED, splink_connection
 from cdp_platform.resources.warehouse import connect
 
 SPLINK_ALONE_MAP = "bench.splink_alone_map"
@@ -105,7 +105,9 @@ def run_splink_alone(warehouse: Path) -> None:
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
         for rule in (("first_name", "last_name"), ("dob",), ("email",), ("phone",), ("postcode",)):
             try:
-                linker.training.estimate_parameters_using_expectation_maximisation(block_on(*rule))
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*rule), max_pairs=EM_MAX_PAIRS
+                )
             except EMTrainingException:
                 continue  # a field this data set lacks (FEBRL has no emails)
         trained = time.perf_counter()
