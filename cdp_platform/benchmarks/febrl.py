@@ -87,12 +87,18 @@ def _write_config(out: Path, crm_deduplicated: bool) -> Path:
 
     FEBRL's corruption replaces whole values (a given name, a birth date)
     and its data has no households, so the protections built for households
-    (first names must agree, differing birth dates keep records apart) would
-    only refuse true matches; everything else is the shipped configuration.
+    (first names must agree, differing birth dates keep records apart, a
+    borderline pair needs company to join two people) would only refuse true
+    matches. It is scored by F1, where a false merge and a missed match cost
+    the same, so a pair links when a match is more likely than not; the
+    shipped 0.9 reflects that a wrong merge costs a CDP more than a missed
+    one. Everything else is the shipped configuration.
     """
     config = yaml.safe_load((CONFIG_DIR / "identity.yaml").read_text())
     config["probabilistic"]["require_first_name_agreement"] = False
+    config["probabilistic"]["threshold"] = 0.5
     config["clustering"]["dob_conflicts"] = False
+    config["clustering"]["bridge_support"] = 1
     if not crm_deduplicated:
         config["clustering"]["max_values_per_person"].pop("crm_record_id", None)
     path = out / "identity.yaml"

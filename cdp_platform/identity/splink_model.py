@@ -33,7 +33,7 @@ EM_MAX_PAIRS = 5e6
 MIN_TRAINING_RECORDS = 1000
 INPUT_SQL = """
 SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS first_name,
-       last_name, email_match AS email, phone, phone_kind, postcode, city,
+       first_name AS first_name_typed, last_name, email_match AS email, phone, phone_kind, postcode, city,
        replace(street, ' ', '') AS street,  -- a space typed in the wrong place is common
        CAST(dob AS VARCHAR) AS dob
 FROM staging.identity_records
@@ -43,7 +43,7 @@ WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
 MODEL_DIR_NAME = "models/identity"
 TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",), ("postcode",))
 # Pairs Splink scores: each rule pairs records equal on its expressions. The
-# two-letter prefixes catch a typo in the other half of a name.
+# name prefixes catch a typo further along a name.
 PREDICTION_BLOCKS = (
     ("email",),
     ("phone",),
@@ -55,15 +55,34 @@ PREDICTION_BLOCKS = (
     ("postcode", "first_name"),
     ("postcode", "dob"),
     ("street",),
+    ("city", "substr(first_name, 1, 2)", "substr(last_name, 1, 2)"),
+    ("postcode", "substr(first_name, 1, 1)", "substr(last_name, 1, 1)"),
 )
-# First and last name typed into each other's boxes.
-SWAPPED_NAMES = "l.first_name = r.last_name AND l.last_name = r.first_name"
+# First and last name typed into each other's boxes, compared as typed (a
+# nickname in the last-name box has no canonical form).
+SWAPPED_NAMES = "l.first_name_typed = r.last_name AND l.last_name = r.first_name_typed"
+# The same with a typo in either name, for records born on the same day.
+SWAPPED_PREFIXES_SAME_DOB = (
+    "l.dob = r.dob"
+    " AND substr(l.first_name_typed, 1, 2) = substr(r.last_name, 1, 2)"
+    " AND substr(l.last_name, 1, 2) = substr(r.first_name_typed, 1, 2)"
+)
+# Comparison levels (Splink's _l/_r column suffixes).
+SIMILAR_SWAPPED = (
+    "jaro_winkler_similarity(first_name_typed_l, last_name_r) >= 0.88"
+    " AND jaro_winkler_similarity(last_name_l, first_name_typed_r) >= 0.88"
+)
+CROSSED_NAME = "first_name_typed_l = last_name_r OR last_name_l = first_name_typed_r"
 
 
 def prediction_rules() -> list[tuple[str, object]]:
     """(label, Splink blocking rule) of every prediction rule."""
     rules = [(" and ".join(cols), block_on(*cols)) for cols in PREDICTION_BLOCKS]
-    return [*rules, ("names swapped", CustomRule(SWAPPED_NAMES))]
+    return [
+        *rules,
+        ("names swapped", CustomRule(SWAPPED_NAMES)),
+        ("dob and swapped name prefixes", CustomRule(SWAPPED_PREFIXES_SAME_DOB)),
+    ]
 
 
 # Splink narrates every training step at INFO; the run log wants the outcome.
@@ -71,15 +90,25 @@ QUIET = logging.WARNING
 
 
 def _name_comparison(column: str) -> cl.CustomComparison:
-    """Exact (term-frequency adjusted), swapped with the other name, or similar."""
+    """Exact (term-frequency adjusted), swapped with the other name, or similar.
+
+    One name alone in the other's box (the other name missing or different)
+    is one agreement, so only the last-name comparison counts it."""
+    crossed = (
+        [cll.CustomLevel(CROSSED_NAME, label_for_charts="one name typed in the other's box")]
+        if column == "last_name"
+        else []
+    )
     return cl.CustomComparison(
         output_column_name=column,
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column, term_frequency_adjustments=True),
-            cll.ColumnsReversedLevel("first_name", "last_name", symmetrical=True).configure(
+            cll.ColumnsReversedLevel("first_name_typed", "last_name", symmetrical=True).configure(
                 label_for_charts="first and last name swapped"
             ),
+            cll.CustomLevel(SIMILAR_SWAPPED, label_for_charts="names swapped, with a typo"),
+            *crossed,
             cll.JaroWinklerLevel(column, 0.95),
             cll.JaroWinklerLevel(column, 0.88),
             cll.ElseLevel(),
@@ -217,6 +246,14 @@ def model_version(model: dict) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _prior(linker: Linker) -> float:
+    return linker._settings_obj.core_model_settings.probability_two_random_records_match
+
+
+def _set_prior(linker: Linker, value: float) -> None:
+    linker._settings_obj.core_model_settings.probability_two_random_records_match = value
+
+
 def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) -> TrainedModel:
     """u by random sampling, then EM over several blocking rules; seeded."""
     con = splink_connection(warehouse)
@@ -235,6 +272,7 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
             ],
             recall=0.6,
         )
+        prior = _prior(linker)
         linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
         for cols in TRAINING_BLOCKS:
             try:
@@ -243,6 +281,11 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
                 )
             except EMTrainingException:
                 continue  # no pairs under this rule in this data; the other rules still train
+        # Each EM session leaves behind the prior it adjusted for its own blocking
+        # rule (a far higher one: blocked pairs are mostly matches); the prior
+        # estimated from the near-certain rules above is the one that applies
+        # to all pairs.
+        _set_prior(linker, prior)
 
         model = linker.misc.save_model_to_json()
         if charts_dir is not None:
