@@ -47,7 +47,9 @@ TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",)
 PREDICTION_BLOCKS = (
     ("email",),
     ("phone",),
-    ("first_name", "last_name"),
+    ("first_name", "last_name", "city"),
+    ("first_name", "last_name", "substr(dob, 1, 4)"),
+    ("first_name", "last_name", "substr(dob, 6, 5)"),
     ("last_name", "dob"),
     ("postcode", "last_name"),
     ("dob", "substr(first_name, 1, 2)"),

@@ -47,44 +47,45 @@ def assign_person_ids(
 
     `clusters`: record_key, component. `previous`: record_key, person_id from
     the last run. `age`: person_id -> creation order (smaller is older).
-    Returns component -> person_id and the events.
+    Returns component -> person_id and the events. Set-based (pandas), since a
+    first run at a million records has half a million clusters.
     """
+    # (groupby-min on text runs in Python per group; one sort does it at once)
+    firsts = clusters.sort_values("record_key").drop_duplicates("component")
+    first_key = dict(zip(firsts["component"], firsts["record_key"], strict=True))
+    sizes = clusters["component"].value_counts().to_dict()
     overlap = (
         clusters.merge(previous, on="record_key", how="inner")
         .groupby(["person_id", "component"], as_index=False)
         .size()
     )
-    first_key = clusters.groupby("component")["record_key"].min()
-    sizes = clusters.groupby("component").size()
     # Each earlier person's home: the cluster holding most of its records
     # (ties to the cluster whose first record sorts first, for determinism).
     overlap["first_key"] = overlap["component"].map(first_key)
     overlap = overlap.sort_values(["person_id", "size", "first_key"], ascending=[True, False, True])
-    homes = overlap.drop_duplicates("person_id")
-    events: list[IdEvent] = []
-    assigned: dict[int, str] = {}
-    taken = set(age) | set(previous["person_id"])
-    for component, group in homes.groupby("component"):
-        ids = sorted(group["person_id"], key=lambda pid: (age.get(pid, 1 << 62), pid))
-        keeper = ids[0]
-        assigned[component] = keeper
-        for merged in ids[1:]:
-            events.append(IdEvent("merge", keeper, merged, int(sizes[component])))
-    # Parts of earlier persons that did not keep the id: splits.
-    left_behind = overlap[
-        ~overlap.set_index(["person_id", "component"]).index.isin(
-            homes.set_index(["person_id", "component"]).index
+    is_home = ~overlap.duplicated("person_id")
+    homes = overlap[is_home].copy()
+    # A cluster that is home to several earlier persons keeps the oldest id.
+    homes["age"] = homes["person_id"].map(age).fillna(1 << 62)
+    homes = homes.sort_values(["component", "age", "person_id"])
+    keeps = ~homes.duplicated("component")
+    assigned: dict[int, str] = dict(
+        zip(homes.loc[keeps, "component"], homes.loc[keeps, "person_id"], strict=True)
+    )
+    events = [
+        IdEvent("merge", assigned[component], merged, int(sizes[component]))
+        for component, merged in zip(
+            homes.loc[~keeps, "component"], homes.loc[~keeps, "person_id"], strict=True
         )
     ]
-    split_from = left_behind.groupby("component")["person_id"].min()
-    for component in sorted(sizes.index, key=lambda c: first_key[c]):
-        if component in assigned:
-            continue
+    # Parts of earlier persons that did not keep the id: splits.
+    split_from = overlap[~is_home].groupby("component")["person_id"].min().to_dict()
+    taken = set(age) | set(previous["person_id"])
+    for component in sorted(set(sizes) - set(assigned), key=first_key.__getitem__):
         person_id = new_person_id(first_key[component], taken)
         taken.add(person_id)
         assigned[component] = person_id
-        if component in split_from.index:
-            events.append(IdEvent("split", person_id, split_from[component], int(sizes[component])))
-        else:
-            events.append(IdEvent("create", person_id, None, int(sizes[component])))
+        origin = split_from.get(component)
+        event = "split" if origin is not None else "create"
+        events.append(IdEvent(event, person_id, origin, int(sizes[component])))
     return assigned, events
