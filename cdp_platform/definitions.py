@@ -15,6 +15,7 @@ from cdp_platform.identity.assets import (
     identity_records,
     person_id_map,
 )
+from cdp_platform.profiles.assets import golden_profiles
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
@@ -37,7 +38,14 @@ def build_resources() -> dict[str, object]:
 
 def build_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[*source_assets(), identity_records, identity_model, identity_edges, person_id_map],
+        assets=[
+            *source_assets(),
+            identity_records,
+            identity_model,
+            identity_edges,
+            person_id_map,
+            golden_profiles,
+        ],
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=[build_landing_sensor(daily_partitions())],

@@ -93,10 +93,22 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     return ("Identity", ["measure", "value"], rows)
 
 
+def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not _table_exists(conn, "profiles.golden_profiles"):
+        return None
+    row = conn.execute(
+        "SELECT count(*), count(email), count(phone), count(postcode), "
+        "count(*) FILTER (WHERE len(sources) > 1) FROM profiles.golden_profiles"
+    ).fetchone()
+    labels = ["profiles", "with email", "with phone", "with postcode", "seen in 2+ sources"]
+    return ("Golden profiles", ["measure", "value"], list(zip(labels, row, strict=True)))
+
+
 SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [
     sources_section,
     staging_section,
     identity_section,
+    profiles_section,
 ]
 
 

@@ -1,0 +1,78 @@
+"""Assets of the profiles layer."""
+
+import dagster as dg
+
+from cdp_platform.identity.assets import PII, WAREHOUSE_ASSET
+from cdp_platform.privacy.masking import mask_value
+from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.profiles.golden import GOLDEN_TABLE, PROVENANCE_TABLE, build_golden_profiles
+from cdp_platform.resources.warehouse import WarehouseResource
+
+PREVIEW_ROWS = 5
+PREVIEW_COLUMNS = ("person_id", "first_name", "last_name", "email", "phone", "postcode", "country")
+
+GOLDEN_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("person_id", "VARCHAR", "stable person id (identity.person_id_map)"),
+        dg.TableColumn("first_name", "VARCHAR", "title case", tags=PII),
+        dg.TableColumn("last_name", "VARCHAR", "title case", tags=PII),
+        dg.TableColumn("email", "VARCHAR", "the chosen email", tags=PII),
+        dg.TableColumn("phone", "VARCHAR", "the chosen phone, E.164", tags=PII),
+        dg.TableColumn("street", "VARCHAR", tags=PII),
+        dg.TableColumn("city", "VARCHAR"),
+        dg.TableColumn("postcode", "VARCHAR", "UK postcodes with their space", tags=PII),
+        dg.TableColumn("country", "VARCHAR", "ISO 3166 alpha-2"),
+        dg.TableColumn("dob", "DATE", "date of birth", tags=PII),
+        dg.TableColumn("emails", "VARCHAR[]", "every email the person's records carry", tags=PII),
+        dg.TableColumn("phones", "VARCHAR[]", "every phone the person's records carry", tags=PII),
+        dg.TableColumn("sources", "VARCHAR[]", "sources holding the person"),
+        dg.TableColumn("records", "BIGINT", "source records of the person"),
+    ]
+)
+
+
+def _masked_preview(rows: list[tuple]) -> str:
+    lines = ["| " + " | ".join(PREVIEW_COLUMNS) + " |", "|" + "---|" * len(PREVIEW_COLUMNS)]
+    for row in rows:
+        cells = [
+            v if c in ("person_id", "country") else mask_value(c, v)
+            for c, v in zip(PREVIEW_COLUMNS, row, strict=True)
+        ]
+        lines.append("| " + " | ".join("" if v is None else str(v) for v in cells) + " |")
+    return "\n".join(lines)
+
+
+@dg.asset(
+    name="golden_profiles",
+    group_name="profiles",
+    description=(
+        f"One profile per person in `{GOLDEN_TABLE}`: each attribute group (name, email, "
+        "phone, address, birth date) taken from one source record by the survivorship rules "
+        f"of `config/profiles.yaml`, every contact point kept beside the chosen one; "
+        f"`{PROVENANCE_TABLE}` says which record and rule each value came from."
+    ),
+    deps=["person_id_map"],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "profiles"},
+    **WAREHOUSE_ASSET,
+    metadata={"dagster/column_schema": GOLDEN_COLUMNS, "dagster/table_name": GOLDEN_TABLE},
+)
+def golden_profiles(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    config = load_profiles_config()
+    with warehouse.get_connection() as conn:
+        summary = build_golden_profiles(conn, config)
+        sample = conn.execute(
+            f"SELECT {', '.join(PREVIEW_COLUMNS)} FROM {GOLDEN_TABLE} "
+            f"USING SAMPLE {PREVIEW_ROWS} ROWS (reservoir, 7)"
+        ).fetchall()
+    fill = "\n".join(f"| {a} | {share:.1%} |" for a, share in summary.filled.items())
+    context.log.info(f"golden_profiles: {summary.persons} persons")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": summary.persons,
+            "attributes_filled": dg.MetadataValue.md(f"| attribute | persons |\n|---|---|\n{fill}"),
+            "preview": dg.MetadataValue.md(_masked_preview(sample)),
+        }
+    )

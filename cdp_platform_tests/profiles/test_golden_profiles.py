@@ -1,0 +1,65 @@
+"""Golden profiles through the real pipeline on generated data."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from cdp_platform.definitions import build_definitions
+from cdp_platform.demo.generator import generate
+from cdp_platform.pipeline import run_pipeline
+
+CONTRACT = ["person_id", "first_name", "last_name", "email", "phone", "postcode", "country"]
+
+
+@pytest.fixture
+def built(landing, query):
+    generate(landing.parent, persons=300, days=10, start=date(2026, 8, 1), seed=4)
+    assert run_pipeline(build_definitions(), landing).success
+    return query
+
+
+def test_one_profile_per_person_with_the_contract_columns(built):
+    query = built
+    columns = [r[0] for r in query("DESCRIBE profiles.golden_profiles")]
+    assert set(CONTRACT) <= set(columns)
+    persons = query("SELECT count(DISTINCT person_id) FROM identity.person_id_map")[0][0]
+    assert query("SELECT count(*), count(DISTINCT person_id) FROM profiles.golden_profiles")[0] == (
+        persons,
+        persons,
+    )
+
+
+def test_every_value_comes_from_a_record_of_that_person(built):
+    query = built
+    orphans = query(
+        """SELECT count(*) FROM profiles.profile_provenance p
+        LEFT JOIN identity.person_id_map m USING (source, source_record_id)
+        WHERE m.person_id IS DISTINCT FROM p.person_id"""
+    )[0][0]
+    assert orphans == 0
+    # The profile shows exactly the value its provenance names, attribute by attribute.
+    mismatched = query(
+        """SELECT count(*) FROM profiles.profile_provenance p
+        JOIN profiles.golden_profiles g USING (person_id)
+        WHERE (p.attribute = 'email' AND p.value IS DISTINCT FROM g.email)
+           OR (p.attribute = 'postcode' AND p.value IS DISTINCT FROM g.postcode)
+           OR (p.attribute = 'first_name' AND p.value IS DISTINCT FROM g.first_name)"""
+    )[0][0]
+    assert mismatched == 0
+    # The chosen email is one of the person's emails, and the address is one record's.
+    assert (
+        query(
+            "SELECT count(*) FROM profiles.golden_profiles "
+            "WHERE email IS NOT NULL AND NOT list_contains(emails, email)"
+        )[0][0]
+        == 0
+    )
+    split_addresses = query(
+        """SELECT count(*) FROM (
+             SELECT person_id, count(DISTINCT source || source_record_id) AS n
+             FROM profiles.profile_provenance WHERE attribute_group = 'address' GROUP BY 1)
+           WHERE n > 1"""
+    )[0][0]
+    assert split_addresses == 0
