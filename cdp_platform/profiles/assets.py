@@ -5,7 +5,12 @@ import dagster as dg
 from cdp_platform.identity.assets import PII, WAREHOUSE_ASSET
 from cdp_platform.privacy.masking import mask_value
 from cdp_platform.profiles.config import load_profiles_config
-from cdp_platform.profiles.golden import GOLDEN_TABLE, PROVENANCE_TABLE, build_golden_profiles
+from cdp_platform.profiles.golden import (
+    GOLDEN_TABLE,
+    OVERRIDES_TABLE,
+    PROVENANCE_TABLE,
+    build_golden_profiles,
+)
 from cdp_platform.resources.warehouse import WarehouseResource
 
 PREVIEW_ROWS = 5
@@ -49,7 +54,8 @@ def _masked_preview(rows: list[tuple]) -> str:
         f"One profile per person in `{GOLDEN_TABLE}`: each attribute group (name, email, "
         "phone, address, birth date) taken from one source record by the survivorship rules "
         f"of `config/profiles.yaml`, every contact point kept beside the chosen one; "
-        f"`{PROVENANCE_TABLE}` says which record and rule each value came from."
+        f"`{PROVENANCE_TABLE}` says which record and rule each value came from. Values a "
+        f"data team pins in `{OVERRIDES_TABLE}` win on every run and follow merges."
     ),
     deps=["person_id_map"],
     kinds={"duckdb", "sql"},
@@ -72,6 +78,7 @@ def golden_profiles(
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": summary.persons,
+            "values_pinned": summary.pinned,
             "attributes_filled": dg.MetadataValue.md(f"| attribute | persons |\n|---|---|\n{fill}"),
             "preview": dg.MetadataValue.md(_masked_preview(sample)),
         }
