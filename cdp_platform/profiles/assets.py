@@ -11,6 +11,7 @@ from cdp_platform.profiles.golden import (
     PROVENANCE_TABLE,
     build_golden_profiles,
 )
+from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
 from cdp_platform.resources.warehouse import WarehouseResource
 
 PREVIEW_ROWS = 5
@@ -83,3 +84,85 @@ def golden_profiles(
             "preview": dg.MetadataValue.md(_masked_preview(sample)),
         }
     )
+
+
+def traits_schema() -> dg.TableSchema:
+    """The traits table's columns, from the declared traits (read when the code loads,
+    so an invalid trait stops the code location with the file and the field)."""
+    columns = [
+        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
+        dg.TableColumn("as_of", "DATE", "the day trait windows count back from"),
+    ]
+    for trait in load_profiles_config().traits:
+        how = trait.expression or " ".join(
+            part
+            for part in (
+                f"{trait.aggregate}({trait.column or '*'}) of {trait.activity}",
+                f"where {trait.where}" if trait.where else "",
+                f"in the last {trait.window_days} days" if trait.window_days else "",
+            )
+            if part
+        )
+        text = f"{trait.description}: {how}" if trait.description else how
+        columns.append(dg.TableColumn(trait.name, "", text))
+    return dg.TableSchema(columns=columns)
+
+
+class TraitsConfig(dg.Config):
+    as_of: str | None = None  # YYYY-MM-DD; overrides config/profiles.yaml for this run
+
+
+@dg.asset(
+    name="customer_traits",
+    group_name="profiles",
+    description=(
+        f"Computed traits per person in `{TRAITS_TABLE}`, declared in `config/profiles.yaml` "
+        "and compiled to SQL: omnichannel orders and revenue, order dates and value, "
+        "recency/frequency/monetary scores, tickets and satisfaction, email status and "
+        "rating, web sessions and pageviews, lifecycle stage. Windows count back from the "
+        "as-of day (the latest day loaded unless set), so a rebuild is reproducible."
+    ),
+    deps=["golden_profiles"],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "profiles"},
+    **WAREHOUSE_ASSET,
+    metadata={"dagster/table_name": TRAITS_TABLE, "dagster/column_schema": traits_schema()},
+)
+def customer_traits(
+    context: dg.AssetExecutionContext, config: TraitsConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = load_profiles_config()
+    with warehouse.get_connection() as conn:
+        as_of = config.as_of or (settings.as_of and str(settings.as_of)) or latest_loaded_day(conn)
+        if as_of is None:
+            raise ValueError("no source day loaded yet and no as_of set: nothing to count up to")
+        persons = build_traits(conn, settings.traits, as_of, GOLDEN_TABLE)
+        filled = conn.execute(
+            f"SELECT {', '.join(f'count({t.name})' for t in settings.traits)} FROM {TRAITS_TABLE}"
+        ).fetchone()
+        stages = (
+            conn.execute(
+                f"SELECT lifecycle_stage, count(*) FROM {TRAITS_TABLE} GROUP BY 1 ORDER BY 2 DESC"
+            ).fetchall()
+            if any(t.name == "lifecycle_stage" for t in settings.traits)
+            else []
+        )
+    share = "\n".join(
+        f"| {t.name} | {n / persons:.1%} |" if persons else f"| {t.name} | - |"
+        for t, n in zip(settings.traits, filled, strict=True)
+    )
+    context.log.info(f"customer_traits: {len(settings.traits)} traits for {persons} persons")
+    metadata = {
+        "dagster/row_count": persons,
+        "as_of": as_of,
+        "traits": len(settings.traits),
+        "traits_filled": dg.MetadataValue.md(
+            f"| trait | persons with a value |\n|---|---|\n{share}"
+        ),
+    }
+    if stages:
+        rows = "\n".join(f"| {stage} | {n:,} |" for stage, n in stages)
+        metadata["lifecycle_stages"] = dg.MetadataValue.md(
+            f"| stage | persons |\n|---|---|\n{rows}"
+        )
+    return dg.MaterializeResult(metadata=metadata)

@@ -3,19 +3,32 @@
 from __future__ import annotations
 
 import os
+from datetime import date
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.profiles.survivorship import Survivorship
+from cdp_platform.profiles.traits import Trait
 
 
 class ProfilesConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     survivorship: Survivorship
+    # The day trait windows count back from; None: the latest day loaded.
+    as_of: date | None = None
+    traits: list[Trait] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_trait_names(self) -> ProfilesConfig:
+        names = [t.name for t in self.traits]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"traits declared twice: {repeated}")
+        return self
 
 
 def load_profiles_config(path: Path | None = None) -> ProfilesConfig:
