@@ -15,7 +15,7 @@ from cdp_platform.identity.assets import (
     identity_records,
     person_id_map,
 )
-from cdp_platform.profiles.assets import customer_traits, golden_profiles
+from cdp_platform.profiles.assets import consent_state, customer_traits, golden_profiles
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
@@ -46,6 +46,7 @@ def build_definitions() -> dg.Definitions:
             person_id_map,
             golden_profiles,
             customer_traits,
+            consent_state,
         ],
         jobs=JOBS,
         schedules=SCHEDULES,

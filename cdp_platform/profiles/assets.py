@@ -5,6 +5,7 @@ import dagster as dg
 from cdp_platform.identity.assets import PII, WAREHOUSE_ASSET
 from cdp_platform.privacy.masking import mask_value
 from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.profiles.consent import PURPOSES, STATE_TABLE, STATEMENTS_TABLE, build_consent
 from cdp_platform.profiles.golden import (
     GOLDEN_TABLE,
     OVERRIDES_TABLE,
@@ -166,3 +167,50 @@ def customer_traits(
             f"| stage | persons |\n|---|---|\n{rows}"
         )
     return dg.MaterializeResult(metadata=metadata)
+
+
+CONSENT_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
+        dg.TableColumn("purpose", "VARCHAR", ", ".join(PURPOSES)),
+        dg.TableColumn("status", "VARCHAR", "granted, denied or unknown (treated as denied)"),
+        dg.TableColumn("stated_at", "TIMESTAMPTZ", "when the deciding statement was made"),
+        dg.TableColumn("source", "VARCHAR", "the source that made it"),
+        dg.TableColumn("source_record_id", "VARCHAR", "the record that made it"),
+    ]
+)
+
+
+@dg.asset(
+    name="consent_state",
+    group_name="profiles",
+    description=(
+        f"Consent per person and purpose in `{STATE_TABLE}`: the latest statement from CRM "
+        "subscription status, Mailchimp status, Shopify Accepts Marketing or identify traits "
+        "wins (a denial on a tie); no statement is `unknown`, which activation treats as "
+        f"denied. Every statement, dated when it was made, is in `{STATEMENTS_TABLE}`."
+    ),
+    deps=["golden_profiles"],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "profiles"},
+    **WAREHOUSE_ASSET,
+    metadata={"dagster/table_name": STATE_TABLE, "dagster/column_schema": CONSENT_COLUMNS},
+)
+def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        counts = build_consent(conn, GOLDEN_TABLE)
+        statements = conn.execute(f"SELECT count(*) FROM {STATEMENTS_TABLE}").fetchone()[0]
+    rows = "\n".join(
+        f"| {purpose} | {c.get('granted', 0):,} | {c.get('denied', 0):,} | {c.get('unknown', 0):,} |"
+        for purpose, c in counts.items()
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(sum(c.values()) for c in counts.values()),
+            "statements": statements,
+            "by_purpose": dg.MetadataValue.md(
+                f"| purpose | granted | denied | unknown |\n|---|---|---|---|\n{rows}"
+            ),
+            **{f"{purpose}_granted": c.get("granted", 0) for purpose, c in counts.items()},
+        }
+    )

@@ -63,3 +63,28 @@ def test_every_value_comes_from_a_record_of_that_person(built):
            WHERE n > 1"""
     )[0][0]
     assert split_addresses == 0
+
+
+def test_traits_and_consent_cover_every_person(built):
+    query = built
+    persons = query("SELECT count(*) FROM profiles.golden_profiles")[0][0]
+    assert query("SELECT count(*), count(DISTINCT person_id) FROM profiles.customer_traits")[0] == (
+        persons,
+        persons,
+    )
+    # Revenue is the sum of the person's purchases, web and store alike.
+    assert query(
+        "SELECT sum(revenue) = (SELECT sum(total) FROM sources.shop_orders "
+        "WHERE total IS NOT NULL AND financial_status NOT IN ('voided', 'refunded')) "
+        "+ (SELECT coalesce(sum(t.total), 0) FROM sources.pos_transactions t "
+        "JOIN identity.person_id_map m ON m.source = 'pos_loyalty' "
+        "AND m.source_record_id = t.card_number) FROM profiles.customer_traits"
+    )[0][0]
+    assert query("SELECT count(*) FROM profiles.consent_state")[0][0] == persons * 4
+    assert (
+        query(
+            "SELECT count(*) FROM profiles.consent_state "
+            "WHERE purpose = 'email_marketing' AND status <> 'unknown'"
+        )[0][0]
+        > 0
+    )
