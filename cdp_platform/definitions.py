@@ -15,7 +15,12 @@ from cdp_platform.identity.assets import (
     identity_records,
     person_id_map,
 )
-from cdp_platform.profiles.assets import consent_state, customer_traits, golden_profiles
+from cdp_platform.profiles.assets import (
+    consent_state,
+    customer_timeline,
+    customer_traits,
+    golden_profiles,
+)
 from cdp_platform.resources.warehouse import default_warehouse
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
@@ -47,6 +52,7 @@ def build_definitions() -> dg.Definitions:
             golden_profiles,
             customer_traits,
             consent_state,
+            customer_timeline,
         ],
         jobs=JOBS,
         schedules=SCHEDULES,

@@ -24,7 +24,12 @@ SNAPSHOT = {
             "web_events",
         ],
         "identity": ["identity_edges", "identity_model", "person_id_map"],
-        "profiles": ["consent_state", "customer_traits", "golden_profiles"],
+        "profiles": [
+            "consent_state",
+            "customer_timeline",
+            "customer_traits",
+            "golden_profiles",
+        ],
         "staging": ["identity_records"],
     },
     "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream", "retrain_identity_model"],

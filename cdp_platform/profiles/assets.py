@@ -12,6 +12,7 @@ from cdp_platform.profiles.golden import (
     PROVENANCE_TABLE,
     build_golden_profiles,
 )
+from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
 from cdp_platform.resources.warehouse import WarehouseResource
 
@@ -109,8 +110,15 @@ def traits_schema() -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-class TraitsConfig(dg.Config):
+class AsOfConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; overrides config/profiles.yaml for this run
+
+
+def _as_of(conn, config: AsOfConfig, settings) -> str:
+    as_of = config.as_of or (settings.as_of and str(settings.as_of)) or latest_loaded_day(conn)
+    if as_of is None:
+        raise ValueError("no source day loaded yet and no as_of set: nothing to count up to")
+    return as_of
 
 
 @dg.asset(
@@ -130,13 +138,11 @@ class TraitsConfig(dg.Config):
     metadata={"dagster/table_name": TRAITS_TABLE, "dagster/column_schema": traits_schema()},
 )
 def customer_traits(
-    context: dg.AssetExecutionContext, config: TraitsConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     settings = load_profiles_config()
     with warehouse.get_connection() as conn:
-        as_of = config.as_of or (settings.as_of and str(settings.as_of)) or latest_loaded_day(conn)
-        if as_of is None:
-            raise ValueError("no source day loaded yet and no as_of set: nothing to count up to")
+        as_of = _as_of(conn, config, settings)
         persons = build_traits(conn, settings.traits, as_of, GOLDEN_TABLE)
         filled = conn.execute(
             f"SELECT {', '.join(f'count({t.name})' for t in settings.traits)} FROM {TRAITS_TABLE}"
@@ -212,5 +218,48 @@ def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
                 f"| purpose | granted | denied | unknown |\n|---|---|---|---|\n{rows}"
             ),
             **{f"{purpose}_granted": c.get("granted", 0) for purpose, c in counts.items()},
+        }
+    )
+
+
+TIMELINE_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
+        dg.TableColumn("occurred_at", "TIMESTAMPTZ"),
+        dg.TableColumn("kind", "VARCHAR", "order, receipt, ticket, consent or web_session"),
+        dg.TableColumn("source_record_id", "VARCHAR", "the order, receipt, ticket or browser"),
+        dg.TableColumn("summary", "VARCHAR", "one line for a service agent"),
+        dg.TableColumn("amount", "DECIMAL(18,2)", "orders and receipts"),
+    ]
+)
+
+
+@dg.asset(
+    name="customer_timeline",
+    group_name="profiles",
+    description=(
+        f"Every order, in-store receipt, support ticket, consent statement and web session "
+        f"of each person in time order, with a one-line summary, in `{TIMELINE_TABLE}`: "
+        "what a service team looks at first. Up to the same as-of day as the traits."
+    ),
+    deps=["consent_state"],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "profiles"},
+    **WAREHOUSE_ASSET,
+    metadata={"dagster/table_name": TIMELINE_TABLE, "dagster/column_schema": TIMELINE_COLUMNS},
+)
+def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        as_of = _as_of(conn, config, load_profiles_config())
+        rows = build_timeline(conn, as_of)
+        kinds = conn.execute(
+            f"SELECT kind, count(*) FROM {TIMELINE_TABLE} GROUP BY 1 ORDER BY 2 DESC"
+        ).fetchall()
+    table = "\n".join(f"| {kind} | {n:,} |" for kind, n in kinds)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": rows,
+            "as_of": as_of,
+            "by_kind": dg.MetadataValue.md(f"| kind | entries |\n|---|---|\n{table}"),
         }
     )

@@ -88,3 +88,13 @@ def test_traits_and_consent_cover_every_person(built):
         )[0][0]
         > 0
     )
+
+
+def test_the_timeline_holds_each_purchase_ticket_and_consent_statement_once(built):
+    query = built
+    kinds = dict(query("SELECT kind, count(*) FROM profiles.customer_timeline GROUP BY 1"))
+    purchases = query("SELECT sum(orders) FROM profiles.customer_traits")[0][0]
+    assert kinds["order"] + kinds["receipt"] == purchases
+    assert kinds["ticket"] == query("SELECT sum(tickets) FROM profiles.customer_traits")[0][0]
+    assert kinds["consent"] == query("SELECT count(*) FROM profiles.consent_statements")[0][0]
+    assert kinds["web_session"] > 0
