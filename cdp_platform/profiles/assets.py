@@ -4,6 +4,14 @@ import dagster as dg
 
 from cdp_platform.identity.assets import PII, WAREHOUSE_ASSET
 from cdp_platform.privacy.masking import mask_value
+from cdp_platform.profiles.checks import (
+    consent_check,
+    consent_check_specs,
+    golden_check_specs,
+    golden_checks,
+    traits_check_specs,
+    traits_nulls_check,
+)
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.consent import PURPOSES, STATE_TABLE, STATEMENTS_TABLE, build_consent
 from cdp_platform.profiles.golden import (
@@ -65,6 +73,7 @@ def _masked_preview(rows: list[tuple]) -> str:
     tags={"layer": "profiles"},
     **WAREHOUSE_ASSET,
     metadata={"dagster/column_schema": GOLDEN_COLUMNS, "dagster/table_name": GOLDEN_TABLE},
+    check_specs=golden_check_specs(),
 )
 def golden_profiles(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -76,6 +85,7 @@ def golden_profiles(
             f"SELECT {', '.join(PREVIEW_COLUMNS)} FROM {GOLDEN_TABLE} "
             f"USING SAMPLE {PREVIEW_ROWS} ROWS (reservoir, 7)"
         ).fetchall()
+        checks = golden_checks(conn, GOLDEN_TABLE, config.checks)
     fill = "\n".join(f"| {a} | {share:.1%} |" for a, share in summary.filled.items())
     context.log.info(f"golden_profiles: {summary.persons} persons")
     return dg.MaterializeResult(
@@ -84,7 +94,8 @@ def golden_profiles(
             "values_pinned": summary.pinned,
             "attributes_filled": dg.MetadataValue.md(f"| attribute | persons |\n|---|---|\n{fill}"),
             "preview": dg.MetadataValue.md(_masked_preview(sample)),
-        }
+        },
+        check_results=checks,
     )
 
 
@@ -136,6 +147,7 @@ def _as_of(conn, config: AsOfConfig, settings) -> str:
     tags={"layer": "profiles"},
     **WAREHOUSE_ASSET,
     metadata={"dagster/table_name": TRAITS_TABLE, "dagster/column_schema": traits_schema()},
+    check_specs=traits_check_specs(),
 )
 def customer_traits(
     context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
@@ -172,7 +184,14 @@ def customer_traits(
         metadata["lifecycle_stages"] = dg.MetadataValue.md(
             f"| stage | persons |\n|---|---|\n{rows}"
         )
-    return dg.MaterializeResult(metadata=metadata)
+    null_shares = {
+        t.name: (1 - n / persons if persons else 0.0)
+        for t, n in zip(settings.traits, filled, strict=True)
+    }
+    bounds = {t.name: t.max_null_share for t in settings.traits if t.max_null_share is not None}
+    return dg.MaterializeResult(
+        metadata=metadata, check_results=[traits_nulls_check(null_shares, bounds)]
+    )
 
 
 CONSENT_COLUMNS = dg.TableSchema(
@@ -201,11 +220,16 @@ CONSENT_COLUMNS = dg.TableSchema(
     tags={"layer": "profiles"},
     **WAREHOUSE_ASSET,
     metadata={"dagster/table_name": STATE_TABLE, "dagster/column_schema": CONSENT_COLUMNS},
+    check_specs=consent_check_specs(),
 )
 def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    bounds = load_profiles_config().checks
     with warehouse.get_connection() as conn:
         counts = build_consent(conn, GOLDEN_TABLE)
         statements = conn.execute(f"SELECT count(*) FROM {STATEMENTS_TABLE}").fetchone()[0]
+    email = counts["email_marketing"]
+    persons = sum(email.values())
+    known = persons - email.get("unknown", 0)
     rows = "\n".join(
         f"| {purpose} | {c.get('granted', 0):,} | {c.get('denied', 0):,} | {c.get('unknown', 0):,} |"
         for purpose, c in counts.items()
@@ -218,7 +242,8 @@ def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
                 f"| purpose | granted | denied | unknown |\n|---|---|---|---|\n{rows}"
             ),
             **{f"{purpose}_granted": c.get("granted", 0) for purpose, c in counts.items()},
-        }
+        },
+        check_results=[consent_check(known, persons, bounds)],
     )
 
 

@@ -10,6 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cdp_platform.identity.config import CONFIG_DIR
+from cdp_platform.profiles.checks import ProfileChecks
 from cdp_platform.profiles.survivorship import Survivorship
 from cdp_platform.profiles.traits import Trait
 
@@ -21,6 +22,7 @@ class ProfilesConfig(BaseModel):
     # The day trait windows count back from; None: the latest day loaded.
     as_of: date | None = None
     traits: list[Trait] = Field(default_factory=list)
+    checks: ProfileChecks = Field(default_factory=ProfileChecks)
 
     @model_validator(mode="after")
     def _unique_trait_names(self) -> ProfilesConfig:

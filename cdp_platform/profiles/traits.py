@@ -40,6 +40,7 @@ class Trait(BaseModel):
     where: str | None = None  # SQL over the activity's columns
     window_days: int | None = Field(default=None, gt=0)
     expression: str | None = None  # SQL over earlier traits and as_of
+    max_null_share: float | None = Field(default=None, ge=0, le=1)  # checked every run
 
     @field_validator("name")
     @classmethod
