@@ -56,11 +56,11 @@ def build_identity_records(
     mapping = e164_table(phones, config.default_phone_region)
     conn.register(
         "_phones",
-        pa.table(
+        pa.table(  # typed: with no phones at all (FEBRL) the columns would be NULL-typed
             {
-                "phone_text": list(mapping),
-                "e164": [e164 for e164, _ in mapping.values()],
-                "kind": [kind for _, kind in mapping.values()],
+                "phone_text": pa.array(list(mapping), pa.string()),
+                "e164": pa.array([e164 for e164, _ in mapping.values()], pa.string()),
+                "kind": pa.array([kind for _, kind in mapping.values()], pa.string()),
             }
         ),
     )

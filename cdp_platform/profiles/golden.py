@@ -44,7 +44,7 @@ def postcode_sql(postcode: str, country: str) -> str:
 CANDIDATES_SQL = f"""
 SELECT m.person_id, r.source, r.source_record_id, r.observed_at,
        {title_sql("r.first_name")} AS first_name, {title_sql("r.last_name")} AS last_name,
-       r.email, r.phone, {title_sql("r.street")} AS street, {title_sql("r.city")} AS city,
+       r.email::VARCHAR AS email, r.phone::VARCHAR AS phone, {title_sql("r.street")} AS street, {title_sql("r.city")} AS city,
        {postcode_sql("r.postcode", "r.country")} AS postcode, r.country, r.dob
 FROM staging.identity_records r
 JOIN identity.person_id_map m USING (source, source_record_id)
