@@ -24,6 +24,13 @@ from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
 from cdp_platform.resources.warehouse import WarehouseResource
 
+# What every asset of this layer shares: a warehouse table in group `profiles`.
+PROFILES_ASSET = {
+    "group_name": "profiles",
+    "kinds": {"duckdb", "sql"},
+    "tags": {"layer": "profiles"},
+    **WAREHOUSE_ASSET,
+}
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = ("person_id", "first_name", "last_name", "email", "phone", "postcode", "country")
 
@@ -60,7 +67,6 @@ def _masked_preview(rows: list[tuple]) -> str:
 
 @dg.asset(
     name="golden_profiles",
-    group_name="profiles",
     description=(
         f"One profile per person in `{GOLDEN_TABLE}`: each attribute group (name, email, "
         "phone, address, birth date) taken from one source record by the survivorship rules "
@@ -69,9 +75,7 @@ def _masked_preview(rows: list[tuple]) -> str:
         f"data team pins in `{OVERRIDES_TABLE}` win on every run and follow merges."
     ),
     deps=["person_id_map"],
-    kinds={"duckdb", "sql"},
-    tags={"layer": "profiles"},
-    **WAREHOUSE_ASSET,
+    **PROFILES_ASSET,
     metadata={"dagster/column_schema": GOLDEN_COLUMNS, "dagster/table_name": GOLDEN_TABLE},
     check_specs=golden_check_specs(),
 )
@@ -134,7 +138,6 @@ def _as_of(conn, config: AsOfConfig, settings) -> str:
 
 @dg.asset(
     name="customer_traits",
-    group_name="profiles",
     description=(
         f"Computed traits per person in `{TRAITS_TABLE}`, declared in `config/profiles.yaml` "
         "and compiled to SQL: omnichannel orders and revenue, order dates and value, "
@@ -143,9 +146,7 @@ def _as_of(conn, config: AsOfConfig, settings) -> str:
         "as-of day (the latest day loaded unless set), so a rebuild is reproducible."
     ),
     deps=["golden_profiles"],
-    kinds={"duckdb", "sql"},
-    tags={"layer": "profiles"},
-    **WAREHOUSE_ASSET,
+    **PROFILES_ASSET,
     metadata={"dagster/table_name": TRAITS_TABLE, "dagster/column_schema": traits_schema()},
     check_specs=traits_check_specs(),
 )
@@ -208,7 +209,6 @@ CONSENT_COLUMNS = dg.TableSchema(
 
 @dg.asset(
     name="consent_state",
-    group_name="profiles",
     description=(
         f"Consent per person and purpose in `{STATE_TABLE}`: the latest statement from CRM "
         "subscription status, Mailchimp status, Shopify Accepts Marketing or identify traits "
@@ -216,9 +216,7 @@ CONSENT_COLUMNS = dg.TableSchema(
         f"denied. Every statement, dated when it was made, is in `{STATEMENTS_TABLE}`."
     ),
     deps=["golden_profiles"],
-    kinds={"duckdb", "sql"},
-    tags={"layer": "profiles"},
-    **WAREHOUSE_ASSET,
+    **PROFILES_ASSET,
     metadata={"dagster/table_name": STATE_TABLE, "dagster/column_schema": CONSENT_COLUMNS},
     check_specs=consent_check_specs(),
 )
@@ -261,16 +259,13 @@ TIMELINE_COLUMNS = dg.TableSchema(
 
 @dg.asset(
     name="customer_timeline",
-    group_name="profiles",
     description=(
         f"Every order, in-store receipt, support ticket, consent statement and web session "
         f"of each person in time order, with a one-line summary, in `{TIMELINE_TABLE}`: "
         "what a service team looks at first. Up to the same as-of day as the traits."
     ),
     deps=["consent_state"],
-    kinds={"duckdb", "sql"},
-    tags={"layer": "profiles"},
-    **WAREHOUSE_ASSET,
+    **PROFILES_ASSET,
     metadata={"dagster/table_name": TIMELINE_TABLE, "dagster/column_schema": TIMELINE_COLUMNS},
 )
 def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
