@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity
+.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity bench-profiles
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,8 +47,11 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
-bench: $(STAMP) bench-identity
+bench: $(STAMP) bench-identity bench-profiles
 	$(BIN)/python -m cdp_platform.benchmarks.foundation
 
 bench-identity: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.identity
+
+bench-profiles: $(STAMP)
+	$(BIN)/python -m cdp_platform.benchmarks.profiles
