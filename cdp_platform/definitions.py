@@ -15,8 +15,10 @@ from cdp_platform.identity.assets import (
     identity_records,
     person_id_map,
 )
+from cdp_platform.profiles.account_assets import account_traits, accounts, lead_scores
 from cdp_platform.profiles.assets import (
     consent_state,
+    customer_scores,
     customer_timeline,
     customer_traits,
     golden_profiles,
@@ -51,8 +53,12 @@ def build_definitions() -> dg.Definitions:
             person_id_map,
             golden_profiles,
             customer_traits,
+            customer_scores,
             consent_state,
             customer_timeline,
+            accounts,
+            account_traits,
+            lead_scores,
         ],
         jobs=JOBS,
         schedules=SCHEDULES,

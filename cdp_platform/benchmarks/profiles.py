@@ -1,11 +1,13 @@
-"""Profiles layer speed: golden profiles, traits, consent and timeline.
+"""Profiles layer: speed of the whole group, and how good the predictive scores are.
 
-    python -m cdp_platform.benchmarks.profiles [--persons 100000] [--days 60]
+    python -m cdp_platform.benchmarks.profiles [--persons 100000] [--days 900]
 
-Generates the data set, runs the whole pipeline once (`cdp run`), then
-materializes the `profiles` group again in its own process and prints each
-asset's time, the layer's wall time and peak memory. Writes
-`data/benchmarks/profiles.json`.
+Generates the data set (by default two and a half years of history, so the
+12-month value model has a window to be judged on), runs the whole pipeline
+once (`cdp run`), then materializes the `profiles` group again in its own
+process and prints each asset's time, the layer's wall time and peak memory,
+then the churn and value models' holdout figures against their naive rules.
+Writes `data/benchmarks/profiles.json`.
 """
 
 from __future__ import annotations
@@ -46,10 +48,57 @@ def materialize_profiles(warehouse: Path) -> None:
             print(f"{event.step_key}\t{event.event_specific_data.duration_ms / 1000:.2f}")
 
 
+def latest_models(conn) -> dict:
+    """The last run of each model: version, windows and holdout metrics."""
+    rows = conn.execute(
+        """SELECT model, version, horizon_days, fit_cutoff, holdout_cutoff, training_rows,
+                  holdout_rows, metrics
+           FROM profiles.score_models QUALIFY row_number() OVER (
+             PARTITION BY model ORDER BY trained_at DESC) = 1"""
+    ).fetchall()
+    return {
+        model: {
+            "version": version,
+            "horizon_days": horizon,
+            "fit_cutoff": str(fit),
+            "holdout_cutoff": str(holdout),
+            "training_rows": fitted,
+            "holdout_rows": judged,
+            "metrics": json.loads(metrics),
+        }
+        for model, version, horizon, fit, holdout, fitted, judged, metrics in rows
+    }
+
+
+def model_rows(models: dict) -> list[tuple]:
+    rows = []
+    churn = models.get("churn", {}).get("metrics")
+    if churn:
+        name = f"churn {models['churn']['horizon_days']}d"
+        for label, model, naive in (
+            ("AUC, customers", "auc_customers", "recency_auc_customers"),
+            ("AUC, everyone", "auc_all", "recency_auc_all"),
+        ):
+            rows.append((name, label, f"{churn[model]:.4f}", f"{churn[naive]:.4f}"))
+        rows.append((name, "Brier score", f"{churn['brier']:.4f}", ""))
+        rows.append((name, "calibration error", f"{churn['calibration_error']:.4f}", ""))
+    value = models.get("value", {}).get("metrics")
+    if value:
+        horizon = models["value"]["horizon_days"]
+        for label, model, naive in (
+            ("MAE vs average spend", "mae", "average_spend_mae"),
+            ("RMSE vs average spend", "rmse", "average_spend_rmse"),
+            ("MAE vs last period's spend", "mae", "last_window_mae"),
+        ):
+            rows.append((f"value {horizon}d", label, f"{value[model]:.2f}", f"{value[naive]:.2f}"))
+    return rows or [("(none)", "history too short to train", "", "")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=60)
+    parser.add_argument("--days", type=int, default=900)
+    parser.add_argument("--start", default="2024-05-01")
     parser.add_argument("--materialize", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.materialize:
@@ -57,12 +106,16 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory(prefix="cdp-bench-profiles-") as tmp:
         out = Path(tmp)
-        measure(f"generate {args.persons:,} persons", generate_args(args.persons, args.days, out))
+        generate = [*generate_args(args.persons, args.days, out), "--start", args.start]
+        measure(f"generate {args.persons:,} persons over {args.days} days", generate)
         warehouse = out / "warehouse.duckdb"
         landing = out / "landing"
+        # The daily partitions must reach back to the first day generated.
+        env = {"CDP_START_DATE": args.start}
         measure(
             f"cdp run, {args.persons:,} persons",
             [cdp_command(), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
+            env=env,
         )
         layer = measure(
             "profiles layer",
@@ -73,13 +126,23 @@ def main() -> None:
                 "--materialize",
                 str(warehouse),
             ],
+            env=env,
             echo=True,
         )
         from cdp_platform.resources.warehouse import connect
 
         with connect(warehouse, read_only=True) as conn:
             persons = conn.execute("SELECT count(*) FROM profiles.golden_profiles").fetchone()[0]
-    report = {"generated_persons": args.persons, "profiles": persons, "layer": layer.as_dict()}
+            accounts = conn.execute("SELECT count(*) FROM profiles.accounts").fetchone()[0]
+            models = latest_models(conn)
+    report = {
+        "generated_persons": args.persons,
+        "days": args.days,
+        "profiles": persons,
+        "accounts": accounts,
+        "layer": layer.as_dict(),
+        "models": models,
+    }
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(report, indent=2))
     print()
@@ -88,11 +151,14 @@ def main() -> None:
             ["measure", "value"],
             [
                 ("profiles built", persons),
+                ("accounts", accounts),
                 ("profiles layer seconds", f"{layer.seconds:.1f}"),
                 ("peak MiB", f"{layer.peak_rss_mib:,.0f}"),
             ],
         )
     )
+    print()
+    print(render_table(["model", "holdout figure", "model", "naive rule"], model_rows(models)))
     print(f"\nReport: {REPORT}")
 
 

@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 
 from cdp_platform.demo import sources as src
+from cdp_platform.demo.behaviour import Shopper, draw_shopper
 from cdp_platform.demo.corruption import corrupt, kinds_for, malformed_count
 from cdp_platform.demo.landing import Landing
 from cdp_platform.demo.pools import build_pools
@@ -36,7 +37,8 @@ def generate(
     pools = build_pools(seed)
     people, companies = build_population(rng, pools, persons, start, days)
     landing = Landing(start, days)
-    hard_cases = _emit_records(rng, landing, people, companies)
+    shoppers = {p.pid: draw_shopper(seed, p.pid, days) for p in people}
+    hard_cases = _emit_records(rng, landing, people, companies, shoppers)
     privacy_truth = hard_cases.pop("privacy_requests")
 
     landing_dir = out_dir / "landing"
@@ -65,12 +67,19 @@ def generate(
     return manifest
 
 
-def _emit_records(rng: random.Random, landing: Landing, people: list[Person], companies) -> dict:
+def _emit_records(
+    rng: random.Random,
+    landing: Landing,
+    people: list[Person],
+    companies,
+    shoppers: dict[str, Shopper],
+) -> dict:
     counters = src.Counters()
     identifiers = {p.pid: src.Identifiers() for p in people}
     src.crm_companies(rng, landing, companies)
     orders_by_person = {
-        p.pid: src.plan_orders(rng, landing, p, identifiers[p.pid], counters) for p in people
+        p.pid: src.plan_orders(rng, landing, p, identifiers[p.pid], counters, shoppers[p.pid])
+        for p in people
     }
     # Order numbers rise with time, as a shop's do.
     all_orders = sorted(
@@ -109,7 +118,7 @@ def _emit_records(rng: random.Random, landing: Landing, people: list[Person], co
         )
         src.support_tickets(rng, landing, person, ids, counters)
         src.email_subscribers(rng, landing, person, ids, counters)
-        src.pos(rng, landing, person, ids, counters)
+        src.pos(rng, landing, person, ids, counters, shoppers[person.pid])
         if person.twin_of:
             hard_cases["twins"].append([person.twin_of, person.pid])
         if person.new_surname:

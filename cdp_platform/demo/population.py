@@ -112,9 +112,17 @@ def _phone(rng: random.Random, country: str, length: int) -> str:
 
 def _companies(rng: random.Random, pools: Pools, count: int, days: int) -> list[Company]:
     companies = []
+    taken: set[str] = set()
     for n in range(count):
         name = pools.companies[n % len(pools.companies)]
+        # A domain names one company: "Shaw Ltd" is shaw.co.uk, a second Shaw firm
+        # spells out its whole name, and a third is numbered.
         slug = "".join(c for c in name.lower().split()[0] if c.isalnum()) or f"co{n}"
+        if slug in taken:
+            slug = "".join(c for c in name.lower() if c.isalnum())
+        if slug in taken:
+            slug = f"{slug}{n}"
+        taken.add(slug)
         domains = [f"{slug}.co.uk"]
         if rng.random() < 0.35:  # groups that run several domains
             domains += rng.sample(

@@ -12,6 +12,7 @@ import random
 from dataclasses import dataclass, field
 from functools import partial
 
+from cdp_platform.demo.behaviour import Shopper, purchase_days
 from cdp_platform.demo.landing import (
     FIRST_SECOND,
     LAST_SECOND,
@@ -250,17 +251,21 @@ def crm_companies(rng: random.Random, landing: Landing, companies: list[Company]
 
 
 def plan_orders(
-    rng: random.Random, landing: Landing, person: Person, ids: Identifiers, counters: Counters
+    rng: random.Random,
+    landing: Landing,
+    person: Person,
+    ids: Identifiers,
+    counters: Counters,
+    shopper: Shopper,
 ) -> list[Order]:
     if rng.random() > 0.48:
         return []
     if rng.random() < 0.6:
         person.account_id = f"U{counters.next('account')}"
         ids.user_ids.append(person.account_id)
-    count = rng.choices((1, 2, 3, 4, 6), weights=(50, 25, 13, 8, 4))[0]
     orders = []
-    for _ in range(count):
-        day = rng.randrange(landing.days)
+    basket = (2, 3, 3, 4) if shopper.big_baskets else (1, 1, 2, 3)
+    for day in purchase_days(rng, shopper, landing.days):
         r = rng.random()
         if person.work_email and r < 0.05:
             email = email_variant(rng, person.work_email, 0.1)
@@ -269,7 +274,7 @@ def plan_orders(
             email = _contact_email(rng, person, ids, 0.15, household=0.35, placeholder=0.01)
         items = [
             (sku, name, price, rng.choice((1, 1, 1, 2, 3)))
-            for sku, name, price in rng.sample(PRODUCTS, k=rng.choice((1, 1, 2, 3)))
+            for sku, name, price in rng.sample(PRODUCTS, k=rng.choice(basket))
         ]
         order = Order(person, day, _second(rng), email, items)
         if rng.random() < 0.05 and day + 1 < landing.days:
@@ -611,7 +616,12 @@ def email_subscribers(
 
 
 def pos(
-    rng: random.Random, landing: Landing, person: Person, ids: Identifiers, counters: Counters
+    rng: random.Random,
+    landing: Landing,
+    person: Person,
+    ids: Identifiers,
+    counters: Counters,
+    shopper: Shopper,
 ) -> None:
     if person.country != "GB":
         return
@@ -646,10 +656,11 @@ def pos(
         row["city"] = address.town
     landing.add("pos_loyalty", enrolled, row, card, person.pid)
     points = 0
-    for day in sorted(
-        rng.randrange(enrolled, landing.days) for _ in range(rng.choice((1, 2, 3, 5)))
-    ):
-        total = _receipt(rng, landing, counters, card, day, person.pid, home_store)
+    # Members sign up at the till, buying; then shop in store at their own pace.
+    for day in purchase_days(rng, shopper, landing.days, since=enrolled, slower=1.5):
+        total = _receipt(
+            rng, landing, counters, card, day, person.pid, home_store, shopper.big_baskets
+        )
         points += int(total)
         if rng.random() < 0.3:
             row = dict(
@@ -668,9 +679,10 @@ def _receipt(
     day: int,
     pid: str | None = None,
     store: str | None = None,
+    big_basket: bool = False,
 ) -> float:
     receipt_id = f"R{counters.next('receipt'):09d}"
-    items = rng.randrange(1, 8)
+    items = rng.randrange(4, 12) if big_basket else rng.randrange(1, 8)
     total = round(sum(rng.choice(PRODUCTS)[2] for _ in range(items)), 2)
     row = {
         "receipt_id": receipt_id,

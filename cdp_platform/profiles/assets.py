@@ -9,6 +9,8 @@ from cdp_platform.profiles.checks import (
     consent_check_specs,
     golden_check_specs,
     golden_checks,
+    scores_check_specs,
+    scores_checks,
     traits_check_specs,
     traits_nulls_check,
 )
@@ -19,6 +21,12 @@ from cdp_platform.profiles.golden import (
     OVERRIDES_TABLE,
     PROVENANCE_TABLE,
     build_golden_profiles,
+)
+from cdp_platform.profiles.scores import (
+    MODELS_TABLE,
+    SCORES_TABLE,
+    build_scores,
+    metrics_markdown,
 )
 from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
@@ -283,3 +291,68 @@ def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.Ma
             "by_kind": dg.MetadataValue.md(f"| kind | entries |\n|---|---|\n{table}"),
         }
     )
+
+
+SCORES_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
+        dg.TableColumn("as_of", "DATE", "the day scored"),
+        dg.TableColumn(
+            "churn_probability", "DOUBLE", "probability of no purchase in the churn horizon"
+        ),
+        dg.TableColumn("churn_risk", "VARCHAR", "high, medium or low, by config risk_bands"),
+        dg.TableColumn("predicted_value", "DECIMAL(18,2)", "expected spend over the value horizon"),
+        dg.TableColumn("churn_model", "VARCHAR", f"model version, described in `{MODELS_TABLE}`"),
+        dg.TableColumn("value_model", "VARCHAR", f"model version, described in `{MODELS_TABLE}`"),
+    ]
+)
+
+
+@dg.asset(
+    name="customer_scores",
+    description=(
+        f"Churn risk and predicted customer lifetime value for every person in "
+        f"`{SCORES_TABLE}`. Each model is fitted on history, judged on a later window it "
+        "never saw against a naive rule (days since last purchase; average spend), "
+        "refitted on the latest known window and scores everyone as of the as-of day. "
+        f"Each run's model version, windows and holdout figures go to `{MODELS_TABLE}`."
+    ),
+    deps=["customer_traits"],
+    **PROFILES_ASSET,
+    metadata={"dagster/table_name": SCORES_TABLE, "dagster/column_schema": SCORES_COLUMNS},
+    check_specs=scores_check_specs(),
+)
+def customer_scores(
+    context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    settings = load_profiles_config()
+    with warehouse.get_connection() as conn:
+        as_of = _as_of(conn, config, settings)
+        churn, value = build_scores(conn, settings.scores, as_of, GOLDEN_TABLE)
+        persons, bands = conn.execute(
+            f"SELECT count(*), histogram(coalesce(churn_risk, 'unscored')) FROM {SCORES_TABLE}"
+        ).fetchone()
+    for report in (churn, value):
+        context.log.info(
+            f"{report.name} model {report.version}: {report.metrics}"
+            if report.trained
+            else f"{report.name} model not trained: {report.reason}"
+        )
+    metadata = {
+        "dagster/row_count": persons,
+        "as_of": as_of,
+        "churn_model": dg.MetadataValue.md(metrics_markdown(churn)),
+        "value_model": dg.MetadataValue.md(metrics_markdown(value)),
+        "churn_risk": dg.MetadataValue.md(
+            "| risk | persons |\n|---|---|\n"
+            + "\n".join(f"| {band} | {n:,} |" for band, n in sorted(bands.items()))
+        ),
+    }
+    # Plotted run over run in the UI.
+    for report, keys in (
+        (churn, ("auc_customers", "recency_auc_customers", "brier", "calibration_error")),
+        (value, ("mae", "average_spend_mae")),
+    ):
+        for key in keys if report.trained else ():
+            metadata[f"{report.name}_{key}"] = round(report.metrics[key], 4)
+    return dg.MaterializeResult(metadata=metadata, check_results=scores_checks(churn, value))

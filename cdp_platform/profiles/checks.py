@@ -117,3 +117,54 @@ def consent_check(known: int, persons: int, bounds: ProfileChecks) -> dg.AssetCh
     return _share_check(
         CONSENT_CHECK, known / persons if persons else 1.0, bounds.min_consent_coverage, persons
     )
+
+
+CHURN_CHECK = "churn_model_beats_recency"
+VALUE_CHECK = "value_model_beats_average_spend"
+
+
+def scores_check_specs() -> list[dg.AssetCheckSpec]:
+    asset = "customer_scores"
+    return [
+        dg.AssetCheckSpec(
+            CHURN_CHECK,
+            asset=asset,
+            description="On the time-based holdout, the churn model ranks customers better "
+            "(AUC) than days since their last purchase does.",
+        ),
+        dg.AssetCheckSpec(
+            VALUE_CHECK,
+            asset=asset,
+            description="On the time-based holdout, the value model's mean absolute error is "
+            "below that of predicting the average spend for everyone.",
+        ),
+    ]
+
+
+def scores_checks(churn, value) -> list[dg.AssetCheckResult]:
+    """Warn when a model is untrained or no better than the naive rule it replaces."""
+
+    def result(name, report, model_key, baseline_key, better) -> dg.AssetCheckResult:
+        if not report.trained:
+            return dg.AssetCheckResult(
+                check_name=name,
+                passed=False,
+                severity=dg.AssetCheckSeverity.WARN,
+                metadata={"trained": False, "reason": report.reason},
+            )
+        model, baseline = report.metrics[model_key], report.metrics[baseline_key]
+        return dg.AssetCheckResult(
+            check_name=name,
+            passed=bool(better(model, baseline)),
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "model_version": report.version,
+                model_key: round(model, 4),
+                baseline_key: round(baseline, 4),
+            },
+        )
+
+    return [
+        result(CHURN_CHECK, churn, "auc_customers", "recency_auc_customers", lambda m, b: m > b),
+        result(VALUE_CHECK, value, "mae", "average_spend_mae", lambda m, b: m < b),
+    ]

@@ -10,7 +10,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cdp_platform.identity.config import CONFIG_DIR
+from cdp_platform.profiles.account_traits import AccountsConfig
 from cdp_platform.profiles.checks import ProfileChecks
+from cdp_platform.profiles.scores import Scores
 from cdp_platform.profiles.survivorship import Survivorship
 from cdp_platform.profiles.traits import Trait
 
@@ -23,6 +25,8 @@ class ProfilesConfig(BaseModel):
     as_of: date | None = None
     traits: list[Trait] = Field(default_factory=list)
     checks: ProfileChecks = Field(default_factory=ProfileChecks)
+    scores: Scores = Field(default_factory=Scores)
+    accounts: AccountsConfig = Field(default_factory=AccountsConfig)
 
     @model_validator(mode="after")
     def _unique_trait_names(self) -> ProfilesConfig:

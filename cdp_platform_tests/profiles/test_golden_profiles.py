@@ -81,6 +81,11 @@ def test_traits_and_consent_cover_every_person(built):
         "AND m.source_record_id = t.card_number) FROM profiles.customer_traits"
     )[0][0]
     assert query("SELECT count(*) FROM profiles.consent_state")[0][0] == persons * 4
+    # Ten days of history are too few to learn churn from: every person is listed, unscored.
+    assert query("SELECT count(*), count(churn_probability) FROM profiles.customer_scores")[0] == (
+        persons,
+        0,
+    )
     assert (
         query(
             "SELECT count(*) FROM profiles.consent_state "

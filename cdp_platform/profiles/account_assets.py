@@ -1,0 +1,160 @@
+"""Assets of B2B accounts: the accounts, their traits, and lead scores."""
+
+import dagster as dg
+
+from cdp_platform.profiles.account_traits import (
+    ACCOUNT_LEAD_SCORES_TABLE,
+    ACCOUNT_TRAITS_TABLE,
+    LEAD_SCORES_TABLE,
+    build_account_traits,
+    build_lead_scores,
+)
+from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, build_accounts
+from cdp_platform.profiles.assets import PROFILES_ASSET
+from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.resources.warehouse import WarehouseResource
+
+ACCOUNT_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("account_id", "VARCHAR", "stable: a hash of the primary domain"),
+        dg.TableColumn("name", "VARCHAR", "from the most recently edited CRM company"),
+        dg.TableColumn("domain", "VARCHAR", "primary domain"),
+        dg.TableColumn("domains", "VARCHAR[]", "every work domain resolved to the account"),
+        dg.TableColumn("industry", "VARCHAR"),
+        dg.TableColumn("employees", "BIGINT"),
+        dg.TableColumn("annual_revenue", "DECIMAL(18,2)"),
+        dg.TableColumn("country", "VARCHAR"),
+        dg.TableColumn("crm_company_ids", "VARCHAR[]", "CRM companies merged into the account"),
+        dg.TableColumn("source_company_id", "VARCHAR", "the CRM company the values come from"),
+    ]
+)
+
+
+def account_traits_schema() -> dg.TableSchema:
+    """The account traits table's columns, from the declared traits."""
+    columns = [dg.TableColumn("account_id", "VARCHAR", "the account")]
+    for trait in load_profiles_config().accounts.traits:
+        text = f"{trait.description}: {trait.aggregate}" if trait.description else trait.aggregate
+        columns.append(dg.TableColumn(trait.name, "", text))
+    return dg.TableSchema(columns=columns)
+
+
+LEAD_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("person_id", "VARCHAR", "every person"),
+        dg.TableColumn("account_id", "VARCHAR", "the person's primary account, if any"),
+        dg.TableColumn("lead_score", "INTEGER", "points of the rules met, 0 to max_score"),
+        dg.TableColumn("lead_score_reasons", "VARCHAR[]", "the rules that fired"),
+    ]
+)
+
+
+def _histogram(rows: list[tuple]) -> str:
+    return "\n".join(f"| {key} | {n:,} |" for key, n in rows)
+
+
+@dg.asset(
+    name="accounts",
+    description=(
+        f"B2B accounts in `{ACCOUNTS_TABLE}`: CRM companies and the work email domains "
+        "of their people resolved into one account per company (free-mail domains never "
+        f"make one), and who belongs to each in `{MEMBERS_TABLE}` (by CRM association or "
+        "email domain, one primary account per person)."
+    ),
+    deps=["golden_profiles"],
+    **PROFILES_ASSET,
+    metadata={"dagster/table_name": ACCOUNTS_TABLE, "dagster/column_schema": ACCOUNT_COLUMNS},
+)
+def accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    settings = load_profiles_config().accounts
+    with warehouse.get_connection() as conn:
+        counts = build_accounts(conn, settings)
+        sizes = conn.execute(
+            f"""SELECT CASE WHEN n = 0 THEN '0' WHEN n = 1 THEN '1' WHEN n <= 5 THEN '2-5'
+                            WHEN n <= 20 THEN '6-20' ELSE '21+' END AS contacts, count(*)
+                FROM (SELECT a.account_id, count(m.person_id) AS n FROM {ACCOUNTS_TABLE} a
+                      LEFT JOIN {MEMBERS_TABLE} m USING (account_id) GROUP BY 1)
+                GROUP BY 1 ORDER BY min(n)"""
+        ).fetchall()
+    context.log.info(f"accounts: {counts}")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": counts["accounts"],
+            **counts,
+            "contacts_per_account": dg.MetadataValue.md(
+                f"| contacts | accounts |\n|---|---|\n{_histogram(sizes)}"
+            ),
+        }
+    )
+
+
+@dg.asset(
+    name="account_traits",
+    description=(
+        f"Account traits in `{ACCOUNT_TRAITS_TABLE}`, aggregates over each account's "
+        "contacts declared in `config/profiles.yaml`: contacts, customers, orders and "
+        "revenue, lifecycle mix and furthest stage, engaged contacts, open tickets."
+    ),
+    deps=["accounts", "customer_traits"],
+    **PROFILES_ASSET,
+    metadata={
+        "dagster/table_name": ACCOUNT_TRAITS_TABLE,
+        "dagster/column_schema": account_traits_schema(),
+    },
+)
+def account_traits(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = load_profiles_config().accounts
+    with warehouse.get_connection() as conn:
+        rows = build_account_traits(conn, settings)
+    return dg.MaterializeResult(
+        metadata={"dagster/row_count": rows, "traits": len(settings.traits)}
+    )
+
+
+@dg.asset(
+    name="lead_scores",
+    description=(
+        f"Rule-based lead scores, 0 to the configured maximum, for every person in "
+        f"`{LEAD_SCORES_TABLE}` and every account in `{ACCOUNT_LEAD_SCORES_TABLE}`, each "
+        "with the rules that fired. Rules are SQL conditions with points in "
+        "`config/profiles.yaml`."
+    ),
+    deps=["account_traits"],
+    **PROFILES_ASSET,
+    metadata={"dagster/table_name": LEAD_SCORES_TABLE, "dagster/column_schema": LEAD_COLUMNS},
+)
+def lead_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    settings = load_profiles_config().accounts
+    with warehouse.get_connection() as conn:
+        build_lead_scores(conn, settings)
+        figures = {}
+        for label, table in (
+            ("persons", LEAD_SCORES_TABLE),
+            ("accounts", ACCOUNT_LEAD_SCORES_TABLE),
+        ):
+            figures[label] = conn.execute(
+                f"""SELECT CASE WHEN lead_score >= 70 THEN 'hot (70+)'
+                                WHEN lead_score >= 40 THEN 'warm (40-69)'
+                                WHEN lead_score > 0 THEN 'cool (1-39)' ELSE 'none (0)' END,
+                           count(*) FROM {table} GROUP BY 1 ORDER BY min(lead_score) DESC"""
+            ).fetchall()
+        fired = conn.execute(
+            f"""SELECT reason, count(*) FROM (
+                  SELECT unnest(lead_score_reasons) AS reason FROM {LEAD_SCORES_TABLE})
+                GROUP BY 1 ORDER BY 2 DESC"""
+        ).fetchall()
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(n for _, n in figures["persons"]),
+            "accounts_scored": sum(n for _, n in figures["accounts"]),
+            **{
+                f"{label}_by_band": dg.MetadataValue.md(
+                    f"| band | {label} |\n|---|---|\n{_histogram(rows)}"
+                )
+                for label, rows in figures.items()
+            },
+            "person_rules_fired": dg.MetadataValue.md(
+                f"| rule | persons |\n|---|---|\n{_histogram(fired)}"
+            ),
+        }
+    )
