@@ -101,7 +101,19 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
         "count(*) FILTER (WHERE len(sources) > 1) FROM profiles.golden_profiles"
     ).fetchone()
     labels = ["profiles", "with email", "with phone", "with postcode", "seen in 2+ sources"]
-    return ("Golden profiles", ["measure", "value"], list(zip(labels, row, strict=True)))
+    rows = list(zip(labels, row, strict=True))
+    if _table_exists(conn, "profiles.customer_scores"):
+        rows += conn.execute(
+            "SELECT 'churn risk: ' || coalesce(churn_risk, 'not scored (history too short)'), "
+            "count(*) FROM profiles.customer_scores GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    if _table_exists(conn, "profiles.accounts"):
+        rows += conn.execute(
+            "SELECT 'B2B accounts', count(*) FROM profiles.accounts UNION ALL "
+            "SELECT 'persons at an account', count(DISTINCT person_id) "
+            "FROM profiles.account_members"
+        ).fetchall()
+    return ("Golden profiles", ["measure", "value"], rows)
 
 
 SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [

@@ -19,11 +19,11 @@ primary `account_id`; account rules see the account, its traits and
 from __future__ import annotations
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, AccountSettings
 from cdp_platform.profiles.activity import MAP
-from cdp_platform.profiles.traits import NAME, TRAITS_TABLE, loaded_sources
+from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, loaded_sources
 
 ACCOUNT_TRAITS_TABLE = "profiles.account_traits"
 LEAD_SCORES_TABLE = "profiles.lead_scores"
@@ -33,15 +33,8 @@ ACCOUNT_LEAD_SCORES_TABLE = "profiles.account_lead_scores"
 class _Named(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Identifier
     description: str = ""
-
-    @field_validator("name")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not NAME.match(value):
-            raise ValueError(f"{value!r} is not a lower-case identifier")
-        return value
 
 
 class AccountTrait(_Named):

@@ -153,28 +153,25 @@ def _version(name: str, settings: Scores, model: ModelSettings, fit_cutoff: str)
     return f"{name}-{hashlib.sha256(spec.encode()).hexdigest()[:10]}"
 
 
-def _classifier(model: ModelSettings, seed: int) -> HistGradientBoostingClassifier:
-    return HistGradientBoostingClassifier(
+def _trees(kind: type, model: ModelSettings, seed: int, **options):
+    return kind(
         max_iter=model.max_iter,
         learning_rate=model.learning_rate,
         min_samples_leaf=model.min_samples_leaf,
         max_leaf_nodes=model.max_leaf_nodes,
         l2_regularization=model.l2_regularization,
         random_state=seed,
+        **options,
     )
+
+
+def _classifier(model: ModelSettings, seed: int) -> HistGradientBoostingClassifier:
+    return _trees(HistGradientBoostingClassifier, model, seed)
 
 
 def _regressor(model: ModelSettings, seed: int) -> HistGradientBoostingRegressor:
     # Poisson loss: spend is never negative and mostly zero.
-    return HistGradientBoostingRegressor(
-        loss="poisson",
-        max_iter=model.max_iter,
-        learning_rate=model.learning_rate,
-        min_samples_leaf=model.min_samples_leaf,
-        max_leaf_nodes=model.max_leaf_nodes,
-        l2_regularization=model.l2_regularization,
-        random_state=seed,
-    )
+    return _trees(HistGradientBoostingRegressor, model, seed, loss="poisson")
 
 
 def recency_heuristic(frame: pd.DataFrame) -> np.ndarray:

@@ -17,10 +17,10 @@ trait is a change to `config/profiles.yaml`:
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 
@@ -29,10 +29,20 @@ NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max", "latest", "earliest"]
 
 
+def _identifier(value: str) -> str:
+    if not NAME.match(value):
+        raise ValueError(f"{value!r} is not a lower-case identifier")
+    return value
+
+
+# A name that becomes a column: lower-case letters, digits and underscores.
+Identifier = Annotated[str, AfterValidator(_identifier)]
+
+
 class Trait(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
+    name: Identifier
     description: str = ""
     activity: str | None = None
     aggregate: Aggregate | None = None
@@ -41,13 +51,6 @@ class Trait(BaseModel):
     window_days: int | None = Field(default=None, gt=0)
     expression: str | None = None  # SQL over earlier traits and as_of
     max_null_share: float | None = Field(default=None, ge=0, le=1)  # checked every run
-
-    @field_validator("name")
-    @classmethod
-    def _identifier(cls, value: str) -> str:
-        if not NAME.match(value):
-            raise ValueError(f"{value!r} is not a lower-case identifier")
-        return value
 
     @model_validator(mode="after")
     def _one_kind(self) -> Trait:

@@ -9,6 +9,7 @@ import pytest
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import run_pipeline
+from cdp_platform.profiles.config import load_profiles_config
 
 CONTRACT = ["person_id", "first_name", "last_name", "email", "phone", "postcode", "country"]
 
@@ -103,3 +104,28 @@ def test_the_timeline_holds_each_purchase_ticket_and_consent_statement_once(buil
     assert kinds["ticket"] == query("SELECT sum(tickets) FROM profiles.customer_traits")[0][0]
     assert kinds["consent"] == query("SELECT count(*) FROM profiles.consent_statements")[0][0]
     assert kinds["web_session"] > 0
+
+
+def test_accounts_hold_work_domains_and_every_person_has_a_lead_score(built):
+    query = built
+    free = set(load_profiles_config().accounts.free_mail_domains)
+    domains = {d for (d,) in query("SELECT unnest(domains) FROM profiles.accounts")}
+    assert domains and not domains & free
+    # Every CRM company is in exactly one account.
+    assert query("SELECT count(DISTINCT source_record_id) FROM sources.crm_companies") == query(
+        "SELECT count(*) FROM (SELECT unnest(crm_company_ids) FROM profiles.accounts)"
+    )
+    persons = query("SELECT count(*) FROM profiles.golden_profiles")[0][0]
+    assert query("SELECT count(*), count(lead_score) FROM profiles.lead_scores")[0] == (
+        persons,
+        persons,
+    )
+    # An account's contacts are its members; its revenue is theirs.
+    assert (
+        query(
+            """SELECT count(*) FROM profiles.account_traits t
+           JOIN (SELECT account_id, count(*) AS n FROM profiles.account_members GROUP BY 1) m
+             USING (account_id) WHERE t.contacts <> m.n"""
+        )[0][0]
+        == 0
+    )
