@@ -121,3 +121,18 @@ def test_cdp_demo_generate_rejects_a_bad_date_in_one_line(tmp_path):
     result = cdp("demo", "generate", "--start", "2026-13-01", "--out", str(tmp_path))
     assert result.returncode == 2
     assert "is not a date in YYYY-MM-DD form" in result.stderr
+
+
+def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
+    """What `make run` does on a fresh checkout: the shipped demo files, start to end."""
+    from cdp_platform.settings import PROJECT_ROOT
+
+    ran = cdp(
+        "run",
+        "--landing",
+        str(PROJECT_ROOT / "data" / "landing"),
+        "--warehouse",
+        str(tmp_path / "warehouse.duckdb"),
+    )
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert "Golden profiles" in ran.stdout and "B2B accounts" in ran.stdout
