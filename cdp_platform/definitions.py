@@ -24,6 +24,7 @@ from cdp_platform.profiles.assets import (
     golden_profiles,
 )
 from cdp_platform.resources.warehouse import default_warehouse
+from cdp_platform.segments.assets import segment_assets
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
 from cdp_platform.sources.partitions import daily_partitions
@@ -59,6 +60,7 @@ def build_definitions() -> dg.Definitions:
             accounts,
             account_traits,
             lead_scores,
+            *segment_assets(),
         ],
         jobs=JOBS,
         schedules=SCHEDULES,

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, AccountSettings
 from cdp_platform.profiles.activity import MAP
-from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, loaded_sources
+from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, ValueType, loaded_sources
 
 ACCOUNT_TRAITS_TABLE = "profiles.account_traits"
 LEAD_SCORES_TABLE = "profiles.lead_scores"
@@ -39,6 +39,7 @@ class _Named(BaseModel):
 
 class AccountTrait(_Named):
     aggregate: str  # SQL aggregate over the account's contacts
+    type: ValueType | None = None  # for segment conditions; unchecked when not given
 
 
 class LeadRule(_Named):

@@ -79,6 +79,32 @@ ACTIVITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 }
 
 
+# What each activity column holds (for trait types and segment conditions).
+COLUMN_TYPES = {
+    "occurred_at": "timestamp",
+    "amount": "number",
+    "member_rating": "integer",
+    **{
+        column: "text"
+        for column in (
+            "channel",
+            "purchase_id",
+            "currency",
+            "ticket_id",
+            "status",
+            "priority",
+            "satisfaction_score",
+            "member_id",
+            "anonymous_id",
+            "type",
+            "event",
+            "page_path",
+            "session_id",
+        )
+    },
+}
+
+
 def activity_sql(name: str, as_of: str, tables: set[str]) -> str | None:
     """The activity `name` up to the end of day `as_of` (YYYY-MM-DD) from the loaded
     source `tables`; None when none of its sources is loaded. Later rows do not

@@ -137,7 +137,7 @@ class AsOfConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; overrides config/profiles.yaml for this run
 
 
-def _as_of(conn, config: AsOfConfig, settings) -> str:
+def resolve_as_of(conn, config: AsOfConfig, settings) -> str:
     as_of = config.as_of or (settings.as_of and str(settings.as_of)) or latest_loaded_day(conn)
     if as_of is None:
         raise ValueError("no source day loaded yet and no as_of set: nothing to count up to")
@@ -163,7 +163,7 @@ def customer_traits(
 ) -> dg.MaterializeResult:
     settings = load_profiles_config()
     with warehouse.get_connection() as conn:
-        as_of = _as_of(conn, config, settings)
+        as_of = resolve_as_of(conn, config, settings)
         persons = build_traits(conn, settings.traits, as_of, GOLDEN_TABLE)
         filled = conn.execute(
             f"SELECT {', '.join(f'count({t.name})' for t in settings.traits)} FROM {TRAITS_TABLE}"
@@ -278,7 +278,7 @@ TIMELINE_COLUMNS = dg.TableSchema(
 )
 def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        as_of = _as_of(conn, config, load_profiles_config())
+        as_of = resolve_as_of(conn, config, load_profiles_config())
         rows = build_timeline(conn, as_of)
         kinds = conn.execute(
             f"SELECT kind, count(*) FROM {TIMELINE_TABLE} GROUP BY 1 ORDER BY 2 DESC"
@@ -327,7 +327,7 @@ def customer_scores(
 ) -> dg.MaterializeResult:
     settings = load_profiles_config()
     with warehouse.get_connection() as conn:
-        as_of = _as_of(conn, config, settings)
+        as_of = resolve_as_of(conn, config, settings)
         churn, value = build_scores(conn, settings.scores, as_of, GOLDEN_TABLE)
         persons, bands = conn.execute(
             f"SELECT count(*), histogram(coalesce(churn_risk, 'unscored')) FROM {SCORES_TABLE}"

@@ -22,11 +22,13 @@ from typing import Annotated, Literal
 import duckdb
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
+from cdp_platform.profiles.activity import ACTIVITIES, COLUMN_TYPES, activity_sql
 
 TRAITS_TABLE = "profiles.customer_traits"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max", "latest", "earliest"]
+# What a trait holds, for segments to check their conditions against.
+ValueType = Literal["integer", "number", "text", "date", "timestamp", "boolean", "list", "any"]
 
 
 def _identifier(value: str) -> str:
@@ -51,6 +53,7 @@ class Trait(BaseModel):
     window_days: int | None = Field(default=None, gt=0)
     expression: str | None = None  # SQL over earlier traits and as_of
     max_null_share: float | None = Field(default=None, ge=0, le=1)  # checked every run
+    type: ValueType | None = None  # inferred from the aggregate unless given
 
     @model_validator(mode="after")
     def _one_kind(self) -> Trait:
@@ -71,6 +74,19 @@ class Trait(BaseModel):
                 f"of activity {self.activity}"
             )
         return self
+
+
+def trait_type(trait: Trait) -> str:
+    """What the trait holds: declared, or inferred from its aggregate and column."""
+    if trait.type is not None:
+        return trait.type
+    if trait.expression is not None:
+        return "any"
+    if trait.aggregate in ("count", "count_distinct"):
+        return "integer"
+    if trait.aggregate in ("sum", "avg"):
+        return "number"
+    return COLUMN_TYPES.get(trait.column, "any")
 
 
 def _aggregate_sql(trait: Trait) -> str:
