@@ -10,6 +10,7 @@ cycle of segments built on each other.
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import date
 from pathlib import Path
@@ -65,12 +66,15 @@ def _value_error(kind: str, type_: str, value) -> str | None:
 
 
 def _sql_error(sql: str) -> str | None:
-    """Parse `sql` as a condition without running it; the parser's complaint, if any."""
-    result = duckdb.execute(
-        "SELECT json_extract_string(json_serialize_sql(?), '$.error_message')",
-        [f"SELECT 1 WHERE {sql}"],
-    ).fetchone()[0]
-    return result
+    """Parse `sql` as one condition without running it; the parser's complaint, if any."""
+    parsed = json.loads(
+        duckdb.execute("SELECT json_serialize_sql(?)", [f"SELECT 1 WHERE {sql}"]).fetchone()[0]
+    )
+    if parsed.get("error"):
+        return parsed.get("error_message", "not SQL")
+    if len(parsed.get("statements", [])) != 1:
+        return "must be a single condition, not several statements"
+    return None
 
 
 def _check_condition(c: Condition, catalog: Catalog) -> tuple[str, str] | None:
