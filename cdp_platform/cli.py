@@ -120,6 +120,80 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool) -> None:
         sys.exit(1)
 
 
+@cli.group()
+def segment() -> None:
+    """Audiences declared in config/segments.yaml."""
+
+
+def _warehouse_option(function):
+    return click.option(
+        "--warehouse",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="DuckDB warehouse file [default: $CDP_WAREHOUSE or data/warehouse.duckdb].",
+    )(function)
+
+
+def _read_only_warehouse(warehouse: Path | None):
+    from cdp_platform.resources.warehouse import connect
+
+    path = warehouse or settings.warehouse_path()
+    if not path.exists():
+        raise CliError(f"warehouse {path} does not exist: run `cdp run` first")
+    return connect(path, read_only=True)
+
+
+@segment.command("list")
+@_warehouse_option
+def segment_list(warehouse: Path | None) -> None:
+    """List the declared segments with their last materialized size."""
+    from cdp_platform.segments.config import load_segments
+    from cdp_platform.segments.preview import last_sizes
+    from cdp_platform.summary import render_table
+
+    specs = load_segments()
+    path = warehouse or settings.warehouse_path()
+    sizes = {}
+    if path.exists():
+        with _read_only_warehouse(path) as conn:
+            sizes = last_sizes(conn)
+    rows = []
+    for spec in specs:
+        size, as_of, _ = sizes.get(spec.name, ("-", "-", None))
+        owners = ", ".join(spec.owners) or "-"
+        rows.append((spec.name, size, str(as_of), f"{spec.holdout_percent:g}%", owners))
+    click.echo(render_table(["segment", "last size", "as of", "holdout", "owners"], rows))
+
+
+@segment.command("preview")
+@click.argument("name")
+@click.option("--as-of", "as_of", default=None, callback=_parse_date, help="YYYY-MM-DD")
+@click.option("--sample", default=10, show_default=True, type=click.IntRange(min=0))
+@_warehouse_option
+def segment_preview(name: str, as_of: date | None, sample: int, warehouse: Path | None) -> None:
+    """Count a segment's members and show a masked sample, without materializing it."""
+    from cdp_platform.profiles.traits import latest_loaded_day
+    from cdp_platform.segments.config import load_segments
+    from cdp_platform.segments.preview import SAMPLE_COLUMNS, preview
+    from cdp_platform.summary import render_table
+
+    specs = {spec.name: spec for spec in load_segments()}
+    if name not in specs:
+        raise CliError(f"no segment named {name!r}; declared: {', '.join(specs)}")
+    with _read_only_warehouse(warehouse) as conn:
+        day = str(as_of) if as_of else latest_loaded_day(conn)
+        if day is None:
+            raise CliError("nothing loaded yet and no --as-of given")
+        try:
+            size, held, rows = preview(conn, specs[name], day, sample)
+        except ValueError as exc:
+            raise CliError(str(exc)) from exc
+    click.echo(f"Segment {name} as of {day}: {size:,} persons, {held:,} held out")
+    if rows:
+        shown = [tuple("yes" if v is True else "no" if v is False else v for v in r) for r in rows]
+        click.echo(render_table(list(SAMPLE_COLUMNS), shown))
+
+
 def main() -> None:
     try:
         cli(prog_name="cdp", standalone_mode=True)

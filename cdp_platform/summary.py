@@ -116,11 +116,23 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     return ("Golden profiles", ["measure", "value"], rows)
 
 
+def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not _table_exists(conn, "segments.segment_sizes"):
+        return None
+    rows = conn.execute(
+        """SELECT segment, size, holdout, entered, exited FROM segments.segment_sizes
+           QUALIFY row_number() OVER (PARTITION BY segment ORDER BY recorded_at DESC) = 1
+           ORDER BY segment"""
+    ).fetchall()
+    return ("Segments", ["segment", "members", "held out", "entered", "exited"], rows)
+
+
 SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [
     sources_section,
     staging_section,
     identity_section,
     profiles_section,
+    segments_section,
 ]
 
 

@@ -136,3 +136,38 @@ def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "Golden profiles" in ran.stdout and "B2B accounts" in ran.stdout
+
+
+def test_segment_list_and_preview_count_without_writing(demo_run):
+    out, ran = demo_run
+    assert ran.returncode == 0, ran.stderr
+    warehouse = out / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        stored = dict(
+            conn.execute(
+                "SELECT segment, count(*) FROM segments.segment_memberships GROUP BY 1"
+            ).fetchall()
+        )
+        emails = [
+            e for (e,) in conn.execute("SELECT email FROM profiles.golden_profiles").fetchall()
+        ]
+        events = conn.execute("SELECT count(*) FROM segments.segment_membership_events").fetchone()
+
+    listed = cdp("segment", "list", "--warehouse", str(warehouse))
+    assert listed.returncode == 0, listed.stderr
+    for name, size in stored.items():
+        line = next(row for row in listed.stdout.splitlines() if row.startswith(name + " "))
+        assert f" {size:,} " in line
+
+    name, size = max(stored.items(), key=lambda kv: kv[1])
+    shown = cdp("segment", "preview", name, "--warehouse", str(warehouse), "--sample", "5")
+    assert shown.returncode == 0, shown.stderr
+    assert f"Segment {name} as of " in shown.stdout and f": {size:,} persons" in shown.stdout
+    assert len(shown.stdout.strip().splitlines()) == 1 + 2 + min(size, 5)  # title, header, rows
+    assert not any(email and email in shown.stdout for email in emails)  # masked
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        after = conn.execute("SELECT count(*) FROM segments.segment_membership_events").fetchone()
+    assert after == events  # a preview writes nothing
+
+    unknown = cdp("segment", "preview", "no_such_segment", "--warehouse", str(warehouse))
+    assert unknown.returncode != 0 and "no segment named 'no_such_segment'" in unknown.stderr

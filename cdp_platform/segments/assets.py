@@ -4,7 +4,6 @@ import dagster as dg
 import yaml
 
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
-from cdp_platform.privacy.masking import mask_value
 from cdp_platform.profiles.assets import AsOfConfig, resolve_as_of
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.traits import loaded_sources
@@ -12,6 +11,7 @@ from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE
 from cdp_platform.segments.config import load_segments, references
 from cdp_platform.segments.membership import EVENTS_TABLE, Evaluation, evaluate_segment
+from cdp_platform.segments.preview import current_members_sql, markdown, masked_sample
 from cdp_platform.segments.spec import SegmentSpec
 
 SEGMENTS_GROUP = "segments"
@@ -65,24 +65,6 @@ def size_check(spec: SegmentSpec, result: Evaluation) -> dg.AssetCheckResult:
     )
 
 
-def _sample(conn, segment: str) -> str:
-    columns = ("person_id", "first_name", "email", "country", "holdout")
-    rows = conn.execute(
-        f"""SELECT m.person_id, g.first_name, g.email, g.country, m.holdout
-            FROM {MEMBERSHIPS_TABLE} m JOIN profiles.golden_profiles g USING (person_id)
-            WHERE m.segment = ? ORDER BY md5(m.person_id) LIMIT {SAMPLE_ROWS}""",
-        [segment],
-    ).fetchall()
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    for row in rows:
-        cells = [
-            v if c in ("person_id", "country", "holdout") else mask_value(c, v)
-            for c, v in zip(columns, row, strict=True)
-        ]
-        lines.append("| " + " | ".join("" if v is None else str(v) for v in cells) + " |")
-    return "\n".join(lines)
-
-
 def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
     key = segment_key(spec.name)
     block = spec.size_check.action == "block"
@@ -124,7 +106,7 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
         with warehouse.get_connection() as conn:
             as_of = resolve_as_of(conn, config, load_profiles_config())
             result = evaluate_segment(conn, spec, as_of, loaded_sources(conn), context.run_id)
-            sample = _sample(conn, spec.name)
+            sample = masked_sample(conn, current_members_sql(spec.name), SAMPLE_ROWS)
         context.log.info(
             f"segment {spec.name}: {result.size} members (+{result.entered} -{result.exited})"
         )
@@ -137,7 +119,7 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
                 "holdout": result.holdout,
                 "as_of": as_of,
                 "events_table": EVENTS_TABLE,
-                "sample": dg.MetadataValue.md(sample),
+                "sample": dg.MetadataValue.md(markdown(sample)),
             },
             check_results=[size_check(spec, result)],
         )

@@ -1,0 +1,106 @@
+"""Segment assets through Dagster: metadata, the size-swing check, and the factory's graph."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from cdp_platform.resources.warehouse import WarehouseResource, connect
+from cdp_platform.segments.assets import SIZE_CHECK, build_segment_asset, segment_key
+from cdp_platform.segments.spec import Condition, SegmentSpec, SizeCheck
+
+
+def _spec(action: str) -> SegmentSpec:
+    return SegmentSpec(
+        name="buyers",
+        description="bought at least once",
+        owners=["team:crm"],
+        where=Condition(trait="orders", op=">=", value=1),
+        size_check=SizeCheck(max_change=0.5, action=action, min_previous_size=0),
+    )
+
+
+@pytest.fixture
+def warehouse(tmp_path) -> WarehouseResource:
+    path = tmp_path / "warehouse.duckdb"
+    with connect(path) as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS profiles")
+        conn.execute(
+            "CREATE TABLE profiles.golden_profiles AS SELECT 'p' || i AS person_id, "
+            "'Name' || i AS first_name, 'n' || i || '@example.org' AS email, 'GB' AS country, "
+            "[]::VARCHAR[] AS emails, []::VARCHAR[] AS phones FROM range(10) r(i)"
+        )
+        conn.execute(
+            "CREATE TABLE profiles.customer_traits AS SELECT person_id, NULL::DATE AS as_of, "
+            "CASE WHEN person_id IN ('p1', 'p2', 'p3', 'p4') THEN 1 ELSE 0 END AS orders "
+            "FROM profiles.golden_profiles"
+        )
+        conn.execute(
+            "CREATE TABLE profiles.customer_scores AS SELECT person_id, NULL::DOUBLE AS "
+            "churn_probability, NULL::VARCHAR AS churn_risk, NULL::DOUBLE AS predicted_value "
+            "FROM profiles.golden_profiles"
+        )
+        conn.execute(
+            "CREATE TABLE profiles.lead_scores AS SELECT person_id, NULL::VARCHAR AS account_id, "
+            "0 AS lead_score FROM profiles.golden_profiles"
+        )
+    return WarehouseResource(database=str(path))
+
+
+def materialize(asset, warehouse, instance) -> dg.ExecuteInJobResult:
+    return dg.materialize(
+        [asset],
+        resources={"warehouse": warehouse},
+        instance=instance,
+        run_config={"ops": {"segments__buyers": {"config": {"as_of": "2026-09-30"}}}},
+        raise_on_error=False,
+    )
+
+
+@pytest.mark.parametrize("action", ["warn", "block"])
+def test_a_size_swing_warns_or_blocks(warehouse, instance, action):
+    asset = build_segment_asset(_spec(action))
+    assert asset.check_specs_by_output_name
+    (check_spec,) = asset.check_specs
+    assert check_spec.blocking is (action == "block")
+
+    first = materialize(asset, warehouse, instance)
+    assert first.success
+    (materialization,) = first.asset_materializations_for_node("segments__buyers")
+    metadata = materialization.metadata
+    assert (metadata["size"].value, metadata["entered"].value, metadata["exited"].value) == (
+        4,
+        4,
+        0,
+    )
+    assert "@example.org" not in metadata["sample"].value  # emails masked
+    (evaluation,) = first.get_asset_check_evaluations()
+    assert evaluation.passed  # nothing to compare with yet
+
+    with connect(warehouse.database) as conn:  # twice the buyers: a 100% swing
+        conn.execute("UPDATE profiles.customer_traits SET orders = 1 WHERE person_id < 'p8'")
+    second = materialize(asset, warehouse, instance)
+    (evaluation,) = second.get_asset_check_evaluations()
+    assert (evaluation.check_name, evaluation.passed) == (SIZE_CHECK, False)
+    assert evaluation.severity == (
+        dg.AssetCheckSeverity.ERROR if action == "block" else dg.AssetCheckSeverity.WARN
+    )
+    assert evaluation.metadata["change"].value == 1.0
+    (materialization,) = second.asset_materializations_for_node("segments__buyers")
+    assert (
+        materialization.metadata["entered"].value,
+        materialization.metadata["exited"].value,
+    ) == (
+        4,
+        0,
+    )
+
+
+def test_segments_built_on_segments_depend_on_their_assets():
+    from cdp_platform.definitions import build_definitions
+
+    graph = build_definitions().resolve_asset_graph()
+    lapsed = graph.get(segment_key("lapsed_customers"))
+    assert segment_key("high_value_at_risk") in lapsed.parent_keys
+    assert dg.AssetKey("customer_traits") in lapsed.parent_keys
+    assert lapsed.group_name == "segments" and lapsed.owners == ["team:crm"]
