@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity bench-profiles
+.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity bench-profiles bench-segments
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
-bench: $(STAMP) bench-identity bench-profiles
+bench: $(STAMP) bench-identity bench-profiles bench-segments
 	$(BIN)/python -m cdp_platform.benchmarks.foundation
 
 bench-identity: $(STAMP)
@@ -55,3 +55,6 @@ bench-identity: $(STAMP)
 
 bench-profiles: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.profiles
+
+bench-segments: $(STAMP)
+	$(BIN)/python -m cdp_platform.benchmarks.segments

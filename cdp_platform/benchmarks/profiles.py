@@ -14,38 +14,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.measure import cdp_command, generate_args, measure
+from cdp_platform.benchmarks.layers import (
+    HISTORY_DAYS,
+    HISTORY_START,
+    load_warehouse,
+    measure_group,
+)
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 
 REPORT = PROJECT_ROOT / "data" / "benchmarks" / "profiles.json"
 PROFILES_GROUP = "profiles"
-
-
-def materialize_profiles(warehouse: Path) -> None:
-    """Rebuild the profiles group over a loaded warehouse; print each step's time."""
-    os.environ["CDP_WAREHOUSE"] = str(warehouse)
-    import dagster as dg
-
-    from cdp_platform.definitions import build_definitions
-
-    defs = build_definitions()
-    result = dg.materialize(
-        assets=list(defs.assets),
-        selection=dg.AssetSelection.groups(PROFILES_GROUP),
-        resources=defs.resources,
-        instance=dg.DagsterInstance.ephemeral(),
-    )
-    if not result.success:
-        raise SystemExit("profiles layer failed")
-    for event in result.all_events:
-        if event.is_step_success:
-            print(f"{event.step_key}\t{event.event_specific_data.duration_ms / 1000:.2f}")
 
 
 def latest_models(conn) -> dict:
@@ -97,38 +79,12 @@ def model_rows(models: dict) -> list[tuple]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=900)
-    parser.add_argument("--start", default="2024-05-01")
-    parser.add_argument("--materialize", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--days", type=int, default=HISTORY_DAYS)
+    parser.add_argument("--start", default=HISTORY_START)
     args = parser.parse_args()
-    if args.materialize:
-        materialize_profiles(args.materialize)
-        return
     with tempfile.TemporaryDirectory(prefix="cdp-bench-profiles-") as tmp:
-        out = Path(tmp)
-        generate = [*generate_args(args.persons, args.days, out), "--start", args.start]
-        measure(f"generate {args.persons:,} persons over {args.days} days", generate)
-        warehouse = out / "warehouse.duckdb"
-        landing = out / "landing"
-        # The daily partitions must reach back to the first day generated.
-        env = {"CDP_START_DATE": args.start}
-        measure(
-            f"cdp run, {args.persons:,} persons",
-            [cdp_command(), "run", "--landing", str(landing), "--warehouse", str(warehouse)],
-            env=env,
-        )
-        layer = measure(
-            "profiles layer",
-            [
-                sys.executable,
-                "-m",
-                "cdp_platform.benchmarks.profiles",
-                "--materialize",
-                str(warehouse),
-            ],
-            env=env,
-            echo=True,
-        )
+        warehouse, env = load_warehouse(Path(tmp), args.persons, args.days, args.start)
+        layer = measure_group(PROFILES_GROUP, warehouse, env)
         from cdp_platform.resources.warehouse import connect
 
         with connect(warehouse, read_only=True) as conn:

@@ -105,7 +105,7 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
             as_of = resolve_as_of(conn, config, load_profiles_config())
-            result = evaluate_segment(conn, spec, as_of, loaded_sources(conn), context.run_id)
+            result = evaluate_segment(conn, spec, as_of, loaded_sources(conn), context.run.run_id)
             sample = masked_sample(conn, current_members_sql(spec.name), SAMPLE_ROWS)
         context.log.info(
             f"segment {spec.name}: {result.size} members (+{result.entered} -{result.exited})"
