@@ -20,6 +20,15 @@ HISTORY_DAYS = 900
 HISTORY_START = "2024-05-01"
 
 
+def layer_arguments(doc: str) -> argparse.Namespace:
+    """The options every layer benchmark takes: how many persons over how long."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=HISTORY_DAYS)
+    parser.add_argument("--start", default=HISTORY_START)
+    return parser.parse_args()
+
+
 def load_warehouse(out: Path, persons: int, days: int, start: str) -> tuple[Path, dict]:
     """Generate `persons` over `days` into `out` and run the whole pipeline on them;
     returns the warehouse and the environment later commands need."""

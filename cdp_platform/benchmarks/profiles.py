@@ -12,17 +12,11 @@ Writes `data/benchmarks/profiles.json`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.layers import (
-    HISTORY_DAYS,
-    HISTORY_START,
-    load_warehouse,
-    measure_group,
-)
+from cdp_platform.benchmarks.layers import layer_arguments, load_warehouse, measure_group
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 
@@ -77,11 +71,7 @@ def model_rows(models: dict) -> list[tuple]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--days", type=int, default=HISTORY_DAYS)
-    parser.add_argument("--start", default=HISTORY_START)
-    args = parser.parse_args()
+    args = layer_arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix="cdp-bench-profiles-") as tmp:
         warehouse, env = load_warehouse(Path(tmp), args.persons, args.days, args.start)
         layer = measure_group(PROFILES_GROUP, warehouse, env)
