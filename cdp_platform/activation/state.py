@@ -1,0 +1,141 @@
+"""Per-sync state and the sync log, in the warehouse.
+
+`activation.sync_state` holds, per sync and key, the hash of the fields the
+destination last accepted, the destination's own id for the record, and
+whether the last attempt failed (so the next run retries it). It changes only
+for rows the destination accepted, batch by batch, so a run stopped half-way
+leaves exactly what was delivered. `activation.sync_log` (per the contract)
+has a row for every record sent or skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from cdp_platform.activation.plan import Change, Known
+
+STATE_TABLE = "activation.sync_state"
+LOG_TABLE = "activation.sync_log"
+
+DDL = (
+    "CREATE SCHEMA IF NOT EXISTS activation",
+    f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
+          sync VARCHAR, key VARCHAR, person_id VARCHAR, accepted_hash VARCHAR,
+          destination_id VARCHAR, failed BOOLEAN, last_error VARCHAR,
+          updated_at TIMESTAMPTZ, PRIMARY KEY (sync, key))""",
+    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
+          sync VARCHAR, run_id VARCHAR, person_id VARCHAR, key VARCHAR, operation VARCHAR,
+          status VARCHAR, error VARCHAR, logged_at TIMESTAMPTZ)""",
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the destination said of one change."""
+
+    change: Change
+    accepted: bool
+    error: str | None = None
+    destination_id: str | None = None
+
+
+def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    for statement in DDL:
+        conn.execute(statement)
+
+
+def load_state(conn: duckdb.DuckDBPyConnection, sync: str) -> dict[str, Known]:
+    ensure_tables(conn)
+    rows = conn.execute(
+        f"SELECT key, person_id, accepted_hash, failed, destination_id FROM {STATE_TABLE} "
+        "WHERE sync = ?",
+        [sync],
+    ).fetchall()
+    return {
+        key: Known(person, digest, bool(failed), dest) for key, person, digest, failed, dest in rows
+    }
+
+
+def record_outcomes(
+    conn: duckdb.DuckDBPyConnection, sync: str, run_id: str, outcomes: list[Outcome]
+) -> None:
+    """Commit one batch: state for what was accepted or failed, and its log rows."""
+    if not outcomes:
+        return
+    frame = pd.DataFrame(
+        [
+            {
+                "key": o.change.key,
+                "person_id": o.change.person_id,
+                "operation": o.change.operation,
+                "hash": o.change.hash,
+                "accepted": o.accepted,
+                "error": o.error,
+                "destination_id": o.destination_id or o.change.destination_id,
+                "removing": o.change.operation in ("delete", "remove"),
+            }
+            for o in outcomes
+        ]
+    )
+    conn.register("_outcomes", frame)
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        # Accepted removals leave the state; accepted sends record what the destination holds.
+        conn.execute(
+            f"""DELETE FROM {STATE_TABLE} WHERE sync = ? AND key IN (
+                  SELECT key FROM _outcomes WHERE accepted AND removing)""",
+            [sync],
+        )
+        conn.execute(
+            f"""INSERT INTO {STATE_TABLE}
+                SELECT ?, key, person_id, hash, destination_id, false, NULL, now()
+                FROM _outcomes WHERE accepted AND NOT removing
+                ON CONFLICT (sync, key) DO UPDATE SET
+                  person_id = excluded.person_id, accepted_hash = excluded.accepted_hash,
+                  destination_id = coalesce(excluded.destination_id, sync_state.destination_id),
+                  failed = false, last_error = NULL, updated_at = excluded.updated_at""",
+            [sync],
+        )
+        # Failures keep what was accepted before and are retried next run.
+        conn.execute(
+            f"""INSERT INTO {STATE_TABLE}
+                SELECT ?, key, person_id, NULL, destination_id, true, error, now()
+                FROM _outcomes WHERE NOT accepted
+                ON CONFLICT (sync, key) DO UPDATE SET
+                  failed = true, last_error = excluded.last_error, updated_at = excluded.updated_at""",
+            [sync],
+        )
+        conn.execute(
+            f"""INSERT INTO {LOG_TABLE}
+                SELECT ?, ?, person_id, key, operation,
+                       CASE WHEN accepted THEN 'succeeded' ELSE 'failed' END, error, now()
+                FROM _outcomes""",
+            [sync, run_id],
+        )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.unregister("_outcomes")
+
+
+def record_skipped(
+    conn: duckdb.DuckDBPyConnection, sync: str, run_id: str, skipped: list[tuple[str, str, str]]
+) -> None:
+    """Log rows deliberately not sent (no consent, not in the destination)."""
+    if not skipped:
+        return
+    frame = pd.DataFrame(skipped, columns=["key", "person_id", "status"])
+    conn.register("_skipped", frame)
+    try:
+        conn.execute(
+            f"""INSERT INTO {LOG_TABLE}
+                SELECT ?, ?, person_id, key, 'skip', status, NULL, now() FROM _skipped""",
+            [sync, run_id],
+        )
+    finally:
+        conn.unregister("_skipped")

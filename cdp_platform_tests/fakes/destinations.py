@@ -1,0 +1,100 @@
+"""Local destination servers on real sockets, with faults injected on demand.
+
+`FaultyServer` answers request number N (1-based) with a planned fault:
+`429` (with `Retry-After`), `500`, `503`, `slow` (past the client's timeout),
+`drop` (the connection closed without an answer) or `400`; every other
+request goes to the vendor handler. Handlers keep what the destination holds,
+so a test can check it holds exactly the expected records, none twice.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+from standardwebhooks import Webhook
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+@dataclass
+class FaultyServer:
+    faults: dict[int, str] = field(default_factory=dict)
+    retry_after: str = "1"
+    slow_seconds: float = 2.0
+    requests: list[tuple[float, str]] = field(default_factory=list)  # (time, outcome)
+
+    def __post_init__(self):
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self.lock = threading.Lock()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self._server.shutdown()
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        with self.lock:
+            number = len(self.requests) + 1
+            fault = self.faults.get(number)
+            self.requests.append((time.monotonic(), fault or "ok"))
+        if fault == "drop":
+            sock = environ.get("werkzeug.socket")
+            if sock is not None:
+                sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+            return Response(status=500)(environ, start_response)
+        if fault == "slow":
+            time.sleep(self.slow_seconds)
+        elif fault == "429":
+            body = json.dumps({"status": "error", "message": "rate limited"})
+            response = Response(body, 429, headers={"Retry-After": self.retry_after})
+            return response(environ, start_response)
+        elif fault in ("500", "503", "400"):
+            return Response("fault", int(fault))(environ, start_response)
+        return self.handle(request)(environ, start_response)
+
+    def handle(self, request: Request) -> Response:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+@dataclass
+class WebhookServer(FaultyServer):
+    """A receiver that verifies signatures and drops redeliveries by `webhook-id`."""
+
+    secret: str = SECRET
+    holds: dict[str, dict] = field(default_factory=dict)
+    deliveries: dict[str, int] = field(default_factory=dict)  # webhook-id -> times received
+    received: list[str] = field(default_factory=list)  # every record key accepted, in order
+    gone: bool = False
+
+    def handle(self, request: Request) -> Response:
+        if self.gone:
+            return Response("gone", 410)
+        body = request.get_data(as_text=True)
+        Webhook(self.secret).verify(body, dict(request.headers))  # raises on a bad signature
+        message_id = request.headers["webhook-id"]
+        payload = json.loads(body)
+        with self.lock:
+            self.deliveries[message_id] = self.deliveries.get(message_id, 0) + 1
+            if self.deliveries[message_id] == 1:  # a redelivery changes nothing
+                for record in payload["data"]["records"]:
+                    self.received.append(record["key"])
+                    if payload["type"] in ("profile.deleted", "audience.exited"):
+                        self.holds.pop(record["key"], None)
+                    else:
+                        self.holds[record["key"]] = record.get("fields", {})
+        return Response(status=204)
