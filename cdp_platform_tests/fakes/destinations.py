@@ -98,3 +98,68 @@ class WebhookServer(FaultyServer):
                     else:
                         self.holds[record["key"]] = record.get("fields", {})
         return Response(status=204)
+
+
+HUBSPOT_TOKEN = "pat-na1-test-token-000000"
+
+
+@dataclass
+class HubSpotContactsServer(FaultyServer):
+    """Contacts batch upsert and archive as HubSpot answers them.
+
+    An input whose email has no `@` fails alone (207, `errors[].context.ids`);
+    a property value `INVALID` makes HubSpot refuse the whole batch (400).
+    `daily_limit` answers every request 429 with `policyName: DAILY`."""
+
+    token: str = HUBSPOT_TOKEN
+    contacts: dict[str, dict] = field(default_factory=dict)  # email -> {id, properties}
+    archived: list[str] = field(default_factory=list)
+    upserts: int = 0  # inputs applied
+    daily_limit: bool = False
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return Response(
+                json.dumps({"status": "error", "category": "INVALID_AUTHENTICATION"}), 401
+            )
+        if self.daily_limit:
+            body = {"status": "error", "errorType": "RATE_LIMIT", "policyName": "DAILY"}
+            return Response(json.dumps(body), 429, content_type="application/json")
+        inputs = request.get_json()["inputs"]
+        if request.path.endswith("/batch/archive"):
+            with self.lock:
+                for item in inputs:
+                    email = next(
+                        (e for e, c in self.contacts.items() if c["id"] == item["id"]), None
+                    )
+                    if email:
+                        self.archived.append(email)
+                        del self.contacts[email]
+            return Response(status=204)
+        if any("INVALID" in item["properties"].values() for item in inputs):
+            body = {"status": "error", "category": "VALIDATION_ERROR", "message": "bad value"}
+            return Response(json.dumps(body), 400, content_type="application/json")
+        results, errors = [], []
+        with self.lock:
+            for item in inputs:
+                email = item["id"]
+                if "@" not in email:
+                    errors.append(
+                        {
+                            "status": "error",
+                            "category": "VALIDATION_ERROR",
+                            "message": "Email address is invalid",
+                            "context": {"ids": [email]},
+                        }
+                    )
+                    continue
+                contact = self.contacts.setdefault(
+                    email, {"id": str(1000 + len(self.contacts)), "properties": {}}
+                )
+                contact["properties"].update(item["properties"], email=email)
+                self.upserts += 1
+                results.append({"id": contact["id"], "properties": contact["properties"]})
+        body = {"status": "COMPLETE", "results": results}
+        if errors:
+            body.update(numErrors=len(errors), errors=errors)
+        return Response(json.dumps(body), 207 if errors else 200, content_type="application/json")

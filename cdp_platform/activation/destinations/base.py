@@ -79,11 +79,18 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 
 def post(
-    session: requests.Session, method: str, url: str, timeout: float, **kwargs
+    session: requests.Session,
+    method: str,
+    url: str,
+    timeout: float,
+    inspect=None,
+    **kwargs,
 ) -> requests.Response:
     """One HTTP call whose failures come back as the engine's kinds of error.
 
-    Only the status and a short reason are kept in messages: response bodies may
+    `inspect(response)` sees an error response first and may raise a more
+    precise error (a vendor's own code for a limit that will not lift). Only
+    the status and a short reason are kept in messages: response bodies may
     echo the records sent, and those must not reach logs."""
     try:
         response = session.request(method, url, timeout=timeout, **kwargs)
@@ -92,6 +99,8 @@ def post(
     except requests.ConnectionError as exc:
         raise TransientError("connection failed or dropped") from exc
     status = response.status_code
+    if status >= 400 and inspect is not None:
+        inspect(response)
     if status == 429:
         raise TransientError("429 rate limited", retry_after_seconds(response))
     if status >= 500:
