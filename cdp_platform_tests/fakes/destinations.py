@@ -163,3 +163,77 @@ class HubSpotContactsServer(FaultyServer):
         if errors:
             body.update(numErrors=len(errors), errors=errors)
         return Response(json.dumps(body), 207 if errors else 200, content_type="application/json")
+
+
+BRAZE_KEY = "braze-rest-key-000000"
+
+
+@dataclass
+class BrazeServer(FaultyServer):
+    """`/users/track` and `/users/delete`: an attribute object whose `tier` is `INVALID`
+    is refused alone (201 with `errors`), as Braze does for a bad item."""
+
+    api_key: str = BRAZE_KEY
+    users: dict[str, dict] = field(default_factory=dict)
+    events: list[tuple[str, str]] = field(default_factory=list)  # (external_id, name)
+
+    def handle(self, request: Request) -> Response:
+        if request.headers.get("authorization") != f"Bearer {self.api_key}":
+            return Response(json.dumps({"message": "Invalid API key"}), 401)
+        body = request.get_json()
+        if request.path == "/users/delete":
+            with self.lock:
+                for external_id in body["external_ids"]:
+                    self.users.pop(external_id, None)
+            return Response(json.dumps({"deleted": len(body["external_ids"])}), 201)
+        if len(body.get("attributes", [])) > 75 or len(body.get("events", [])) > 75:
+            return Response(json.dumps({"message": "Too many items"}), 400)
+        errors = []
+        with self.lock:
+            for index, item in enumerate(body.get("attributes", [])):
+                if item.get("tier") == "INVALID":
+                    errors.append(
+                        {"type": "'tier' is not valid", "input_array": "attributes", "index": index}
+                    )
+                    continue
+                self.users.setdefault(item["external_id"], {}).update(item)
+            for item in body.get("events", []):
+                self.events.append((item["external_id"], item["name"]))
+        answer = {"message": "success", **({"errors": errors} if errors else {})}
+        return Response(json.dumps(answer), 201, content_type="application/json")
+
+
+META_TOKEN = "EAAB-test-token-000000"
+
+
+@dataclass
+class MetaAudienceServer(FaultyServer):
+    """`POST`/`DELETE /{audience_id}/users` with hashed rows, as the Graph API takes them."""
+
+    token: str = META_TOKEN
+    members: set[tuple[str, ...]] = field(default_factory=set)
+    rows_received: int = 0
+
+    def handle(self, request: Request) -> Response:
+        if request.args.get("access_token") != self.token:
+            return Response(json.dumps({"error": {"code": 190}}), 401)
+        payload = request.get_json()["payload"]
+        if payload["schema"] != ["EMAIL_SHA256", "PHONE_SHA256"] or len(payload["data"]) > 10_000:
+            return Response(json.dumps({"error": {"code": 100}}), 400)
+        hexes = [v for row in payload["data"] for v in row if v]
+        if not all(len(v) == 64 and int(v, 16) >= 0 for v in hexes):
+            return Response(json.dumps({"error": {"code": 100, "message": "not hashed"}}), 400)
+        with self.lock:
+            for row in payload["data"]:
+                if request.method == "DELETE":
+                    self.members.discard(tuple(row))
+                else:
+                    self.members.add(tuple(row))
+            self.rows_received += len(payload["data"])
+        answer = {
+            "audience_id": request.path.split("/")[1],
+            "session_id": "1",
+            "num_received": len(payload["data"]),
+            "num_invalid_entries": 0,
+        }
+        return Response(json.dumps(answer), 200, content_type="application/json")
