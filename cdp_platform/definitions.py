@@ -7,6 +7,9 @@ import warnings
 import dagster as dg
 
 from cdp_platform import settings
+from cdp_platform.activation.assets import sync_assets
+from cdp_platform.activation.config import SyncsFile, load_syncs
+from cdp_platform.activation.resources import destination_resources
 from cdp_platform.automation.jobs import JOBS
 from cdp_platform.automation.schedules import SCHEDULES
 from cdp_platform.identity.assets import (
@@ -34,8 +37,9 @@ from cdp_platform.sources.sensors import build_landing_sensor
 warnings.filterwarnings("ignore", category=dg.BetaWarning)
 
 
-def build_resources() -> dict[str, object]:
+def build_resources(syncs: SyncsFile | None = None) -> dict[str, object]:
     resources: dict[str, object] = {"warehouse": default_warehouse()}
+    resources.update(destination_resources(syncs or load_syncs()))
     if settings.crm_contacts_mode() == "api":
         resources["hubspot"] = HubSpotContactsResource(
             base_url=settings.hubspot_base_url(),
@@ -45,6 +49,7 @@ def build_resources() -> dict[str, object]:
 
 
 def build_definitions() -> dg.Definitions:
+    syncs = load_syncs()
     return dg.Definitions(
         assets=[
             *source_assets(),
@@ -61,11 +66,12 @@ def build_definitions() -> dg.Definitions:
             account_traits,
             lead_scores,
             *segment_assets(),
+            *sync_assets(syncs),
         ],
         jobs=JOBS,
         schedules=SCHEDULES,
         sensors=[build_landing_sensor(daily_partitions())],
-        resources=build_resources(),
+        resources=build_resources(syncs),
     )
 
 

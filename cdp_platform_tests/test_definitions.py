@@ -12,6 +12,11 @@ from cdp_platform.definitions import build_definitions, defs
 
 SNAPSHOT = {
     "assets": {
+        "activation": [
+            "activation/newsletter_first_order_offer",
+            "activation/retention_ads_audience",
+            "activation/win_back_emails",
+        ],
         "sources": [
             "crm_companies",
             "crm_contacts",

@@ -1,0 +1,104 @@
+"""One asset per declared sync, built from `config/syncs.yaml` by a factory."""
+
+import dagster as dg
+
+from cdp_platform.activation.config import SyncsFile, SyncSpec, load_syncs
+from cdp_platform.activation.engine import SyncReport, run_sync
+from cdp_platform.activation.resources import resource_key
+from cdp_platform.activation.rows import sync_rows
+from cdp_platform.activation.state import LOG_TABLE
+from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.segments.assets import PROFILE_DEPS, segment_key
+
+ACTIVATION_GROUP = "activation"
+TOP_ERRORS = 5
+
+
+class SyncRunConfig(dg.Config):
+    dry_run: bool = False  # plan and count, send nothing
+    full_resync: bool = False  # send every row again; removals cannot be computed
+
+
+def report_metadata(report: SyncReport) -> dict:
+    results = "\n".join(
+        f"| {operation} | {status} | {n:,} |"
+        for (operation, status), n in sorted(report.results.items())
+    )
+    errors = "\n".join(f"| {error} | {n:,} |" for error, n in report.errors.most_common(TOP_ERRORS))
+    planned = "\n".join(f"| {op} | {n:,} |" for op, n in sorted(report.planned.items()))
+    return {
+        "dry_run": report.dry_run,
+        "records_sent": report.sent,
+        "records_failed": report.failed,
+        "requests": report.requests,
+        "planned": dg.MetadataValue.md(f"| operation | records |\n|---|---|\n{planned}"),
+        "results": dg.MetadataValue.md(
+            f"| operation | status | records |\n|---|---|---|\n{results}"
+        ),
+        "top_errors": dg.MetadataValue.md(f"| error | records |\n|---|---|\n{errors}"),
+    }
+
+
+def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
+    destination = parsed.destinations[sync.destination]
+    purpose = sync.purpose or destination.purpose
+    deps = list(PROFILE_DEPS)
+    if sync.source.segment:
+        deps.append(segment_key(sync.source.segment))
+    key = resource_key(sync.destination)
+
+    @dg.asset(
+        key=dg.AssetKey([ACTIVATION_GROUP, sync.name]),
+        group_name=ACTIVATION_GROUP,
+        description=f"{sync.description} ({sync.mode} to {sync.destination}, needs "
+        f"{purpose} consent; every record in `{LOG_TABLE}`)",
+        owners=sync.owners or WAREHOUSE_ASSET["owners"],
+        pool=WAREHOUSE_ASSET["pool"],
+        kinds={destination.type, "duckdb"},
+        tags={"layer": "activation"},
+        deps=deps,
+        required_resource_keys={"warehouse", key},
+        metadata={
+            "destination": sync.destination,
+            "mode": sync.mode,
+            "consent_purpose": purpose,
+            "identifier": sync.identifier,
+            "mapping": dg.MetadataValue.json(sync.mapping),
+        },
+    )
+    def _sync(context: dg.AssetExecutionContext, config: SyncRunConfig) -> dg.MaterializeResult:
+        resource = getattr(context.resources, key)
+        client = resource.build(audience=sync.source.segment, columns=list(sync.mapping))
+        if config.full_resync and sync.mode in ("mirror", "remove"):
+            context.log.warning(
+                f"{sync.name}: full resync sends every row again and cannot compute removals; "
+                "records the destination holds beyond the model stay there"
+            )
+        with context.resources.warehouse.get_connection() as conn:
+            rows = sync_rows(conn, sync, purpose)
+            report = run_sync(
+                conn,
+                sync.name,
+                sync.mode,
+                rows,
+                client,
+                context.run.run_id,
+                dry_run=config.dry_run,
+                full_resync=config.full_resync,
+            )
+        context.log.info(
+            f"{sync.name}: planned {report.planned}; sent {report.sent}, failed {report.failed}"
+        )
+        if report.disabled:
+            raise dg.Failure(
+                f"{sync.destination} stopped the sync: {report.disabled}",
+                metadata=report_metadata(report),
+            )
+        return dg.MaterializeResult(metadata=report_metadata(report))
+
+    return _sync
+
+
+def sync_assets(parsed: SyncsFile | None = None) -> list[dg.AssetsDefinition]:
+    parsed = parsed or load_syncs()
+    return [build_sync_asset(sync, parsed) for sync in parsed.syncs]

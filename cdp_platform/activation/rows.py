@@ -1,0 +1,58 @@
+"""The rows a sync offers: who, keyed how, with which fields, and whether they consented."""
+
+from __future__ import annotations
+
+import math
+
+import duckdb
+
+from cdp_platform.activation.config import SyncSpec
+from cdp_platform.activation.plan import Row
+from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, PERSON_VIEW, literal
+
+
+def rows_sql(sync: SyncSpec, purpose: str) -> str:
+    """One row per person the sync covers: key, person, mapped fields, consent.
+
+    A segment's held-out members are never sent: that is what holding out means."""
+    fields = "".join(f', p.{column} AS "{name}"' for name, column in sync.mapping.items())
+    joins, filters = [], [f"p.{sync.identifier} IS NOT NULL"]
+    if sync.source.segment:
+        joins.append(
+            f"JOIN {MEMBERSHIPS_TABLE} m ON m.person_id = p.person_id "
+            f"AND m.segment = {literal(sync.source.segment)} AND NOT m.holdout"
+        )
+    if sync.source.where:
+        filters.append(f"({sync.source.where})")
+    return f"""
+        SELECT CAST(p.{sync.identifier} AS VARCHAR) AS _key, p.person_id AS _person_id,
+               coalesce(c.status = 'granted', false) AS _consented{fields}
+        FROM ({PERSON_VIEW}) p {" ".join(joins)}
+        LEFT JOIN profiles.consent_state c
+          ON c.person_id = p.person_id AND c.purpose = {literal(purpose)}
+        WHERE {" AND ".join(filters)}
+        ORDER BY _key"""
+
+
+def _plain(value):
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def sync_rows(conn: duckdb.DuckDBPyConnection, sync: SyncSpec, purpose: str) -> list[Row]:
+    cursor = conn.execute(rows_sql(sync, purpose))
+    names = [d[0] for d in cursor.description]
+    found: dict[str, Row] = {}
+    for values in cursor.fetchall():
+        record = dict(zip(names, values, strict=True))
+        key = record.pop("_key")
+        person = record.pop("_person_id")
+        consented = bool(record.pop("_consented"))
+        # Two persons with one identifier: the destination can hold one; keep the first.
+        found.setdefault(
+            key, Row(key, person, {k: _plain(v) for k, v in record.items()}, consented)
+        )
+    return list(found.values())
