@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity bench-profiles bench-segments
+.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity bench-profiles bench-segments bench-activation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,7 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
-bench: $(STAMP) bench-identity bench-profiles bench-segments
+bench: $(STAMP) bench-identity bench-profiles bench-segments bench-activation
 	$(BIN)/python -m cdp_platform.benchmarks.foundation
 
 bench-identity: $(STAMP)
@@ -58,3 +58,6 @@ bench-profiles: $(STAMP)
 
 bench-segments: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.segments
+
+bench-activation: $(STAMP)
+	$(BIN)/python -m cdp_platform.benchmarks.activation

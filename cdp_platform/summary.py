@@ -127,12 +127,25 @@ def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     return ("Segments", ["segment", "members", "held out", "entered", "exited"], rows)
 
 
+def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not _table_exists(conn, "activation.sync_log"):
+        return None
+    rows = conn.execute(
+        """SELECT sync, operation, status, count(*) FROM activation.sync_log
+           WHERE run_id IN (SELECT arg_max(run_id, logged_at) FROM activation.sync_log
+                            GROUP BY sync)
+           GROUP BY ALL ORDER BY ALL"""
+    ).fetchall()
+    return ("Activation (last run of each sync)", ["sync", "operation", "status", "records"], rows)
+
+
 SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [
     sources_section,
     staging_section,
     identity_section,
     profiles_section,
     segments_section,
+    activation_section,
 ]
 
 

@@ -199,33 +199,78 @@ def run_sync(
         report.results[("skip", status)] += 1
     delivery = _Delivery(sync, destination, policy or RetryPolicy(), report)
     work = batches(plan, destination.limits.batch_size)
-    with ThreadPoolExecutor(max_workers=destination.limits.max_concurrency) as pool:
+    accepted = _Acknowledgements(conn, sync, run_id, report)
+    try:
+        _deliver_all(work, delivery, destination.limits.max_concurrency, accepted, report)
+    finally:
+        accepted.flush()  # whatever happens, what the destination took is on record
+    return report
+
+
+class _Acknowledgements:
+    """Outcomes waiting to be written: flushed every `FLUSH_SECONDS` or `FLUSH_RECORDS`,
+    at the end, and before any error leaves the run. A process killed outright can
+    lose at most that window, whose records the next run sends again, unchanged."""
+
+    FLUSH_SECONDS = 0.5
+    FLUSH_RECORDS = 5000
+
+    def __init__(self, conn, sync: str, run_id: str, report: SyncReport):
+        self.conn, self.sync, self.run_id, self.report = conn, sync, run_id, report
+        self.pending: list[Outcome] = []
+        self.flushed_at = time.monotonic()
+
+    def add(self, outcomes: list[Outcome]) -> None:
+        self.pending.extend(outcomes)
+        for outcome in outcomes:
+            status = "succeeded" if outcome.accepted else "failed"
+            self.report.results[(outcome.change.operation, status)] += 1
+            if outcome.error:
+                self.report.errors[outcome.error] += 1
+        due = time.monotonic() - self.flushed_at >= self.FLUSH_SECONDS
+        if due or len(self.pending) >= self.FLUSH_RECORDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.pending:
+            # Written here, in the caller's thread: DuckDB connections are not shared.
+            record_outcomes(self.conn, self.sync, self.run_id, self.pending)
+            self.pending = []
+        self.flushed_at = time.monotonic()
+
+
+def _deliver_all(work, delivery: _Delivery, concurrency: int, accepted, report) -> None:
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
         pending = set()
         queue = iter(work)
         while True:
-            while len(pending) < destination.limits.max_concurrency * 2:
+            while len(pending) < concurrency * 2:
                 item = next(queue, None)
                 if item is None:
                     break
                 pending.add(pool.submit(delivery.deliver, *item))
             if not pending:
-                break
+                return
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
                 try:
                     outcomes = future.result()
                 except DestinationDisabled as exc:
                     report.disabled = str(exc)
-                    for waiting in pending:
-                        waiting.cancel()
-                    pending = set()
-                    queue = iter(())
-                    break
-                # Committed here, in the caller's thread: DuckDB connections are not shared.
-                record_outcomes(conn, sync, run_id, outcomes)
-                for outcome in outcomes:
-                    status = "succeeded" if outcome.accepted else "failed"
-                    report.results[(outcome.change.operation, status)] += 1
-                    if outcome.error:
-                        report.errors[outcome.error] += 1
-    return report
+                    _drain((done - {future}) | pending, accepted)
+                    return
+                except Exception:
+                    _drain((done - {future}) | pending, accepted)
+                    raise
+                accepted.add(outcomes)
+                done = done - {future}
+
+
+def _drain(pending: set, accepted: _Acknowledgements) -> None:
+    """Stop sending: cancel what has not started, and keep the outcomes of the
+    batches already in flight, which the destination may well have taken."""
+    for waiting in pending:
+        waiting.cancel()
+    for finished in wait(pending).done:
+        if not finished.cancelled() and finished.exception() is None:
+            accepted.add(finished.result())
