@@ -39,6 +39,17 @@ def report_metadata(report: SyncReport) -> dict:
     }
 
 
+def automation_condition(sync: SyncSpec) -> dg.AutomationCondition:
+    """Run after the inputs change (or on the sync's cron), never past a failed
+    blocking check upstream: a segment whose size swung too far stops here."""
+    if sync.automation == "eager":
+        # Relaxed: the daily-partitioned sources far upstream are never all present.
+        when = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+    else:
+        when = dg.AutomationCondition.on_cron(sync.automation)
+    return when & dg.AutomationCondition.all_deps_blocking_checks_passed()
+
+
 def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
     destination = parsed.destinations[sync.destination]
     purpose = sync.purpose or destination.purpose
@@ -58,6 +69,7 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
         tags={"layer": "activation"},
         deps=deps,
         required_resource_keys={"warehouse", key},
+        automation_condition=automation_condition(sync),
         metadata={
             "destination": sync.destination,
             "mode": sync.mode,

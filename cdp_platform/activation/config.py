@@ -87,6 +87,9 @@ class SyncSpec(BaseModel):
     mapping: dict[str, str] = Field(default_factory=dict)  # destination field -> person column
     mode: Mode = "upsert"
     purpose: str | None = None  # defaults to the destination's
+    # When it runs on its own: `eager` (after its inputs change) or a cron schedule.
+    # Either way only once every blocking check upstream has passed.
+    automation: str = "eager"
 
 
 class SyncsFile(BaseModel):
@@ -102,6 +105,16 @@ class SyncSpecError(ValueError):
 
 def syncs_path() -> Path:
     return Path(os.environ.get("CDP_SYNCS_CONFIG", CONFIG_DIR / "syncs.yaml"))
+
+
+def _is_cron(expression: str) -> bool:
+    import dagster as dg
+
+    try:  # Dagster's own check of a cron string, as a schedule would get
+        dg.ScheduleDefinition(name="check", cron_schedule=expression, job_name="check")
+    except dg.DagsterInvalidDefinitionError:
+        return False
+    return True
 
 
 def _check(parsed: SyncsFile, path: Path) -> None:
@@ -141,6 +154,15 @@ def _check(parsed: SyncsFile, path: Path) -> None:
             if column not in columns:
                 where = "identifier" if field_name == "identifier" else f"mapping.{field_name}"
                 fail(sync.name, where, f"unknown person column {column!r}")
+        if sync.automation != "eager":
+            from dagster._utils.schedules import is_valid_cron_string
+
+            if not is_valid_cron_string(sync.automation):
+                fail(
+                    sync.name,
+                    "automation",
+                    f"neither 'eager' nor a cron schedule: {sync.automation!r}",
+                )
         audience = sync.mode in ("add", "remove")
         if destination.type in AUDIENCE_ONLY and not audience:
             fail(sync.name, "mode", f"a {destination.type} audience takes mode add or remove")

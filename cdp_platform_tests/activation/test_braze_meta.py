@@ -24,7 +24,7 @@ from cdp_platform_tests.fakes.destinations import (
 )
 
 FAST = RetryPolicy(attempts=5, initial_seconds=0.05, max_seconds=1.0)
-FAULTS = {1: "429", 2: "503", 4: "slow", 6: "drop", 8: "500"}
+FAULTS = {1: "429", 2: "503", 4: "slow", 6: "drop", 8: "500"}  # Retry-After, 5xx, timeout, reset
 
 
 @pytest.fixture
@@ -72,9 +72,13 @@ def test_meta_hashes_normalised_identifiers_and_removes_leavers(db):
         Row("p2", "p2", {"email": "bob@example.org", "phone": None}),
         Row("p3", "p3", {"email": None, "phone": None}),  # nothing to match on
     ]
-    with MetaAudienceServer(faults={1: "429", 2: "500"}, retry_after="0.1") as server:
-        meta = MetaAudienceDestination(server.url, "6000", META_TOKEN)
-        report = run_sync(db, "meta", "remove", rows, meta, "r1", policy=FAST)
+    faults = {1: "429", 2: "500", 3: "503", 4: "slow", 5: "drop"}
+    with MetaAudienceServer(faults=faults, retry_after="0.1", slow_seconds=1.5) as server:
+        meta = MetaAudienceDestination(
+            server.url, "6000", META_TOKEN, limits=Limits(10_000, 50, timeout_seconds=1.0)
+        )
+        patient = RetryPolicy(attempts=6, initial_seconds=0.05, max_seconds=1.0)
+        report = run_sync(db, "meta", "remove", rows, meta, "r1", policy=patient)  # 5 faults
         assert (report.sent, report.failed) == (2, 1)
         ann = (
             hashlib.sha256(b"ann.smith@example.org").hexdigest(),

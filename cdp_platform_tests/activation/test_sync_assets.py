@@ -140,3 +140,14 @@ def test_the_secret_never_reaches_the_definitions_or_run_metadata(tmp_path, monk
         result = materialize(tmp_path, monkeypatch, server, warehouse)
     text = repr([e.event_specific_data for e in result.all_events])
     assert SECRET not in text and SECRET[6:] not in text
+
+
+def test_a_sync_schedule_must_be_eager_or_cron(tmp_path):
+    path = tmp_path / "syncs.yaml"
+    path.write_text(syncs_yaml("http://127.0.0.1:9") + "    automation: every tuesday\n")
+    with pytest.raises(SyncSpecError, match="sync 'gb_customers': automation: neither 'eager'"):
+        load_syncs(path)
+    path.write_text(syncs_yaml("http://127.0.0.1:9") + "    automation: '0 6 * * *'\n")
+    parsed = load_syncs(path)
+    asset = build_sync_asset(parsed.syncs[0], parsed)
+    assert "0 6 * * *" in str(asset.automation_conditions_by_key[asset.key])
