@@ -12,6 +12,7 @@ from cdp_platform.activation.config import SyncSpecError, load_syncs
 from cdp_platform.activation.resources import destination_resources
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
+from cdp_platform_tests.profile_tables import seed_profiles
 
 PERSONS = 12
 
@@ -41,26 +42,7 @@ def syncs_yaml(url: str, purpose_line: str = "purpose: email_marketing") -> str:
 def warehouse(tmp_path) -> WarehouseResource:
     path = tmp_path / "warehouse.duckdb"
     with connect(path) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS profiles")
-        conn.execute(
-            f"""CREATE TABLE profiles.golden_profiles AS SELECT 'p' || i AS person_id,
-                  'Name' || i AS first_name, 'n' || i || '@example.org' AS email,
-                  CASE WHEN i < 10 THEN 'GB' ELSE 'FR' END AS country,
-                  []::VARCHAR[] AS emails, []::VARCHAR[] AS phones FROM range({PERSONS}) r(i)"""
-        )
-        conn.execute(
-            "CREATE TABLE profiles.customer_traits AS SELECT person_id, NULL::DATE AS as_of, "
-            "1 AS orders FROM profiles.golden_profiles"
-        )
-        conn.execute(
-            "CREATE TABLE profiles.customer_scores AS SELECT person_id, NULL::DOUBLE AS "
-            "churn_probability, NULL::VARCHAR AS churn_risk, NULL::DOUBLE AS predicted_value "
-            "FROM profiles.golden_profiles"
-        )
-        conn.execute(
-            "CREATE TABLE profiles.lead_scores AS SELECT person_id, NULL::VARCHAR AS account_id, "
-            "0 AS lead_score FROM profiles.golden_profiles"
-        )
+        seed_profiles(conn, PERSONS, country="CASE WHEN i < 10 THEN 'GB' ELSE 'FR' END", orders="1")
         # Consent: granted for even persons, denied for p1, unknown (no row) for the rest.
         conn.execute(
             """CREATE TABLE profiles.consent_state AS

@@ -8,6 +8,7 @@ import pytest
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform.segments.assets import SIZE_CHECK, build_segment_asset, segment_key
 from cdp_platform.segments.spec import Condition, SegmentSpec, SizeCheck
+from cdp_platform_tests.profile_tables import seed_profiles
 
 
 def _spec(action: str) -> SegmentSpec:
@@ -24,26 +25,7 @@ def _spec(action: str) -> SegmentSpec:
 def warehouse(tmp_path) -> WarehouseResource:
     path = tmp_path / "warehouse.duckdb"
     with connect(path) as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS profiles")
-        conn.execute(
-            "CREATE TABLE profiles.golden_profiles AS SELECT 'p' || i AS person_id, "
-            "'Name' || i AS first_name, 'n' || i || '@example.org' AS email, 'GB' AS country, "
-            "[]::VARCHAR[] AS emails, []::VARCHAR[] AS phones FROM range(10) r(i)"
-        )
-        conn.execute(
-            "CREATE TABLE profiles.customer_traits AS SELECT person_id, NULL::DATE AS as_of, "
-            "CASE WHEN person_id IN ('p1', 'p2', 'p3', 'p4') THEN 1 ELSE 0 END AS orders "
-            "FROM profiles.golden_profiles"
-        )
-        conn.execute(
-            "CREATE TABLE profiles.customer_scores AS SELECT person_id, NULL::DOUBLE AS "
-            "churn_probability, NULL::VARCHAR AS churn_risk, NULL::DOUBLE AS predicted_value "
-            "FROM profiles.golden_profiles"
-        )
-        conn.execute(
-            "CREATE TABLE profiles.lead_scores AS SELECT person_id, NULL::VARCHAR AS account_id, "
-            "0 AS lead_score FROM profiles.golden_profiles"
-        )
+        seed_profiles(conn, 10, orders="CASE WHEN i BETWEEN 1 AND 4 THEN 1 ELSE 0 END")
     return WarehouseResource(database=str(path))
 
 
