@@ -129,3 +129,25 @@ def test_accounts_hold_work_domains_and_every_person_has_a_lead_score(built):
         )[0][0]
         == 0
     )
+
+
+def test_the_whole_pipeline_fills_the_contract_tables_of_segments_and_activation(built):
+    query = built
+    contract = {
+        "segments.segment_memberships": {"segment", "person_id"},
+        "activation.sync_log": {"sync", "run_id", "person_id", "operation", "status", "error"},
+    }
+    for table, columns in contract.items():
+        assert columns <= {r[0] for r in query(f"DESCRIBE {table}")}, table
+    # Every member of a synced segment who consented was sent; nobody else.
+    sent = query(
+        "SELECT count(DISTINCT person_id) FROM activation.sync_log "
+        "WHERE sync = 'newsletter_first_order_offer' AND status = 'succeeded'"
+    )[0][0]
+    unsent = query(
+        """SELECT count(*) FROM activation.sync_log l
+           JOIN profiles.consent_state c ON c.person_id = l.person_id
+             AND c.purpose = 'email_marketing'
+           WHERE l.status = 'succeeded' AND c.status <> 'granted'"""
+    )[0][0]
+    assert sent > 0 and unsent == 0
