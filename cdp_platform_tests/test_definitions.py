@@ -51,7 +51,7 @@ SNAPSHOT = {
         "staging": ["identity_records"],
     },
     "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream", "retrain_identity_model"],
-    "sensors": ["landing_file_sensor"],
+    "sensors": ["default_automation_condition_sensor", "landing_file_sensor"],
     "schedules": ["weekly_identity_model_retrain"],
 }
 
