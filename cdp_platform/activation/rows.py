@@ -8,13 +8,16 @@ import duckdb
 
 from cdp_platform.activation.config import SyncSpec
 from cdp_platform.activation.plan import Row
-from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, PERSON_VIEW, literal
+from cdp_platform.profiles.traits import loaded_tables
+from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, literal, person_view
 
 
-def rows_sql(sync: SyncSpec, purpose: str) -> str:
+def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> str:
     """One row per person the sync covers: key, person, mapped fields, consent.
 
-    A segment's held-out members are never sent: that is what holding out means."""
+    A segment's held-out members are never sent: that is what holding out means.
+    Suppressed and erased subjects are not offered at all, so mirror and remove
+    modes take them out of the destination."""
     fields = "".join(f', p.{column} AS "{name}"' for name, column in sync.mapping.items())
     joins, filters = [], [f"p.{sync.identifier} IS NOT NULL"]
     if sync.source.segment:
@@ -27,7 +30,7 @@ def rows_sql(sync: SyncSpec, purpose: str) -> str:
     return f"""
         SELECT CAST(p.{sync.identifier} AS VARCHAR) AS _key, p.person_id AS _person_id,
                coalesce(c.status = 'granted', false) AS _consented{fields}
-        FROM ({PERSON_VIEW}) p {" ".join(joins)}
+        FROM ({person_view(tables)}) p {" ".join(joins)}
         LEFT JOIN profiles.consent_state c
           ON c.person_id = p.person_id AND c.purpose = {literal(purpose)}
         WHERE {" AND ".join(filters)}
@@ -43,7 +46,7 @@ def _plain(value):
 
 
 def sync_rows(conn: duckdb.DuckDBPyConnection, sync: SyncSpec, purpose: str) -> list[Row]:
-    cursor = conn.execute(rows_sql(sync, purpose))
+    cursor = conn.execute(rows_sql(sync, purpose, loaded_tables(conn)))
     names = [d[0] for d in cursor.description]
     found: dict[str, Row] = {}
     for values in cursor.fetchall():

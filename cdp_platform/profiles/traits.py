@@ -152,6 +152,17 @@ def loaded_sources(conn: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
+def loaded_tables(conn: duckdb.DuckDBPyConnection) -> set[str]:
+    """The loaded sources, plus the privacy tables (schema-qualified) once they exist."""
+    privacy = {
+        f"privacy.{t}"
+        for (t,) in conn.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'privacy'"
+        ).fetchall()
+    }
+    return loaded_sources(conn) | privacy
+
+
 def build_traits(
     conn: duckdb.DuckDBPyConnection, traits: list[Trait], as_of: str, persons: str
 ) -> int:

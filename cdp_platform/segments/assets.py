@@ -6,7 +6,7 @@ import yaml
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
 from cdp_platform.profiles.assets import AsOfConfig, resolve_as_of
 from cdp_platform.profiles.config import load_profiles_config
-from cdp_platform.profiles.traits import loaded_sources
+from cdp_platform.profiles.traits import loaded_tables
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE
 from cdp_platform.segments.config import load_segments, references
@@ -24,6 +24,7 @@ PROFILE_DEPS = [
     "customer_scores",
     "consent_state",
     "lead_scores",
+    "privacy_subjects",
 ]
 
 MEMBERSHIP_COLUMNS = dg.TableSchema(
@@ -105,7 +106,7 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
             as_of = resolve_as_of(conn, config, load_profiles_config())
-            result = evaluate_segment(conn, spec, as_of, loaded_sources(conn), context.run.run_id)
+            result = evaluate_segment(conn, spec, as_of, loaded_tables(conn), context.run.run_id)
             sample = masked_sample(conn, current_members_sql(spec.name), SAMPLE_ROWS)
         context.log.info(
             f"segment {spec.name}: {result.size} members (+{result.entered} -{result.exited})"

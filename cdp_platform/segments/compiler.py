@@ -25,6 +25,17 @@ PERSON_VIEW = """
   LEFT JOIN profiles.customer_scores s USING (person_id)
   LEFT JOIN profiles.lead_scores l USING (person_id)"""
 
+SUBJECTS_TABLE = "privacy.subjects"
+
+
+def person_view(tables: set[str]) -> str:
+    """Every person a segment or sync may consider: suppressed and erased subjects
+    (privacy requests) are processed no further, once their requests are matched."""
+    if SUBJECTS_TABLE not in tables:
+        return PERSON_VIEW
+    return f"{PERSON_VIEW}\n  WHERE g.person_id NOT IN (SELECT person_id FROM {SUBJECTS_TABLE})"
+
+
 ACCOUNT_VIEW = """
   SELECT a.*, t.* EXCLUDE (account_id), s.lead_score, s.best_contact_score
   FROM profiles.accounts a
@@ -131,7 +142,7 @@ def compile_condition(condition: Condition, as_of: str, tables: set[str]) -> str
     """SQL selecting `person_id` of every person meeting `condition` as of `as_of`."""
     compiling = _Compiling(as_of, tables)
     predicate = compiling.condition(condition)
-    ctes = ", ".join([f"p AS ({PERSON_VIEW})", *compiling.events])
+    ctes = ", ".join([f"p AS ({person_view(tables)})", *compiling.events])
     return f"WITH {ctes} SELECT p.person_id FROM p WHERE coalesce({predicate}, FALSE)"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.privacy.masking import mask_value
-from cdp_platform.profiles.traits import loaded_sources
+from cdp_platform.profiles.traits import loaded_tables
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.config import references
 from cdp_platform.segments.membership import SIZES_TABLE
@@ -53,7 +53,7 @@ def preview(
     """(members, held out, masked sample) of `spec` as of `as_of`, computed, not stored."""
     if references(spec) and not _table_exists(conn, "segments", "segment_memberships"):
         raise ValueError(f"segment {spec.name} builds on other segments: materialize them first")
-    sql = compile_segment(spec, as_of, loaded_sources(conn))
+    sql = compile_segment(spec, as_of, loaded_tables(conn))
     size, held = conn.execute(
         f"SELECT count(*), count(*) FILTER (WHERE holdout) FROM ({sql})"
     ).fetchone()

@@ -151,3 +151,13 @@ def test_the_whole_pipeline_fills_the_contract_tables_of_segments_and_activation
            WHERE l.status = 'succeeded' AND c.status <> 'granted'"""
     )[0][0]
     assert sent > 0 and unsent == 0
+    # Suppressed and erased subjects, matched in this same run, are in no segment and
+    # were sent nowhere.
+    assert query("SELECT count(*) FROM privacy.subjects")[0][0] > 0
+    reached = query(
+        """SELECT (SELECT count(*) FROM segments.segment_memberships
+                   WHERE person_id IN (SELECT person_id FROM privacy.subjects)),
+                  (SELECT count(*) FROM activation.sync_log WHERE status = 'succeeded'
+                   AND person_id IN (SELECT person_id FROM privacy.subjects))"""
+    )[0]
+    assert reached == (0, 0)

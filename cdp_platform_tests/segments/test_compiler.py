@@ -211,3 +211,17 @@ def test_holdout_is_a_stable_share_by_segment_and_person(db):
     assert 0.48 < share < 0.52
     none = spec.model_copy(update={"holdout_percent": 0})
     assert not any(dict(db.execute(compile_segment(none, AS_OF, set())).fetchall()).values())
+
+
+def test_suppressed_and_erased_subjects_are_in_no_segment(db):
+    db.execute("CREATE SCHEMA IF NOT EXISTS privacy")
+    db.execute(
+        "CREATE TABLE privacy.subjects AS SELECT * FROM (VALUES ('p2', 'suppressed'), "
+        "('p4', 'erased')) t(person_id, status)"
+    )
+    try:
+        tables = loaded_sources(db) | {"privacy.subjects"}
+        sql = compile_condition(Condition(sql="true"), AS_OF, tables)
+        assert {p for (p,) in db.execute(sql).fetchall()} == {"p1", "p3"}
+    finally:
+        db.execute("DROP TABLE privacy.subjects")

@@ -1,0 +1,43 @@
+"""Assets of privacy: data-subject requests matched to persons."""
+
+import dagster as dg
+
+from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
+from cdp_platform.resources.warehouse import WarehouseResource
+
+SUBJECT_COLUMNS = dg.TableSchema(
+    columns=[
+        dg.TableColumn("person_id", "VARCHAR", "the subject"),
+        dg.TableColumn("status", "VARCHAR", "suppressed or erased"),
+        dg.TableColumn("request_id", "VARCHAR", "the request that decided it"),
+        dg.TableColumn("decided_at", "TIMESTAMPTZ", "when that request was received"),
+    ]
+)
+
+
+@dg.asset(
+    name="privacy_subjects",
+    group_name="privacy",
+    description=(
+        "Data-subject requests matched to persons through the identity graph (an email on "
+        f"a request reaches every record of its person) in `{MATCHES_TABLE}`, and who is "
+        f"suppressed or erased in `{SUBJECTS_TABLE}`: the latest request decides, an "
+        "erasure stands. Segments and syncs process these persons no further, so a "
+        "suppression stops activation in the same run that loads it."
+    ),
+    deps=["privacy_requests", "person_id_map"],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "privacy"},
+    **WAREHOUSE_ASSET,
+    metadata={"dagster/table_name": SUBJECTS_TABLE, "dagster/column_schema": SUBJECT_COLUMNS},
+)
+def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        counts = build_subjects(conn)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": counts["persons_suppressed"] + counts["persons_erased"],
+            **counts,
+        }
+    )
