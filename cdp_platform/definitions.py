@@ -18,7 +18,7 @@ from cdp_platform.identity.assets import (
     identity_records,
     person_id_map,
 )
-from cdp_platform.privacy.assets import privacy_subjects
+from cdp_platform.privacy.assets import erased_subjects, privacy_subjects
 from cdp_platform.profiles.account_assets import account_traits, accounts, lead_scores
 from cdp_platform.profiles.assets import (
     consent_state,
@@ -67,6 +67,7 @@ def build_definitions() -> dg.Definitions:
             account_traits,
             lead_scores,
             privacy_subjects,
+            erased_subjects,
             *segment_assets(),
             *sync_assets(syncs),
         ],

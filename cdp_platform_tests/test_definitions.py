@@ -29,7 +29,7 @@ SNAPSHOT = {
             "web_events",
         ],
         "identity": ["identity_edges", "identity_model", "person_id_map"],
-        "privacy": ["privacy_subjects"],
+        "privacy": ["erased_subjects", "privacy_subjects"],
         "profiles": [
             "account_traits",
             "accounts",

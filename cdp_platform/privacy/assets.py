@@ -3,6 +3,7 @@
 import dagster as dg
 
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.privacy.erasure import erase_subjects
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
 from cdp_platform.resources.warehouse import WarehouseResource
 
@@ -39,5 +40,34 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
         metadata={
             "dagster/row_count": counts["persons_suppressed"] + counts["persons_erased"],
             **counts,
+        }
+    )
+
+
+@dg.asset(
+    name="erased_subjects",
+    group_name="privacy",
+    description=(
+        "The erasure cascade in the warehouse: every erased subject's source records (current "
+        "and every version), identity records, graph and id history, and every profiles and "
+        "segments row are deleted, before the profiles are rebuilt in the same run."
+    ),
+    deps=["privacy_subjects"],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "privacy"},
+    **WAREHOUSE_ASSET,
+)
+def erased_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
+    with warehouse.get_connection() as conn:
+        removed = erase_subjects(conn)
+        erased = conn.execute(
+            f"SELECT count(*) FROM {SUBJECTS_TABLE} WHERE status = 'erased'"
+        ).fetchone()[0]
+    rows = "\n".join(f"| {table} | {n:,} |" for table, n in sorted(removed.items()))
+    return dg.MaterializeResult(
+        metadata={
+            "persons_erased": erased,
+            "rows_removed": sum(removed.values()),
+            "removed_by_table": dg.MetadataValue.md(f"| table | rows |\n|---|---|\n{rows}"),
         }
     )

@@ -82,7 +82,8 @@ def _masked_preview(rows: list[tuple]) -> str:
         f"`{PROVENANCE_TABLE}` says which record and rule each value came from. Values a "
         f"data team pins in `{OVERRIDES_TABLE}` win on every run and follow merges."
     ),
-    deps=["person_id_map"],
+    # Erased subjects leave the warehouse before any profile is built.
+    deps=["person_id_map", "erased_subjects"],
     **PROFILES_ASSET,
     metadata={"dagster/column_schema": GOLDEN_COLUMNS, "dagster/table_name": GOLDEN_TABLE},
     check_specs=golden_check_specs(),

@@ -161,3 +161,42 @@ def test_the_whole_pipeline_fills_the_contract_tables_of_segments_and_activation
                    AND person_id IN (SELECT person_id FROM privacy.subjects))"""
     )[0]
     assert reached == (0, 0)
+
+
+def test_erased_subjects_are_gone_from_every_layer(built):
+    query = built
+    erased = {p for (p,) in query("SELECT person_id FROM privacy.subjects WHERE status = 'erased'")}
+    assert erased
+    for schema in ("identity", "profiles", "segments"):
+        tables = query(
+            "SELECT DISTINCT table_name FROM duckdb_columns() "
+            "WHERE schema_name = ? AND column_name = 'person_id'",
+            [schema],
+        )
+        for (table,) in tables:
+            left = query(
+                f"SELECT count(*) FROM {schema}.{table} WHERE person_id IN "
+                "(SELECT person_id FROM privacy.subjects WHERE status = 'erased')"
+            )[0][0]
+            assert left == 0, f"{schema}.{table}"
+    # The email on each DELETE request is in no source row any more, in any email column.
+    emails = [
+        e.strip().lower()
+        for (e,) in query(
+            "SELECT identifier_value FROM sources.privacy_requests "
+            "WHERE type = 'DELETE' AND identifier_type = 'email'"
+        )
+    ]
+    columns = query(
+        "SELECT table_name, column_name FROM duckdb_columns() WHERE schema_name = 'sources' "
+        "AND column_name LIKE '%email%' AND table_name NOT IN ('privacy_requests', "
+        "'privacy_requests_raw', 'quarantine')"
+    )
+    assert emails and columns
+    for table, column in columns:
+        found = query(
+            f"SELECT count(*) FROM sources.{table} WHERE lower(trim({column})) IN "
+            f"(SELECT unnest(?::VARCHAR[]))",
+            [emails],
+        )[0][0]
+        assert found == 0, f"{table}.{column}"

@@ -1,0 +1,105 @@
+"""The erasure cascade in the warehouse: an erased subject's rows leave every layer.
+
+For each person `privacy.subjects` marks `erased`, their source records (by
+the identity map) are deleted from the sources' current tables and their
+every-version `_raw` tables (in-store receipts by the loyalty card, web events
+by the browser), from the standardised identity records, the identity graph
+and the id history, and from every table of the profiles and segments layers
+that holds a `person_id`. The layers rebuilt downstream in the same run then
+never see them. Destinations and the sync state are the activation layer's
+part of the cascade. Data-subject requests themselves are kept: they are how
+the erasure is honoured again when the same data arrives later.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SUBJECTS_TABLE = "privacy.subjects"
+MAP = "identity.person_id_map"
+# Layers whose tables are cleared by `person_id`, whatever tables they hold.
+PERSON_SCHEMAS = ("identity", "profiles", "segments")
+# Sources whose rows belong to a person's record through another column.
+LINKED_ROWS = {
+    # table: (its column, the identity source, that source's record id)
+    "web_events": ("anonymous_id", "web_events"),
+    "pos_transactions": ("card_number", "pos_loyalty"),
+}
+
+
+def _tables(conn: duckdb.DuckDBPyConnection, schema: str, column: str) -> list[str]:
+    return [
+        table
+        for (table,) in conn.execute(
+            """SELECT DISTINCT table_name FROM duckdb_columns()
+               WHERE schema_name = ? AND column_name = ? ORDER BY 1""",
+            [schema, column],
+        ).fetchall()
+    ]
+
+
+def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Delete erased subjects' rows everywhere in the warehouse; rows removed per table."""
+    removed: dict[str, int] = {}
+    if not _tables(conn, "privacy", "status"):
+        return removed
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        conn.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _erased AS
+                SELECT person_id FROM {SUBJECTS_TABLE} WHERE status = 'erased'"""
+        )
+        conn.execute(
+            f"""CREATE OR REPLACE TEMP TABLE _erased_records AS
+                SELECT DISTINCT source, source_record_id FROM {MAP}
+                WHERE person_id IN (SELECT person_id FROM _erased)"""
+            if _tables(conn, "identity", "person_id")
+            else "CREATE OR REPLACE TEMP TABLE _erased_records (source VARCHAR, source_record_id VARCHAR)"
+        )
+
+        def delete(table: str, where: str) -> None:
+            count = conn.execute(f"DELETE FROM {table} WHERE {where}").fetchone()[0]
+            if count:
+                removed[table] = removed.get(table, 0) + count
+
+        for table in _tables(conn, "sources", "source_record_id"):
+            source = table.removesuffix("_raw")
+            column, owner = LINKED_ROWS.get(source, ("source_record_id", source))
+            delete(
+                f"sources.{table}",
+                f"{column} IN (SELECT source_record_id FROM _erased_records "
+                f"WHERE source = '{owner}')",
+            )
+        if _tables(conn, "staging", "source_record_id"):
+            delete(
+                "staging.identity_records",
+                "(source, source_record_id) IN (SELECT source, source_record_id "
+                "FROM _erased_records)",
+            )
+        if "record_clusters" in _tables(conn, "identity", "record_key"):
+            keys = (
+                "SELECT record_key FROM identity.record_clusters WHERE (source, source_record_id) "
+                "IN (SELECT source, source_record_id FROM _erased_records)"
+            )
+            if "identity_edges" in _tables(conn, "identity", "record_a"):
+                delete(
+                    "identity.identity_edges",
+                    f"record_a IN ({keys}) OR record_b IN ({keys})",
+                )
+            delete("identity.record_clusters", f"record_key IN ({keys})")
+        for schema in PERSON_SCHEMAS:
+            for table in _tables(conn, schema, "person_id"):
+                delete(f"{schema}.{table}", "person_id IN (SELECT person_id FROM _erased)")
+        if "person_id_history" in _tables(conn, "identity", "other_person_id"):
+            delete(
+                "identity.person_id_history",
+                "other_person_id IN (SELECT person_id FROM _erased)",
+            )
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.execute("DROP TABLE IF EXISTS _erased")
+        conn.execute("DROP TABLE IF EXISTS _erased_records")
+    return removed
