@@ -194,6 +194,27 @@ def segment_preview(name: str, as_of: date | None, sample: int, warehouse: Path 
         click.echo(render_table(list(SAMPLE_COLUMNS), shown))
 
 
+@cli.group()
+def privacy() -> None:
+    """Data-subject requests."""
+
+
+@privacy.command("report")
+@click.option("--email", required=True, help="The subject's email address.")
+@_warehouse_option
+def privacy_report(email: str, warehouse: Path | None) -> None:
+    """Print everything held about the person with this email, as JSON."""
+    import json
+
+    from cdp_platform.privacy.report import access_report
+
+    with _read_only_warehouse(warehouse) as conn:
+        report = access_report(conn, email)
+    if not report["persons"]:
+        raise CliError("no person holds that email")
+    click.echo(json.dumps(report, indent=2, default=str))
+
+
 def main() -> None:
     try:
         cli(prog_name="cdp", standalone_mode=True)

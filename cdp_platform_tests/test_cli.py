@@ -171,3 +171,37 @@ def test_segment_list_and_preview_count_without_writing(demo_run):
 
     unknown = cdp("segment", "preview", "no_such_segment", "--warehouse", str(warehouse))
     assert unknown.returncode != 0 and "no segment named 'no_such_segment'" in unknown.stderr
+
+
+def test_privacy_report_prints_everything_held_about_an_email(demo_run):
+    out, ran = demo_run
+    assert ran.returncode == 0, ran.stderr
+    warehouse = out / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        person, email, statements, records = conn.execute(
+            """SELECT g.person_id, g.email,
+                      (SELECT count(*) FROM profiles.consent_statements s
+                       WHERE s.person_id = g.person_id),
+                      (SELECT count(*) FROM identity.person_id_map m
+                       WHERE m.person_id = g.person_id)
+               FROM profiles.golden_profiles g WHERE g.email IS NOT NULL
+               ORDER BY len(g.sources) DESC, g.person_id LIMIT 1"""
+        ).fetchone()
+    shown = cdp("privacy", "report", "--email", email.upper(), "--warehouse", str(warehouse))
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["persons"] == [person]
+    assert report["profile"][0]["email"] == email
+    assert len(report["consent_history"]) == statements
+    assert len(report["source_records"]) == records > 1
+    assert {c["purpose"] for c in report["consent"]} == {
+        "email_marketing",
+        "sms",
+        "advertising",
+        "analytics",
+    }
+
+    unknown = cdp(
+        "privacy", "report", "--email", "nobody@nowhere.example", "--warehouse", str(warehouse)
+    )
+    assert unknown.returncode != 0 and "no person holds that email" in unknown.stderr

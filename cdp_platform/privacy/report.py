@@ -1,0 +1,103 @@
+"""A subject access report: everything held about one person, as JSON.
+
+The person is found the way requests are matched (an email is folded to its
+matching key and compared with every identity record), so the report covers
+all of their records in every source. It holds the golden profile, the
+provenance of each value, every consent statement and the current state, the
+segments they are in and have been in, and each record sent to (or skipped
+for) a destination, with when.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+import duckdb
+
+from cdp_platform.identity.config import load_identity_config
+from cdp_platform.identity.standardise import email_match_sql, email_sql
+
+# Section -> (table, order): each read for the person's ids when the table exists.
+SECTIONS = {
+    "profile": ("profiles.golden_profiles", "person_id"),
+    "provenance": ("profiles.profile_provenance", "attribute"),
+    "traits": ("profiles.customer_traits", "person_id"),
+    "scores": ("profiles.customer_scores", "person_id"),
+    "consent": ("profiles.consent_state", "purpose"),
+    "consent_history": ("profiles.consent_statements", "stated_at"),
+    "segments": ("segments.segment_memberships", "segment"),
+    "segment_history": ("segments.segment_membership_events", "occurred_at"),
+    "sent_to_destinations": ("activation.sync_log", "logged_at"),
+    "timeline": ("profiles.customer_timeline", "occurred_at"),
+}
+
+
+def persons_with_email(conn: duckdb.DuckDBPyConnection, email: str) -> list[str]:
+    config = load_identity_config()
+    match = email_match_sql("email", config.email_domain_corrections)
+    key = conn.execute(
+        f"SELECT {match} FROM (SELECT {email_sql('raw', config)} AS email "
+        "FROM (SELECT ?::VARCHAR AS raw))",
+        [email],
+    ).fetchone()[0]
+    if key is None:
+        return []
+    rows = conn.execute(
+        """SELECT DISTINCT m.person_id FROM staging.identity_records r
+           JOIN identity.person_id_map m USING (source, source_record_id)
+           WHERE r.email_match = ? ORDER BY 1""",
+        [key],
+    ).fetchall()
+    return [p for (p,) in rows]
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def access_report(conn: duckdb.DuckDBPyConnection, email: str) -> dict:
+    persons = persons_with_email(conn, email)
+    report: dict = {"request": {"email": email}, "persons": persons}
+    if not persons:
+        return report
+    for section, (table, order) in SECTIONS.items():
+        if not _exists(conn, table):
+            continue
+        cursor = conn.execute(
+            f"SELECT * FROM {table} WHERE person_id IN (SELECT unnest(?::VARCHAR[])) "
+            f"ORDER BY {order}",
+            [persons],
+        )
+        names = [d[0] for d in cursor.description]
+        report[section] = [
+            {k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()
+        ]
+    if _exists(conn, "identity.person_id_map"):
+        report["source_records"] = [
+            {"source": s, "source_record_id": r}
+            for s, r in conn.execute(
+                "SELECT source, source_record_id FROM identity.person_id_map "
+                "WHERE person_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
+                [persons],
+            ).fetchall()
+        ]
+    return report
