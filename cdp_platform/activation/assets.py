@@ -8,6 +8,7 @@ from cdp_platform.activation.resources import resource_key
 from cdp_platform.activation.rows import sync_rows
 from cdp_platform.activation.state import LOG_TABLE
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.privacy.status import erased_persons, settle_sync_erasures
 from cdp_platform.segments.assets import PROFILE_DEPS, segment_key
 
 ACTIVATION_GROUP = "activation"
@@ -88,6 +89,7 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
             )
         with context.resources.warehouse.get_connection() as conn:
             rows = sync_rows(conn, sync, purpose)
+            erased = erased_persons(conn)
             report = run_sync(
                 conn,
                 sync.name,
@@ -97,7 +99,9 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
                 context.run.run_id,
                 dry_run=config.dry_run,
                 full_resync=config.full_resync,
+                erased=frozenset(erased),
             )
+            erasures = {} if config.dry_run else settle_sync_erasures(conn, sync.name, erased)
         context.log.info(
             f"{sync.name}: planned {report.planned}; sent {report.sent}, failed {report.failed}"
         )
@@ -106,7 +110,7 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
                 f"{sync.destination} stopped the sync: {report.disabled}",
                 metadata=report_metadata(report),
             )
-        return dg.MaterializeResult(metadata=report_metadata(report))
+        return dg.MaterializeResult(metadata={**report_metadata(report), **erasures})
 
     return _sync
 

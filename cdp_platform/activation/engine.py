@@ -181,6 +181,7 @@ def run_sync(
     dry_run: bool = False,
     full_resync: bool = False,
     policy: RetryPolicy | None = None,
+    erased: frozenset[str] = frozenset(),
 ) -> SyncReport:
     """Plan `rows` against the sync's state and deliver the changes to `destination`.
 
@@ -190,7 +191,7 @@ def run_sync(
     state = {} if full_resync else load_state(conn, sync)
     if full_resync:
         mode = {"mirror": "upsert", "remove": "add"}.get(mode, mode)
-    plan = plan_changes(mode, rows, state)
+    plan = plan_changes(mode, rows, state, erased)
     report = SyncReport(planned=plan.counts(), dry_run=dry_run)
     if dry_run:
         return report

@@ -83,8 +83,13 @@ class Plan:
         return found
 
 
-def plan_changes(mode: str, rows: list[Row], state: dict[str, Known]) -> Plan:
-    """The changes `mode` calls for between the model's `rows` and the sync `state`."""
+def plan_changes(
+    mode: str, rows: list[Row], state: dict[str, Known], erased: frozenset[str] = frozenset()
+) -> Plan:
+    """The changes `mode` calls for between the model's `rows` and the sync `state`.
+
+    Persons in `erased` (a DELETE privacy request) are taken out of the destination
+    whatever the mode: erasure reaches every destination that holds them."""
     if mode not in MODES:
         raise ValueError(f"unknown sync mode {mode!r}; one of {MODES}")
     plan = Plan()
@@ -109,14 +114,14 @@ def plan_changes(mode: str, rows: list[Row], state: dict[str, Known]) -> Plan:
         plan.changes.append(
             Change(operation, row.key, row.person_id, row.fields, digest, _id(known))
         )
-    if mode in REMOVING:
-        for key, known in state.items():
-            if key not in present and known.accepted_hash is not None:
-                plan.changes.append(
-                    Change(
-                        REMOVING[mode], key, known.person_id, destination_id=known.destination_id
-                    )
-                )
+    removal = REMOVING.get(mode) or ("remove" if mode == "add" else "delete")
+    for key, known in state.items():
+        if key in present or known.accepted_hash is None:
+            continue
+        if mode in REMOVING or known.person_id in erased:
+            plan.changes.append(
+                Change(removal, key, known.person_id, destination_id=known.destination_id)
+            )
     return plan
 
 

@@ -5,6 +5,7 @@ import dagster as dg
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
 from cdp_platform.privacy.erasure import erase_subjects
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
+from cdp_platform.privacy.status import erased_persons, set_status
 from cdp_platform.resources.warehouse import WarehouseResource
 
 SUBJECT_COLUMNS = dg.TableSchema(
@@ -60,9 +61,9 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
 def erased_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         removed = erase_subjects(conn)
-        erased = conn.execute(
-            f"SELECT count(*) FROM {SUBJECTS_TABLE} WHERE status = 'erased'"
-        ).fetchone()[0]
+        requests = erased_persons(conn)
+        set_status(conn, [(r, "warehouse", "done", None) for r in sorted(set(requests.values()))])
+        erased = len(requests)
     rows = "\n".join(f"| {table} | {n:,} |" for table, n in sorted(removed.items()))
     return dg.MaterializeResult(
         metadata={

@@ -60,3 +60,12 @@ def test_removals_carry_the_destination_id_and_update_skips_unknown_keys():
 def test_an_unknown_mode_is_refused():
     with pytest.raises(ValueError, match="unknown sync mode 'sideways'"):
         plan_changes("sideways", ROWS, STATE)
+
+
+@pytest.mark.parametrize(
+    ("mode", "removal"),
+    [("upsert", "delete"), ("insert", "delete"), ("update", "delete"), ("add", "remove")],
+)
+def test_an_erased_person_is_taken_out_whatever_the_mode(mode, removal):
+    plan = plan_changes(mode, [SAME], STATE, erased=frozenset({"p5"}))
+    assert [(c.operation, c.key) for c in plan.changes if c.key == "gone"] == [(removal, "gone")]

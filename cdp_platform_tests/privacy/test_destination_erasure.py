@@ -1,0 +1,76 @@
+"""Erasure reaches destinations: a subject's records are deleted wherever a sync sent them."""
+
+from __future__ import annotations
+
+import duckdb
+
+from cdp_platform.activation.destinations.base import Limits
+from cdp_platform.activation.destinations.webhook import WebhookDestination
+from cdp_platform.activation.engine import RetryPolicy, run_sync
+from cdp_platform.activation.plan import Row
+from cdp_platform.privacy.status import settle_sync_erasures
+from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
+
+FAST = RetryPolicy(attempts=2, initial_seconds=0.01, max_seconds=0.05)
+
+
+def rows(people) -> list[Row]:
+    return [Row(f"{p}@example.org", p, {"tier": "gold"}) for p in people]
+
+
+def status(db) -> list[tuple]:
+    return db.execute(
+        "SELECT request_id, target, status FROM privacy.request_status ORDER BY 1, 2"
+    ).fetchall()
+
+
+def test_an_erased_subject_is_deleted_from_an_upsert_destination_and_forgotten(db=None):
+    db = duckdb.connect()
+    with WebhookServer() as server:
+        hook = WebhookDestination(server.url, SECRET, Limits(10, 200))
+        run_sync(db, "crm", "upsert", rows(["p1", "p2", "p3"]), hook, "r1", policy=FAST)
+        assert "p2@example.org" in server.holds
+
+        # p2 is erased: gone from the model, and to be deleted even in upsert mode.
+        erased = {"p2": "R9"}
+        run_sync(
+            db,
+            "crm",
+            "upsert",
+            rows(["p1", "p3"]),
+            hook,
+            "r2",
+            policy=FAST,
+            erased=frozenset(erased),
+        )
+        assert set(server.holds) == {"p1@example.org", "p3@example.org"}
+        assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 1, "erasures_failed": 0}
+    assert status(db) == [("R9", "sync:crm", "done")]
+    left = db.execute(
+        "SELECT (SELECT count(*) FROM activation.sync_log WHERE person_id = 'p2'), "
+        "(SELECT count(*) FROM activation.sync_state WHERE person_id = 'p2')"
+    ).fetchone()
+    assert left == (0, 0)
+
+
+def test_a_failed_destination_delete_is_retried_on_the_next_run():
+    db = duckdb.connect()
+    erased = {"p2": "R9"}
+    with WebhookServer() as server:
+        hook = WebhookDestination(server.url, SECRET, Limits(10, 200))
+        run_sync(db, "crm", "upsert", rows(["p1", "p2"]), hook, "r1", policy=FAST)
+    with WebhookServer(faults={1: "503", 2: "503"}) as down:
+        hook = WebhookDestination(down.url, SECRET, Limits(10, 200))
+        run_sync(
+            db, "crm", "upsert", rows(["p1"]), hook, "r2", policy=FAST, erased=frozenset(erased)
+        )
+        assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 0, "erasures_failed": 1}
+        assert status(db) == [("R9", "sync:crm", "failed")]
+        # The next run tries again, and the destination takes it this time.
+        run_sync(
+            db, "crm", "upsert", rows(["p1"]), hook, "r3", policy=FAST, erased=frozenset(erased)
+        )
+        assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 1, "erasures_failed": 0}
+        deleted = [k for k in down.received]
+    assert status(db) == [("R9", "sync:crm", "done")]
+    assert deleted == ["p2@example.org"]
