@@ -6,6 +6,7 @@ from cdp_platform.identity.assets import WAREHOUSE_ASSET
 from cdp_platform.privacy.erasure import erase_subjects
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
 from cdp_platform.privacy.status import erased_persons, set_status
+from cdp_platform.privacy.tombstones import record_tombstones
 from cdp_platform.resources.warehouse import WarehouseResource
 
 SUBJECT_COLUMNS = dg.TableSchema(
@@ -51,7 +52,9 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
     description=(
         "The erasure cascade in the warehouse: every erased subject's source records (current "
         "and every version), identity records, graph and id history, and every profiles and "
-        "segments row are deleted, before the profiles are rebuilt in the same run."
+        "segments row are deleted, before the profiles are rebuilt in the same run. What "
+        "they were known by is kept only as salted hashes (privacy.tombstones), so their "
+        "records arriving later are dropped at loading and counted, never stored."
     ),
     deps=["privacy_subjects"],
     kinds={"duckdb", "sql"},
@@ -60,6 +63,8 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
 )
 def erased_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
+        # Hashes of what they were known by first: the erasure deletes the records.
+        tombstones = record_tombstones(conn)
         removed = erase_subjects(conn)
         requests = erased_persons(conn)
         set_status(conn, [(r, "warehouse", "done", None) for r in sorted(set(requests.values()))])
@@ -69,6 +74,7 @@ def erased_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
         metadata={
             "persons_erased": erased,
             "rows_removed": sum(removed.values()),
+            "tombstones_added": tombstones,
             "removed_by_table": dg.MetadataValue.md(f"| table | rows |\n|---|---|\n{rows}"),
         }
     )

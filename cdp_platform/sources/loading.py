@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from cdp_platform.privacy.tombstones import drop_tombstoned
 from cdp_platform.sources.contracts import SourceSpec
 from cdp_platform.sources.readers import ParsedFile
 from cdp_platform.sources.validation import (
@@ -64,6 +65,8 @@ class LoadResult:
     partitions: list[PartitionLoad] = field(default_factory=list)
     current_rows: int = 0
     quarantine_reasons: dict[str, int] = field(default_factory=dict)
+    # Rows of erased subjects dropped before storage (privacy.tombstone_hits).
+    rows_dropped_erased: int = 0
 
     @property
     def rows_loaded(self) -> int:
@@ -131,6 +134,8 @@ def write_partitions(
     typed_table = f"_typed_{spec.name}"
     raw_cols = [name for name, _ in raw_table_columns(spec)]
     days, labels = _stage_typed(conn, spec, files, typed_table)
+    # Rows of erased subjects are dropped here, counted and never stored.
+    dropped = drop_tombstoned(conn, spec, typed_table, run_id)
 
     day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
     cols = ", ".join(quote(c) for c in raw_cols)
@@ -153,6 +158,7 @@ def write_partitions(
         )
         refresh_current_table(conn, spec)
         result = _summarise(conn, spec, typed_table, days, labels)
+        result.rows_dropped_erased = dropped
         conn.execute(
             f"DELETE FROM sources.partition_loads WHERE source = ? AND partition_date IN ({day_list})",
             [spec.name],

@@ -72,6 +72,7 @@ def load_metadata(
         "dagster/row_count": result.rows_loaded,
         "rows_read": result.rows_read,
         "rows_quarantined": result.rows_quarantined,
+        "rows_dropped_erased_subjects": result.rows_dropped_erased,
         "current_rows": result.current_rows,
         "partitions_written": len(days),
         "files_read": sum(1 for p in result.partitions if p.file),

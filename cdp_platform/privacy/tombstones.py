@@ -1,0 +1,142 @@
+"""Tombstones: what an erased subject was known by, kept only as salted hashes.
+
+When a subject is erased, each identifier of their records (the record's own
+key, its emails, loyalty card and web-shop account) is stored as
+`sha256(salt || kind || ':' || value)` in `privacy.tombstones`; never the
+value. When a landing file is loaded later, a row whose key or identifiers hash
+to a tombstone is dropped before anything is stored, and only counted
+(`privacy.tombstone_hits`). An email another living person also uses (a
+household address) gets no tombstone: that person's data must not be lost.
+
+The salt comes from `CDP_TOMBSTONE_SALT`; without it, a random salt is made
+once per warehouse and kept in `privacy.salt`, so hashes cannot be looked up
+in a table made elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import duckdb
+
+from cdp_platform.sources.contracts import SourceSpec
+
+TOMBSTONES_TABLE = "privacy.tombstones"
+HITS_TABLE = "privacy.tombstone_hits"
+SALT_TABLE = "privacy.salt"
+# Sources whose rows never belong to a person.
+NOT_PERSONAL = {"crm_companies", "privacy_requests"}
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
+def salt(conn: duckdb.DuckDBPyConnection) -> str:
+    configured = os.environ.get("CDP_TOMBSTONE_SALT")
+    if configured:
+        return configured
+    conn.execute("CREATE SCHEMA IF NOT EXISTS privacy")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {SALT_TABLE} (salt VARCHAR)")
+    row = conn.execute(f"SELECT salt FROM {SALT_TABLE}").fetchone()
+    if row:
+        return row[0]
+    value = secrets.token_hex(16)
+    conn.execute(f"INSERT INTO {SALT_TABLE} VALUES (?)", [value])
+    return value
+
+
+def digest_sql(kind: str, value: str) -> str:
+    """SQL of a tombstone digest of `value` (an SQL expression); `$salt` is bound."""
+    return f"sha256($salt || '{kind}:' || {value})"
+
+
+def record_tombstones(conn: duckdb.DuckDBPyConnection) -> int:
+    """Store digests of the erased subjects' identifiers; returns how many are new.
+
+    Reads the identity records, so it must run before the erasure deletes them."""
+    if not (_exists(conn, "privacy.subjects") and _exists(conn, "staging.identity_records")):
+        return 0
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {TOMBSTONES_TABLE} (
+              kind VARCHAR, digest VARCHAR PRIMARY KEY, request_id VARCHAR,
+              created_at TIMESTAMPTZ)"""
+    )
+    before = conn.execute(f"SELECT count(*) FROM {TOMBSTONES_TABLE}").fetchone()[0]
+    conn.execute(
+        f"""INSERT INTO {TOMBSTONES_TABLE}
+            WITH theirs AS (
+              SELECT s.request_id, r.* FROM staging.identity_records r
+              JOIN identity.person_id_map m USING (source, source_record_id)
+              JOIN privacy.subjects s ON s.person_id = m.person_id AND s.status = 'erased'),
+            others AS (
+              SELECT r.email, r.email_match FROM staging.identity_records r
+              JOIN identity.person_id_map m USING (source, source_record_id)
+              WHERE m.person_id NOT IN (
+                SELECT person_id FROM privacy.subjects WHERE status = 'erased')),
+            identifiers AS (
+              SELECT request_id, 'record' AS kind, source || ':' || source_record_id AS value
+              FROM theirs
+              UNION ALL SELECT request_id, 'email', email FROM theirs
+                WHERE email NOT IN (SELECT email FROM others WHERE email IS NOT NULL)
+              UNION ALL SELECT request_id, 'email', email_match FROM theirs
+                WHERE email_match NOT IN (
+                  SELECT email_match FROM others WHERE email_match IS NOT NULL)
+              UNION ALL SELECT request_id, 'card', loyalty_card FROM theirs
+              UNION ALL SELECT request_id, 'user', user_id FROM theirs)
+            SELECT kind, sha256($salt || kind || ':' || value), any_value(request_id), now()
+            FROM identifiers WHERE value IS NOT NULL GROUP BY ALL
+            ON CONFLICT DO NOTHING""",
+        {"salt": salt(conn)},
+    )
+    return conn.execute(f"SELECT count(*) FROM {TOMBSTONES_TABLE}").fetchone()[0] - before
+
+
+def tombstoned_sql(spec: SourceSpec) -> str | None:
+    """A condition over a typed row of `spec`: it belongs to an erased subject."""
+    if spec.name in NOT_PERSONAL:
+        return None
+    digests = [digest_sql("record", f"'{spec.name}:' || source_record_id")]
+    for column in spec.columns:
+        if column.pii and "email" in column.column:
+            digests.append(digest_sql("email", f"lower(trim({column.column}))"))
+        elif column.column == "card_number":
+            digests.append(digest_sql("card", f"trim({column.column})"))
+        elif column.column == "user_id":
+            digests.append(digest_sql("user", f"trim({column.column})"))
+    return " OR ".join(f"{d} IN (SELECT digest FROM {TOMBSTONES_TABLE})" for d in digests)
+
+
+def drop_tombstoned(
+    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, typed_table: str, run_id: str
+) -> int:
+    """Delete rows of erased subjects from a staged load before it is stored; count them."""
+    condition = tombstoned_sql(spec)
+    if condition is None or not _exists(conn, TOMBSTONES_TABLE):
+        return 0
+    parameters = {"salt": salt(conn)}
+    hits = conn.execute(
+        f"""SELECT _partition_date, count(*) FROM {typed_table}
+            WHERE {condition} GROUP BY 1""",
+        parameters,
+    ).fetchall()
+    if not hits:
+        return 0
+    conn.execute(f"DELETE FROM {typed_table} WHERE {condition}", parameters)
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {HITS_TABLE} (
+              source VARCHAR, partition_date DATE, rows BIGINT, run_id VARCHAR,
+              dropped_at TIMESTAMPTZ)"""
+    )
+    conn.executemany(
+        f"INSERT INTO {HITS_TABLE} VALUES (?, ?, ?, ?, now())",
+        [[spec.name, day, n, run_id] for day, n in hits],
+    )
+    return sum(n for _, n in hits)
