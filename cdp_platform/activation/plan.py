@@ -31,6 +31,9 @@ from typing import Literal
 Mode = Literal["upsert", "insert", "update", "mirror", "add", "remove"]
 MODES: tuple[str, ...] = ("upsert", "insert", "update", "mirror", "add", "remove")
 REMOVING = {"mirror": "delete", "remove": "remove"}
+# Operations that take a record out of a destination; `erase` answers a DELETE
+# privacy request, so a destination may say so (a webhook's `subject.deleted`).
+REMOVALS = frozenset({"delete", "remove", "erase"})
 
 
 def fields_hash(fields: dict) -> str:
@@ -114,14 +117,18 @@ def plan_changes(
         plan.changes.append(
             Change(operation, row.key, row.person_id, row.fields, digest, _id(known))
         )
-    removal = REMOVING.get(mode) or ("remove" if mode == "add" else "delete")
     for key, known in state.items():
         if key in present or known.accepted_hash is None:
             continue
-        if mode in REMOVING or known.person_id in erased:
-            plan.changes.append(
-                Change(removal, key, known.person_id, destination_id=known.destination_id)
-            )
+        if known.person_id in erased:
+            removal = "remove" if mode in ("add", "remove") else "erase"
+        elif mode in REMOVING:
+            removal = REMOVING[mode]
+        else:
+            continue
+        plan.changes.append(
+            Change(removal, key, known.person_id, destination_id=known.destination_id)
+        )
     return plan
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import duckdb
 import pandas as pd
 
-from cdp_platform.activation.plan import Change, Known
+from cdp_platform.activation.plan import REMOVALS, Change, Known
 
 STATE_TABLE = "activation.sync_state"
 LOG_TABLE = "activation.sync_log"
@@ -75,7 +75,7 @@ def record_outcomes(
                 "accepted": o.accepted,
                 "error": o.error,
                 "destination_id": o.destination_id or o.change.destination_id,
-                "removing": o.change.operation in ("delete", "remove"),
+                "removing": o.change.operation in REMOVALS,
             }
             for o in outcomes
         ]

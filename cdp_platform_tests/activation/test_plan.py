@@ -64,7 +64,14 @@ def test_an_unknown_mode_is_refused():
 
 @pytest.mark.parametrize(
     ("mode", "removal"),
-    [("upsert", "delete"), ("insert", "delete"), ("update", "delete"), ("add", "remove")],
+    [
+        ("upsert", "erase"),
+        ("insert", "erase"),
+        ("update", "erase"),
+        ("mirror", "erase"),
+        ("add", "remove"),
+        ("remove", "remove"),
+    ],
 )
 def test_an_erased_person_is_taken_out_whatever_the_mode(mode, removal):
     plan = plan_changes(mode, [SAME], STATE, erased=frozenset({"p5"}))

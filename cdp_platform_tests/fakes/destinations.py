@@ -79,6 +79,7 @@ class WebhookServer(FaultyServer):
     holds: dict[str, dict] = field(default_factory=dict)
     deliveries: dict[str, int] = field(default_factory=dict)  # webhook-id -> times received
     received: list[str] = field(default_factory=list)  # every record key accepted, in order
+    events: list[tuple[str, str]] = field(default_factory=list)  # (type, key) applied
     gone: bool = False
 
     def handle(self, request: Request) -> Response:
@@ -93,7 +94,8 @@ class WebhookServer(FaultyServer):
             if self.deliveries[message_id] == 1:  # a redelivery changes nothing
                 for record in payload["data"]["records"]:
                     self.received.append(record["key"])
-                    if payload["type"] in ("profile.deleted", "audience.exited"):
+                    self.events.append((payload["type"], record["key"]))
+                    if payload["type"] in ("profile.deleted", "subject.deleted", "audience.exited"):
                         self.holds.pop(record["key"], None)
                     else:
                         self.holds[record["key"]] = record.get("fields", {})

@@ -44,6 +44,8 @@ def test_an_erased_subject_is_deleted_from_an_upsert_destination_and_forgotten(d
             erased=frozenset(erased),
         )
         assert set(server.holds) == {"p1@example.org", "p3@example.org"}
+        # The receiver learns why: a subject's erasure, not a profile leaving an audience.
+        assert ("subject.deleted", "p2@example.org") in server.events
         assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 1, "erasures_failed": 0}
     assert status(db) == [("R9", "sync:crm", "done")]
     left = db.execute(

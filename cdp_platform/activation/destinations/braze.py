@@ -40,7 +40,7 @@ class BrazeDestination:
         self._session.headers["authorization"] = f"Bearer {api_key}"
 
     def send(self, operation: str, changes: list[Change], idempotency_key: str) -> list[ItemResult]:
-        if operation == "delete":
+        if operation in ("delete", "erase"):
             post(
                 self._session,
                 "POST",

@@ -46,7 +46,7 @@ class HubSpotDestination:
         self._session.headers["authorization"] = f"Bearer {token}"
 
     def send(self, operation: str, changes: list[Change], idempotency_key: str) -> list[ItemResult]:
-        if operation == "delete":
+        if operation in ("delete", "erase"):
             return self._archive(changes)
         inputs = [
             {"idProperty": self.id_property, "id": c.key, "properties": _properties(c.fields)}

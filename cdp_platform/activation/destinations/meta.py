@@ -17,7 +17,7 @@ import re
 import requests
 
 from cdp_platform.activation.destinations.base import BatchRejected, ItemResult, Limits, post
-from cdp_platform.activation.plan import Change
+from cdp_platform.activation.plan import REMOVALS, Change
 
 SCHEMA = ["EMAIL_SHA256", "PHONE_SHA256"]
 
@@ -70,7 +70,7 @@ class MetaAudienceDestination:
         if usable:
             response = post(
                 self._session,
-                "DELETE" if operation in ("remove", "delete") else "POST",
+                "DELETE" if operation in REMOVALS else "POST",
                 self.url,
                 self.limits.timeout_seconds,
                 params={"access_token": self._token},

@@ -20,7 +20,7 @@ from cdp_platform.activation.destinations.base import (
     Limits,
     TransientError,
 )
-from cdp_platform.activation.plan import Change
+from cdp_platform.activation.plan import REMOVALS, Change
 
 
 class PostgresDestination:
@@ -67,7 +67,7 @@ class PostgresDestination:
     def send(self, operation: str, changes: list[Change], idempotency_key: str) -> list[ItemResult]:
         names = [self.key_column, "person_id", *self.columns]
         key = sql.Identifier(self.key_column)
-        if operation in ("delete", "remove"):
+        if operation in REMOVALS:
             statement = sql.SQL("DELETE FROM {} WHERE {} = %s").format(self.table, key)
             params = [(c.key,) for c in changes]
         elif operation == "update":

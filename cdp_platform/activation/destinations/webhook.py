@@ -24,6 +24,7 @@ EVENTS = {
     "insert": "profile.created",
     "update": "profile.updated",
     "delete": "profile.deleted",
+    "erase": "subject.deleted",  # a DELETE privacy request
     "add": "audience.entered",
     "remove": "audience.exited",
 }
