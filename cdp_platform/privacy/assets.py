@@ -3,7 +3,7 @@
 import dagster as dg
 
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
-from cdp_platform.privacy.erasure import erase_subjects
+from cdp_platform.privacy.erasure import erase_subjects, record_erasure_log
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
 from cdp_platform.privacy.status import erased_persons, set_status
 from cdp_platform.privacy.tombstones import record_tombstones
@@ -61,11 +61,14 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
     tags={"layer": "privacy"},
     **WAREHOUSE_ASSET,
 )
-def erased_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def erased_subjects(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
         # Hashes of what they were known by first: the erasure deletes the records.
         tombstones = record_tombstones(conn)
         removed = erase_subjects(conn)
+        record_erasure_log(conn, removed, context.run.run_id)
         requests = erased_persons(conn)
         set_status(conn, [(r, "warehouse", "done", None) for r in sorted(set(requests.values()))])
         erased = len(requests)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import duckdb
 
 SUBJECTS_TABLE = "privacy.subjects"
+ERASURE_LOG = "privacy.erasure_log"
 MAP = "identity.person_id_map"
 # Layers whose tables are cleared by `person_id`, whatever tables they hold.
 PERSON_SCHEMAS = ("identity", "profiles", "segments")
@@ -103,3 +104,16 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
         conn.execute("DROP TABLE IF EXISTS _erased")
         conn.execute("DROP TABLE IF EXISTS _erased_records")
     return removed
+
+
+def record_erasure_log(conn: duckdb.DuckDBPyConnection, removed: dict[str, int], run_id: str):
+    """How many rows each table lost to erasure in a run: counts only, no one's data."""
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {ERASURE_LOG} (
+              table_name VARCHAR, rows BIGINT, run_id VARCHAR, erased_at TIMESTAMPTZ)"""
+    )
+    if removed:
+        conn.executemany(
+            f"INSERT INTO {ERASURE_LOG} VALUES (?, ?, ?, now())",
+            [[table, rows, run_id] for table, rows in sorted(removed.items())],
+        )
