@@ -3,7 +3,8 @@
 For each person `privacy.subjects` marks `erased`, their source records (by
 the identity map) are deleted from the sources' current tables and their
 every-version `_raw` tables (in-store receipts by the loyalty card, web events
-by the browser), from the standardised identity records, the identity graph
+by the browser), their quarantined malformed rows (found by their emails in
+the raw text), from the standardised identity records, the identity graph
 and the id history, and from every table of the profiles and segments layers
 that holds a `person_id`. The layers rebuilt downstream in the same run then
 never see them. Destinations and the sync state are the activation layer's
@@ -70,6 +71,15 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 f"sources.{table}",
                 f"{column} IN (SELECT source_record_id FROM _erased_records "
                 f"WHERE source = '{owner}')",
+            )
+        if "quarantine" in _tables(conn, "sources", "raw") and _tables(conn, "staging", "email"):
+            # A malformed row of theirs is kept as raw text: found by their emails.
+            delete(
+                "sources.quarantine",
+                """EXISTS (SELECT 1 FROM staging.identity_records r
+                           JOIN _erased_records e USING (source, source_record_id)
+                           WHERE r.email IS NOT NULL
+                             AND contains(lower(quarantine.raw), r.email))""",
             )
         if _tables(conn, "staging", "source_record_id"):
             delete(
