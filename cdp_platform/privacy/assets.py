@@ -5,7 +5,7 @@ import dagster as dg
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
 from cdp_platform.privacy.erasure import erase_subjects, record_erasure_log
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
-from cdp_platform.privacy.status import erased_persons, set_status
+from cdp_platform.privacy.status import erased_persons, pending_sync_erasures, set_status
 from cdp_platform.privacy.tombstones import record_tombstones
 from cdp_platform.resources.warehouse import WarehouseResource
 
@@ -71,6 +71,8 @@ def erased_subjects(
         record_erasure_log(conn, removed, context.run.run_id)
         requests = erased_persons(conn)
         set_status(conn, [(r, "warehouse", "done", None) for r in sorted(set(requests.values()))])
+        # Each sync holding them deletes them at its next run; until then, pending.
+        set_status(conn, pending_sync_erasures(conn, requests))
         erased = len(requests)
     rows = "\n".join(f"| {table} | {n:,} |" for table, n in sorted(removed.items()))
     return dg.MaterializeResult(

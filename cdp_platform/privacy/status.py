@@ -1,8 +1,8 @@
 """Where each erasure stands: `privacy.request_status`, one row per request and target.
 
 Targets are `warehouse` and every sync that ever sent the subject somewhere.
-Status: `done`, `failed` (retried by the next run of that sync), or
-`not_supported`. A sync marks its part done once the destination accepted the
+Status: `pending` (the sync has not run since the erasure), `done`, or
+`failed` (retried by the next run of that sync). A sync marks its part done once the destination accepted the
 deletion of every record it held for the subject; only then does it drop the
 subject's rows from its state and log, which the contract wants empty of them.
 """
@@ -98,3 +98,25 @@ def _frame(erased: dict[str, str]):
     return pd.DataFrame(
         {"person_id": list(erased), "request_id": list(erased.values())}, dtype="object"
     )
+
+
+def pending_sync_erasures(
+    conn: duckdb.DuckDBPyConnection, erased: dict[str, str]
+) -> list[tuple[str, str, str, None]]:
+    """(request, `sync:<name>`, `pending`, None) for each sync still holding an erased
+    subject, so the status says what is left to do before the syncs run."""
+    exists = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'activation' "
+        "AND table_name = 'sync_state'"
+    ).fetchone()[0]
+    if not erased or not exists:
+        return []
+    conn.register("_erased_now", _frame(erased))
+    try:
+        rows = conn.execute(
+            """SELECT DISTINCT e.request_id, 'sync:' || s.sync FROM activation.sync_state s
+               JOIN _erased_now e USING (person_id) ORDER BY 1, 2"""
+        ).fetchall()
+    finally:
+        conn.unregister("_erased_now")
+    return [(request, target, "pending", None) for request, target in rows]

@@ -8,7 +8,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
-from cdp_platform.privacy.status import settle_sync_erasures
+from cdp_platform.privacy.status import pending_sync_erasures, settle_sync_erasures
 from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
 
 FAST = RetryPolicy(attempts=2, initial_seconds=0.01, max_seconds=0.05)
@@ -33,6 +33,7 @@ def test_an_erased_subject_is_deleted_from_an_upsert_destination_and_forgotten(d
 
         # p2 is erased: gone from the model, and to be deleted even in upsert mode.
         erased = {"p2": "R9"}
+        assert pending_sync_erasures(db, erased) == [("R9", "sync:crm", "pending", None)]
         run_sync(
             db,
             "crm",
