@@ -10,23 +10,14 @@ from collections.abc import Callable
 
 import duckdb
 
+from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.sources.contracts import SOURCES
 
 Section = tuple[str, list[str], list[tuple]]
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not _table_exists(conn, "sources.partition_loads"):
+    if not table_exists(conn, "sources.partition_loads"):
         return None
     loads = {
         source: (files, read, loaded, quarantined)
@@ -41,7 +32,7 @@ def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
             continue
         current = (
             conn.execute(f"SELECT count(*) FROM {spec.current_table}").fetchone()[0]
-            if _table_exists(conn, spec.current_table)
+            if table_exists(conn, spec.current_table)
             else 0
         )
         rows.append((name, *loads[name], current))
@@ -55,7 +46,7 @@ def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not _table_exists(conn, "staging.identity_records"):
+    if not table_exists(conn, "staging.identity_records"):
         return None
     rows = conn.execute(
         "SELECT source, count(*), count(email), count(phone), count(user_id) "
@@ -70,7 +61,7 @@ def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not _table_exists(conn, "identity.person_id_map"):
+    if not table_exists(conn, "identity.person_id_map"):
         return None
     persons, records, largest = conn.execute(
         "SELECT count(*), sum(n), max(n) FROM "
@@ -81,7 +72,7 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
         ("records", int(records or 0)),
         ("largest person (records)", largest or 0),
     ]
-    if _table_exists(conn, "identity.identity_edges"):
+    if table_exists(conn, "identity.identity_edges"):
         rows += conn.execute(
             "SELECT 'links: ' || edge_kind || ' ' || identifier, count(*) "
             "FROM identity.identity_edges WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"
@@ -94,7 +85,7 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not _table_exists(conn, "profiles.golden_profiles"):
+    if not table_exists(conn, "profiles.golden_profiles"):
         return None
     row = conn.execute(
         "SELECT count(*), count(email), count(phone), count(postcode), "
@@ -102,12 +93,12 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     ).fetchone()
     labels = ["profiles", "with email", "with phone", "with postcode", "seen in 2+ sources"]
     rows = list(zip(labels, row, strict=True))
-    if _table_exists(conn, "profiles.customer_scores"):
+    if table_exists(conn, "profiles.customer_scores"):
         rows += conn.execute(
             "SELECT 'churn risk: ' || coalesce(churn_risk, 'not scored (history too short)'), "
             "count(*) FROM profiles.customer_scores GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    if _table_exists(conn, "profiles.accounts"):
+    if table_exists(conn, "profiles.accounts"):
         rows += conn.execute(
             "SELECT 'B2B accounts', count(*) FROM profiles.accounts UNION ALL "
             "SELECT 'persons at an account', count(DISTINCT person_id) "
@@ -117,7 +108,7 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not _table_exists(conn, "segments.segment_sizes"):
+    if not table_exists(conn, "segments.segment_sizes"):
         return None
     rows = conn.execute(
         """SELECT segment, size, holdout, entered, exited FROM segments.segment_sizes
@@ -128,7 +119,7 @@ def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not _table_exists(conn, "activation.sync_log"):
+    if not table_exists(conn, "activation.sync_log"):
         return None
     rows = conn.execute(
         """SELECT sync, operation, status, count(*) FROM activation.sync_log

@@ -17,6 +17,7 @@ import duckdb
 
 from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.standardise import email_match_sql, email_sql
+from cdp_platform.resources.warehouse import table_exists
 
 # Section -> (table, order): each read for the person's ids when the table exists.
 SECTIONS = {
@@ -64,23 +65,13 @@ def _plain(value):
     return value
 
 
-def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
-
-
 def access_report(conn: duckdb.DuckDBPyConnection, email: str) -> dict:
     persons = persons_with_email(conn, email)
     report: dict = {"request": {"email": email}, "persons": persons}
     if not persons:
         return report
     for section, (table, order) in SECTIONS.items():
-        if not _exists(conn, table):
+        if not table_exists(conn, table):
             continue
         cursor = conn.execute(
             f"SELECT * FROM {table} WHERE person_id IN (SELECT unnest(?::VARCHAR[])) "
@@ -91,7 +82,7 @@ def access_report(conn: duckdb.DuckDBPyConnection, email: str) -> dict:
         report[section] = [
             {k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()
         ]
-    if _exists(conn, "identity.person_id_map"):
+    if table_exists(conn, "identity.person_id_map"):
         report["source_records"] = [
             {"source": s, "source_record_id": r}
             for s, r in conn.execute(

@@ -20,6 +20,7 @@ import secrets
 
 import duckdb
 
+from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.sources.contracts import SourceSpec
 
 TOMBSTONES_TABLE = "privacy.tombstones"
@@ -27,16 +28,6 @@ HITS_TABLE = "privacy.tombstone_hits"
 SALT_TABLE = "privacy.salt"
 # Sources whose rows never belong to a person.
 NOT_PERSONAL = {"crm_companies", "privacy_requests"}
-
-
-def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchone()[0]
-    )
 
 
 def salt(conn: duckdb.DuckDBPyConnection) -> str:
@@ -62,7 +53,9 @@ def record_tombstones(conn: duckdb.DuckDBPyConnection) -> int:
     """Store digests of the erased subjects' identifiers; returns how many are new.
 
     Reads the identity records, so it must run before the erasure deletes them."""
-    if not (_exists(conn, "privacy.subjects") and _exists(conn, "staging.identity_records")):
+    if not (
+        table_exists(conn, "privacy.subjects") and table_exists(conn, "staging.identity_records")
+    ):
         return 0
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {TOMBSTONES_TABLE} (
@@ -119,7 +112,7 @@ def drop_tombstoned(
 ) -> int:
     """Delete rows of erased subjects from a staged load before it is stored; count them."""
     condition = tombstoned_sql(spec)
-    if condition is None or not _exists(conn, TOMBSTONES_TABLE):
+    if condition is None or not table_exists(conn, TOMBSTONES_TABLE):
         return 0
     parameters = {"salt": salt(conn)}
     hits = conn.execute(

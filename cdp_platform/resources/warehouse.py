@@ -25,6 +25,17 @@ SCHEMAS = ("sources", "staging", "identity", "profiles", "segments", "activation
 LOCK_WAIT_SECONDS = 120.0
 
 
+def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists in the warehouse."""
+    schema, name = table.split(".")
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchone()[0]
+    )
+
+
 def warehouse_config(database: str | Path) -> dict[str, Any]:
     temp_dir = Path(database).resolve().parent / ".tmp"
     return {

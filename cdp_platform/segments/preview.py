@@ -6,6 +6,7 @@ import duckdb
 
 from cdp_platform.privacy.masking import mask_value
 from cdp_platform.profiles.traits import loaded_tables
+from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.config import references
 from cdp_platform.segments.membership import SIZES_TABLE
@@ -38,20 +39,11 @@ def markdown(rows: list[tuple]) -> str:
     return "\n".join(lines)
 
 
-def _table_exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-            [schema, table],
-        ).fetchone()[0]
-    )
-
-
 def preview(
     conn: duckdb.DuckDBPyConnection, spec: SegmentSpec, as_of: str, limit: int = 10
 ) -> tuple[int, int, list[tuple]]:
     """(members, held out, masked sample) of `spec` as of `as_of`, computed, not stored."""
-    if references(spec) and not _table_exists(conn, "segments", "segment_memberships"):
+    if references(spec) and not table_exists(conn, "segments.segment_memberships"):
         raise ValueError(f"segment {spec.name} builds on other segments: materialize them first")
     sql = compile_segment(spec, as_of, loaded_tables(conn))
     size, held = conn.execute(
@@ -62,7 +54,7 @@ def preview(
 
 def last_sizes(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     """Each segment's latest (size, as_of, recorded_at), if it was ever materialized."""
-    if not _table_exists(conn, "segments", "segment_sizes"):
+    if not table_exists(conn, "segments.segment_sizes"):
         return {}
     rows = conn.execute(
         f"""SELECT segment, size, as_of, recorded_at FROM {SIZES_TABLE}
