@@ -130,11 +130,29 @@ def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     return ("Activation (last run of each sync)", ["sync", "operation", "status", "records"], rows)
 
 
+def privacy_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
+    if not table_exists(conn, "privacy.request_matches"):
+        return None
+    rows = conn.execute(
+        """SELECT 'requests', count(DISTINCT request_id) FROM privacy.request_matches
+           UNION ALL SELECT 'requests matching nobody', count(DISTINCT request_id)
+             FILTER (WHERE person_id IS NULL) FROM privacy.request_matches
+           UNION ALL SELECT 'persons ' || status, count(*) FROM privacy.subjects GROUP BY status"""
+    ).fetchall()
+    if table_exists(conn, "privacy.tombstone_hits"):
+        rows += conn.execute(
+            "SELECT 'rows of erased subjects dropped at loading', sum(rows)::BIGINT "
+            "FROM privacy.tombstone_hits"
+        ).fetchall()
+    return ("Privacy", ["measure", "value"], rows)
+
+
 SECTIONS: list[Callable[[duckdb.DuckDBPyConnection], Section | None]] = [
     sources_section,
     staging_section,
     identity_section,
     profiles_section,
+    privacy_section,
     segments_section,
     activation_section,
 ]
