@@ -34,7 +34,8 @@ class DestinationResource(dg.ConfigurableResource):
         return DestinationSpec.model_validate_json(self.spec_json)
 
     def limits(self) -> Limits:
-        spec, base = self.spec(), DEFAULT_LIMITS[self.spec().type]
+        spec = self.spec()
+        base = DEFAULT_LIMITS[spec.type]
         return Limits(
             batch_size=spec.batch_size or base.batch_size,
             requests_per_second=spec.requests_per_second or base.requests_per_second,

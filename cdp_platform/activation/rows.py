@@ -34,6 +34,8 @@ def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> st
         LEFT JOIN profiles.consent_state c
           ON c.person_id = p.person_id AND c.purpose = {literal(purpose)}
         WHERE {" AND ".join(filters)}
+        -- Two persons with one identifier: the destination can hold one; keep the first.
+        QUALIFY row_number() OVER (PARTITION BY _key ORDER BY p.person_id) = 1
         ORDER BY _key"""
 
 
@@ -48,14 +50,8 @@ def _plain(value):
 def sync_rows(conn: duckdb.DuckDBPyConnection, sync: SyncSpec, purpose: str) -> list[Row]:
     cursor = conn.execute(rows_sql(sync, purpose, loaded_tables(conn)))
     names = [d[0] for d in cursor.description]
-    found: dict[str, Row] = {}
-    for values in cursor.fetchall():
-        record = dict(zip(names, values, strict=True))
-        key = record.pop("_key")
-        person = record.pop("_person_id")
-        consented = bool(record.pop("_consented"))
-        # Two persons with one identifier: the destination can hold one; keep the first.
-        found.setdefault(
-            key, Row(key, person, {k: _plain(v) for k, v in record.items()}, consented)
-        )
-    return list(found.values())
+    rows = []
+    for key, person, consented, *values in cursor.fetchall():
+        fields = {k: _plain(v) for k, v in zip(names[3:], values, strict=True)}
+        rows.append(Row(key, person, fields, bool(consented)))
+    return rows

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cdp_platform.resources.warehouse import table_exists
+
 SUBJECTS_TABLE = "privacy.subjects"
 ERASURE_LOG = "privacy.erasure_log"
 MAP = "identity.person_id_map"
@@ -43,7 +45,7 @@ def _tables(conn: duckdb.DuckDBPyConnection, schema: str, column: str) -> list[s
 def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Delete erased subjects' rows everywhere in the warehouse; rows removed per table."""
     removed: dict[str, int] = {}
-    if not _tables(conn, "privacy", "status"):
+    if not table_exists(conn, SUBJECTS_TABLE):
         return removed
     conn.execute("BEGIN TRANSACTION")
     try:

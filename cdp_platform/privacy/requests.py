@@ -20,6 +20,7 @@ import pandas as pd
 from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.phones import to_e164
 from cdp_platform.identity.standardise import email_match_sql, email_sql
+from cdp_platform.resources.warehouse import table_exists
 
 REQUESTS_TABLE = "sources.privacy_requests"
 MATCHES_TABLE = "privacy.request_matches"
@@ -56,13 +57,9 @@ def _normalised_requests(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 def build_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Write `privacy.request_matches` and `privacy.subjects`; returns counts."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS privacy")
-    loaded = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sources' "
-        "AND table_name = 'privacy_requests'"
-    ).fetchone()[0]
     requests = (
         _normalised_requests(conn)
-        if loaded
+        if table_exists(conn, REQUESTS_TABLE)
         else pd.DataFrame(
             {c: pd.Series(dtype="object") for c in ("request_id", "type", "identifier_type")}
             | {

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
+from cdp_platform.resources.warehouse import table_exists
+
 STATUS_TABLE = "privacy.request_status"
 SUBJECTS_TABLE = "privacy.subjects"
 
@@ -31,28 +33,27 @@ def set_status(
     if not rows:
         return
     ensure_table(conn)
-    for request_id, target, status, detail in rows:
-        conn.execute(
-            f"""INSERT INTO {STATUS_TABLE} VALUES (?, ?, ?, ?, now())
-                ON CONFLICT (request_id, target) DO UPDATE SET status = excluded.status,
-                  detail = excluded.detail, updated_at = excluded.updated_at""",
-            [request_id, target, status, detail],
-        )
+    conn.executemany(
+        f"""INSERT INTO {STATUS_TABLE} VALUES (?, ?, ?, ?, now())
+            ON CONFLICT (request_id, target) DO UPDATE SET status = excluded.status,
+              detail = excluded.detail, updated_at = excluded.updated_at""",
+        [list(row) for row in rows],
+    )
 
 
 def erased_persons(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """person_id -> the DELETE request that erased them."""
-    exists = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'privacy' "
-        "AND table_name = 'subjects'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, SUBJECTS_TABLE):
         return {}
     return dict(
         conn.execute(
             f"SELECT person_id, request_id FROM {SUBJECTS_TABLE} WHERE status = 'erased'"
         ).fetchall()
     )
+
+
+# The erased subjects as rows, from two list parameters (persons, requests).
+_ERASED = "SELECT unnest(?::VARCHAR[]) AS person_id, unnest(?::VARCHAR[]) AS request_id"
 
 
 def settle_sync_erasures(
@@ -62,22 +63,16 @@ def settle_sync_erasures(
     left in its state) or `failed`, and drop the done ones from its state and log."""
     if not erased:
         return {}
-    conn.register("_erased_now", _frame(erased))
-    try:
-        rows = conn.execute(
-            """SELECT e.person_id, e.request_id,
-                       (SELECT count(*) FROM activation.sync_state s
-                        WHERE s.sync = ? AND s.person_id = e.person_id) AS left_over,
-                       (SELECT any_value(last_error) FROM activation.sync_state s
-                        WHERE s.sync = ? AND s.person_id = e.person_id) AS error
-                FROM _erased_now e
-                WHERE e.person_id IN (SELECT person_id FROM activation.sync_log WHERE sync = ?)
-                   OR e.person_id IN (SELECT person_id FROM activation.sync_state WHERE sync = ?)""",
-            [sync, sync, sync, sync],
-        ).fetchall()
-    finally:
-        conn.unregister("_erased_now")
-    done = [person for person, _, left, _ in rows if left == 0]
+    rows = conn.execute(
+        f"""SELECT e.person_id, e.request_id, count(s.key) AS left_over,
+                   any_value(s.last_error) AS error
+            FROM ({_ERASED}) e
+            LEFT JOIN activation.sync_state s ON s.sync = ? AND s.person_id = e.person_id
+            WHERE e.person_id IN (SELECT person_id FROM activation.sync_log WHERE sync = ?)
+               OR s.key IS NOT NULL
+            GROUP BY ALL ORDER BY 1""",
+        [list(erased), list(erased.values()), sync, sync],
+    ).fetchall()
     set_status(
         conn,
         [
@@ -85,19 +80,12 @@ def settle_sync_erasures(
             for _, request, left, error in rows
         ],
     )
-    for person in done:
-        conn.execute(
-            "DELETE FROM activation.sync_log WHERE sync = ? AND person_id = ?", [sync, person]
-        )
-    return {"erasures_done": len(done), "erasures_failed": len(rows) - len(done)}
-
-
-def _frame(erased: dict[str, str]):
-    import pandas as pd
-
-    return pd.DataFrame(
-        {"person_id": list(erased), "request_id": list(erased.values())}, dtype="object"
+    done = [person for person, _, left, _ in rows if left == 0]
+    conn.execute(
+        "DELETE FROM activation.sync_log WHERE sync = ? AND person_id IN (SELECT unnest(?))",
+        [sync, done],
     )
+    return {"erasures_done": len(done), "erasures_failed": len(rows) - len(done)}
 
 
 def pending_sync_erasures(
@@ -105,18 +93,11 @@ def pending_sync_erasures(
 ) -> list[tuple[str, str, str, None]]:
     """(request, `sync:<name>`, `pending`, None) for each sync still holding an erased
     subject, so the status says what is left to do before the syncs run."""
-    exists = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'activation' "
-        "AND table_name = 'sync_state'"
-    ).fetchone()[0]
-    if not erased or not exists:
+    if not erased or not table_exists(conn, "activation.sync_state"):
         return []
-    conn.register("_erased_now", _frame(erased))
-    try:
-        rows = conn.execute(
-            """SELECT DISTINCT e.request_id, 'sync:' || s.sync FROM activation.sync_state s
-               JOIN _erased_now e USING (person_id) ORDER BY 1, 2"""
-        ).fetchall()
-    finally:
-        conn.unregister("_erased_now")
+    rows = conn.execute(
+        f"""SELECT DISTINCT e.request_id, 'sync:' || s.sync FROM activation.sync_state s
+            JOIN ({_ERASED}) e USING (person_id) ORDER BY 1, 2""",
+        [list(erased), list(erased.values())],
+    ).fetchall()
     return [(request, target, "pending", None) for request, target in rows]

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections import Counter
 
 import duckdb
 
@@ -114,15 +115,13 @@ def drop_tombstoned(
     condition = tombstoned_sql(spec)
     if condition is None or not table_exists(conn, TOMBSTONES_TABLE):
         return 0
-    parameters = {"salt": salt(conn)}
-    hits = conn.execute(
-        f"""SELECT _partition_date, count(*) FROM {typed_table}
-            WHERE {condition} GROUP BY 1""",
-        parameters,
+    dropped = conn.execute(
+        f"DELETE FROM {typed_table} WHERE {condition} RETURNING _partition_date",
+        {"salt": salt(conn)},
     ).fetchall()
-    if not hits:
+    if not dropped:
         return 0
-    conn.execute(f"DELETE FROM {typed_table} WHERE {condition}", parameters)
+    hits = Counter(day for (day,) in dropped)
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {HITS_TABLE} (
               source VARCHAR, partition_date DATE, rows BIGINT, run_id VARCHAR,
@@ -130,6 +129,6 @@ def drop_tombstoned(
     )
     conn.executemany(
         f"INSERT INTO {HITS_TABLE} VALUES (?, ?, ?, ?, now())",
-        [[spec.name, day, n, run_id] for day, n in hits],
+        [[spec.name, day, n, run_id] for day, n in sorted(hits.items())],
     )
-    return sum(n for _, n in hits)
+    return len(dropped)

@@ -335,13 +335,16 @@ def first_loaded_day(conn: duckdb.DuckDBPyConnection) -> str | None:
     return str(day) if day else None
 
 
-def risk_band(probability: float | None, bands: dict[str, float]) -> str | None:
-    if probability is None or np.isnan(probability):
-        return None
-    for band, floor in sorted(bands.items(), key=lambda kv: -kv[1]):
-        if probability >= floor:
-            return band
-    return "low"
+def risk_band_sql(bands: dict[str, float]) -> str:
+    """`churn_risk`: the highest band whose floor the probability reaches, else low."""
+    cases = " ".join(
+        f"WHEN churn_probability >= {floor!r} THEN '{band}'"
+        for band, floor in sorted(bands.items(), key=lambda kv: -kv[1])
+    )
+    return (
+        f"CASE WHEN churn_probability IS NULL THEN NULL {cases} ELSE 'low' END::VARCHAR "
+        "AS churn_risk"
+    )
 
 
 def build_scores(
@@ -360,7 +363,6 @@ def build_scores(
             "person_id": score_frame["person_id"],
             "as_of": date.fromisoformat(as_of),
             "churn_probability": np.round(churn_p, 4),
-            "churn_risk": [risk_band(p, settings.risk_bands) for p in churn_p],
             "predicted_value": np.round(none if value_p is None else value_p, 2),
             "churn_model": churn.version,
             "value_model": value.version,
@@ -373,7 +375,7 @@ def build_scores(
             f"CREATE OR REPLACE TABLE {SCORES_TABLE} AS "
             # Typed here: a model that did not train leaves its columns all NULL.
             "SELECT person_id::VARCHAR AS person_id, as_of::DATE AS as_of, "
-            "churn_probability::DOUBLE AS churn_probability, churn_risk::VARCHAR AS churn_risk, "
+            f"churn_probability::DOUBLE AS churn_probability, {risk_band_sql(settings.risk_bands)}, "
             "predicted_value::DECIMAL(18,2) AS predicted_value, "
             "churn_model::VARCHAR AS churn_model, value_model::VARCHAR AS value_model "
             "FROM scores_frame ORDER BY person_id"

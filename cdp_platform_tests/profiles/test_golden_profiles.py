@@ -10,14 +10,27 @@ from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.resources.warehouse import connect
 
 CONTRACT = ["person_id", "first_name", "last_name", "email", "phone", "postcode", "country"]
 
 
-@pytest.fixture
-def built(landing, query):
-    generate(landing.parent, persons=300, days=10, start=date(2026, 8, 1), seed=4)
-    assert run_pipeline(build_definitions(), landing).success
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The whole pipeline once over generated data; every test here only reads it."""
+    root = tmp_path_factory.mktemp("golden")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("CDP_LANDING_DIR", str(landing))
+        env.setenv("CDP_WAREHOUSE", str(warehouse))
+        env.delenv("DAGSTER_HOME", raising=False)
+        generate(root, persons=300, days=10, start=date(2026, 8, 1), seed=4)
+        assert run_pipeline(build_definitions(), landing).success
+
+    def query(sql: str, params: list | None = None) -> list[tuple]:
+        with connect(warehouse, read_only=True) as conn:
+            return conn.execute(sql, params or []).fetchall()
+
     return query
 
 
