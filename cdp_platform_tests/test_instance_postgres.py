@@ -22,6 +22,7 @@ import pytest
 import yaml
 from dagster._config import validate_config
 from dagster._core.instance.config import dagster_instance_config
+from dagster._core.storage.runs import SqliteRunStorage
 from dagster._core.workspace.config_schema import ensure_workspace_config
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -162,7 +163,9 @@ def test_instance_configs_pass_dagster_schema(name: str, tmp_path: Path):
     assert custom_class is None
     assert config["concurrency"]["pools"]["default_limit"] == 1
     if name == "dagster.yaml":
-        assert "storage" not in config  # SQLite files under DAGSTER_HOME
+        assert "storage" not in config
+        with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+            assert isinstance(instance.run_storage, SqliteRunStorage)  # files in DAGSTER_HOME
         return
     assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
     db = config["storage"]["postgres"]["postgres_db"]
