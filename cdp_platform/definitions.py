@@ -10,8 +10,10 @@ from cdp_platform import settings
 from cdp_platform.activation.assets import sync_assets
 from cdp_platform.activation.config import SyncsFile, load_syncs
 from cdp_platform.activation.resources import destination_resources
+from cdp_platform.automation.freshness import with_daily_freshness
 from cdp_platform.automation.jobs import JOBS
-from cdp_platform.automation.schedules import SCHEDULES
+from cdp_platform.automation.schedules import build_schedules
+from cdp_platform.automation.sensors import automation_sensor, run_failure_alert_sensor
 from cdp_platform.identity.assets import (
     identity_edges,
     identity_model,
@@ -52,28 +54,34 @@ def build_resources(syncs: SyncsFile | None = None) -> dict[str, object]:
 def build_definitions() -> dg.Definitions:
     syncs = load_syncs()
     return dg.Definitions(
-        assets=[
-            *source_assets(),
-            identity_records,
-            identity_model,
-            identity_edges,
-            person_id_map,
-            golden_profiles,
-            customer_traits,
-            customer_scores,
-            consent_state,
-            customer_timeline,
-            accounts,
-            account_traits,
-            lead_scores,
-            privacy_subjects,
-            erased_subjects,
-            *segment_assets(),
-            *sync_assets(syncs),
-        ],
+        assets=with_daily_freshness(
+            [
+                *source_assets(),
+                identity_records,
+                identity_model,
+                identity_edges,
+                person_id_map,
+                golden_profiles,
+                customer_traits,
+                customer_scores,
+                consent_state,
+                customer_timeline,
+                accounts,
+                account_traits,
+                lead_scores,
+                privacy_subjects,
+                erased_subjects,
+                *segment_assets(),
+                *sync_assets(syncs),
+            ]
+        ),
         jobs=JOBS,
-        schedules=SCHEDULES,
-        sensors=[build_landing_sensor(daily_partitions())],
+        schedules=build_schedules(),
+        sensors=[
+            build_landing_sensor(daily_partitions()),
+            automation_sensor,
+            run_failure_alert_sensor,
+        ],
         resources=build_resources(syncs),
     )
 

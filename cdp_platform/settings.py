@@ -51,3 +51,60 @@ def crm_contacts_mode() -> str:
 
 def hubspot_base_url() -> str:
     return os.environ.get("CDP_HUBSPOT_BASE_URL", "https://api.hubapi.com")
+
+
+def daily_refresh_cron() -> str:
+    """When the daily refresh of identity, privacy and profiles may run (UTC)."""
+    return os.environ.get("CDP_DAILY_REFRESH_CRON", "0 5 * * *")
+
+
+def alerts_path() -> Path:
+    """Where run-failure alerts are recorded, one JSON object a line."""
+    default = warehouse_path().parent / "alerts" / "run_failures.jsonl"
+    return Path(os.environ.get("CDP_ALERTS_FILE", default)).resolve()
+
+
+def alert_webhook_url() -> str | None:
+    """Where run-failure alerts are posted, if anywhere (may carry a token: never logged)."""
+    return os.environ.get("CDP_ALERT_WEBHOOK_URL") or None
+
+
+def ui_url() -> str:
+    """The Dagster UI's address, for links in alerts."""
+    return os.environ.get("CDP_UI_URL", "http://localhost:3000").rstrip("/")
+
+
+ENGINES = ("duckdb", "spark")
+
+
+def engine() -> str:
+    """Where Splink trains and predicts: `duckdb` (default, in process) or `spark`."""
+    value = os.environ.get("CDP_ENGINE", "duckdb").strip().lower()
+    if value not in ENGINES:
+        raise ValueError(f"CDP_ENGINE must be one of {', '.join(ENGINES)}, got {value!r}")
+    return value
+
+
+def spark_master() -> str:
+    """`local[*]` runs Spark inside this process; `spark://host:7077` or `yarn` a cluster."""
+    return os.environ.get("CDP_SPARK_MASTER", "local[*]")
+
+
+def spark_conf() -> dict[str, str]:
+    """Extra Spark settings from `CDP_SPARK_CONF` as `key=value,key=value`. A value
+    holding a comma belongs in `spark-defaults.conf` under `SPARK_CONF_DIR`."""
+    conf = {}
+    for item in os.environ.get("CDP_SPARK_CONF", "").split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"CDP_SPARK_CONF items must be key=value, got {item!r}")
+        conf[key.strip()] = value.strip()
+    return conf
+
+
+def spark_temp_dir() -> str | None:
+    """Spark's checkpoints and spills; shared storage (hdfs://, s3a://) on a cluster.
+    None: beside the warehouse."""
+    return os.environ.get("CDP_SPARK_TEMP_DIR") or None

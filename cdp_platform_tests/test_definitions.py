@@ -51,9 +51,19 @@ SNAPSHOT = {
         ],
         "staging": ["identity_records"],
     },
-    "jobs": ["__ASSET_JOB", "ingest_sources", "refresh_downstream", "retrain_identity_model"],
-    "sensors": ["default_automation_condition_sensor", "landing_file_sensor"],
-    "schedules": ["weekly_identity_model_retrain"],
+    "jobs": [
+        "__ASSET_JOB",
+        "daily_refresh",
+        "ingest_sources",
+        "refresh_downstream",
+        "retrain_identity_model",
+    ],
+    "sensors": [
+        "default_automation_condition_sensor",
+        "landing_file_sensor",
+        "run_failure_alert_sensor",
+    ],
+    "schedules": ["daily_refresh_schedule", "weekly_identity_model_retrain"],
 }
 
 

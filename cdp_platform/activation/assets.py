@@ -7,6 +7,8 @@ from cdp_platform.activation.engine import SyncReport, run_sync
 from cdp_platform.activation.resources import resource_key
 from cdp_platform.activation.rows import sync_rows
 from cdp_platform.activation.state import LOG_TABLE
+from cdp_platform.automation.conditions import after_inputs_change, gated
+from cdp_platform.automation.freshness import sync_freshness
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
 from cdp_platform.privacy.status import erased_persons, settle_sync_erasures
 from cdp_platform.segments.assets import PROFILE_DEPS, segment_key
@@ -44,11 +46,8 @@ def automation_condition(sync: SyncSpec) -> dg.AutomationCondition:
     """Run after the inputs change (or on the sync's cron), never past a failed
     blocking check upstream: a segment whose size swung too far stops here."""
     if sync.automation == "eager":
-        # Relaxed: the daily-partitioned sources far upstream are never all present.
-        when = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
-    else:
-        when = dg.AutomationCondition.on_cron(sync.automation)
-    return when & dg.AutomationCondition.all_deps_blocking_checks_passed()
+        return gated(after_inputs_change())
+    return gated(dg.AutomationCondition.on_cron(sync.automation))
 
 
 def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
@@ -71,6 +70,7 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
         deps=deps,
         required_resource_keys={"warehouse", key},
         automation_condition=automation_condition(sync),
+        freshness_policy=sync_freshness(sync.automation),
         metadata={
             "destination": sync.destination,
             "mode": sync.mode,

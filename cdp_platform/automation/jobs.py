@@ -21,6 +21,18 @@ refresh_downstream_job = dg.define_asset_job(
     description="Rebuild every layer below the sources from the current warehouse.",
 )
 
+# The daily rebuild after ingestion: identity, privacy and profiles. Segments and
+# syncs follow by their automation conditions once these have changed.
+DAILY_REFRESH_GROUPS = ("staging", "identity", "privacy", "profiles")
+daily_refresh_job = dg.define_asset_job(
+    name="daily_refresh",
+    selection=dg.AssetSelection.groups(*DAILY_REFRESH_GROUPS),
+    description=(
+        "Rebuild identity, privacy and profiles from the loaded sources; segments "
+        "and syncs follow by automation."
+    ),
+)
+
 # Train the identity model again, then rebuild the links and persons with it.
 retrain_identity_model_job = dg.define_asset_job(
     name="retrain_identity_model",
@@ -29,4 +41,4 @@ retrain_identity_model_job = dg.define_asset_job(
     description="Retrain the Splink model on the current records and re-link with it.",
 )
 
-JOBS = [ingest_sources_job, refresh_downstream_job, retrain_identity_model_job]
+JOBS = [ingest_sources_job, daily_refresh_job, refresh_downstream_job, retrain_identity_model_job]

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from cdp_platform.automation.jobs import retrain_identity_model_job
+from cdp_platform import settings
+from cdp_platform.automation.jobs import daily_refresh_job, retrain_identity_model_job
+from cdp_platform.automation.refresh import ingestion_state, refresh_skip_reason
+from cdp_platform.sources.contracts import SOURCES
 
 # Weekly, early Monday (UTC): the model follows the data without retraining
 # on every run, so matches stay comparable day to day.
@@ -17,4 +20,29 @@ weekly_identity_model_retrain = dg.ScheduleDefinition(
     description="Retrain the identity model every Monday at 03:00 UTC and re-link with it.",
 )
 
-SCHEDULES = [weekly_identity_model_retrain]
+
+def build_daily_refresh_schedule() -> dg.ScheduleDefinition:
+    @dg.schedule(
+        name="daily_refresh_schedule",
+        job=daily_refresh_job,
+        cron_schedule=settings.daily_refresh_cron(),
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        description=(
+            "Rebuild identity, privacy and profiles once the day's files are loaded: "
+            "skipped while loads are queued or running, or when nothing is new."
+        ),
+    )
+    def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+        state = ingestion_state(context.instance, (dg.AssetKey(name) for name in SOURCES))
+        reason = refresh_skip_reason(state)
+        if reason:
+            return dg.SkipReason(reason)
+        # One refresh per state of the loads, however often the schedule ticks.
+        return dg.RunRequest(run_key=f"loads-{state.last_load:.3f}")
+
+    return daily_refresh_schedule
+
+
+def build_schedules() -> list[dg.ScheduleDefinition]:
+    return [build_daily_refresh_schedule(), weekly_identity_model_retrain]

@@ -44,3 +44,17 @@ def mask_value(column: str, value: object) -> object:
     if name in {"traits", "context_ip", "identifier_value"} or "street" in name:
         return "***"
     return mask_text(text)
+
+
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Seven or more digits, possibly split by spaces, dots, dashes or brackets; not a date.
+_PHONE_IN_TEXT = re.compile(r"(?<![\w-])(?!\d{4}-\d{2}-\d{2})\+?\d[\d\s().-]{5,}\d")
+
+
+def scrub_text(text: str) -> str:
+    """Free text (an error message) with any email or phone-like number masked."""
+    text = _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group()), text)
+    return _PHONE_IN_TEXT.sub(
+        lambda m: mask_phone(m.group()) if len(_DIGITS.findall(m.group())) >= 7 else m.group(),
+        text,
+    )

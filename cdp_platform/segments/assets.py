@@ -3,6 +3,7 @@
 import dagster as dg
 import yaml
 
+from cdp_platform.automation.conditions import after_inputs_change, gated
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
 from cdp_platform.profiles.assets import AsOfConfig, resolve_as_of
 from cdp_platform.profiles.config import load_profiles_config
@@ -83,6 +84,9 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
         kinds={"duckdb", "sql"},
         tags={"layer": "segments", **spec.tags},
         deps=[*PROFILE_DEPS, *(segment_key(name) for name in references(spec))],
+        # Re-evaluated whenever profiles (or a referenced segment) change, not past
+        # a failed blocking check of a segment it builds on.
+        automation_condition=gated(after_inputs_change()),
         metadata={
             "dagster/table_name": MEMBERSHIPS_TABLE,
             "dagster/column_schema": MEMBERSHIP_COLUMNS,

@@ -239,3 +239,18 @@ class MetaAudienceServer(FaultyServer):
             "num_invalid_entries": 0,
         }
         return Response(json.dumps(answer), 200, content_type="application/json")
+
+
+@dataclass
+class AlertReceiver(FaultyServer):
+    """A chat-style incoming webhook: keeps each alert, verifying its signature."""
+
+    secret: str = SECRET
+    alerts: list[dict] = field(default_factory=list)
+
+    def handle(self, request: Request) -> Response:
+        body = request.get_data(as_text=True)
+        Webhook(self.secret).verify(body, dict(request.headers))
+        with self.lock:
+            self.alerts.append(json.loads(body))
+        return Response(status=200)

@@ -1,0 +1,64 @@
+"""When the daily refresh should run: after ingestion has landed something new.
+
+The schedule ticks daily; a tick runs the refresh only when a source was
+loaded after the last refresh and no load is still queued or running, so a
+day without new files costs nothing and a refresh never reads half a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import dagster as dg
+
+# Runs that have not finished: queued ones count, or the refresh would start
+# between two queued loads of the same day.
+UNFINISHED = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
+# What the refresh rebuilds last: when it is newer than every load, nothing is new.
+REFRESH_MARKER = dg.AssetKey("golden_profiles")
+
+
+@dataclass(frozen=True)
+class IngestionState:
+    last_load: float | None  # latest source materialization, epoch seconds
+    last_refresh: float | None  # latest materialization of the refresh marker
+    loads_unfinished: int  # source loads queued or running
+
+
+def refresh_skip_reason(state: IngestionState) -> str | None:
+    """None when the refresh should run, else why not."""
+    if state.loads_unfinished:
+        return f"{state.loads_unfinished} source load(s) still queued or running"
+    if state.last_load is None:
+        return "no source has been loaded yet"
+    if state.last_refresh is not None and state.last_refresh >= state.last_load:
+        return "nothing loaded since the last refresh"
+    return None
+
+
+def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:
+    event = instance.get_latest_materialization_event(key)
+    return event.timestamp if event else None
+
+
+def ingestion_state(
+    instance: dg.DagsterInstance, source_keys: Iterable[dg.AssetKey]
+) -> IngestionState:
+    sources = set(source_keys)
+    loads = [t for t in (_latest(instance, key) for key in sources) if t is not None]
+    unfinished = [
+        run
+        for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))
+        if run.asset_selection and run.asset_selection & sources
+    ]
+    return IngestionState(
+        last_load=max(loads, default=None),
+        last_refresh=_latest(instance, REFRESH_MARKER),
+        loads_unfinished=len(unfinished),
+    )
