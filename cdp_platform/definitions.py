@@ -83,6 +83,9 @@ def build_definitions() -> dg.Definitions:
             run_failure_alert_sensor,
         ],
         resources=build_resources(syncs),
+        # Every step writes the one DuckDB file in turn (the `warehouse` pool), so
+        # a process per step would add start-up time and no parallelism.
+        executor=dg.in_process_executor,
     )
 
 

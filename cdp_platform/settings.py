@@ -53,6 +53,15 @@ def hubspot_base_url() -> str:
     return os.environ.get("CDP_HUBSPOT_BASE_URL", "https://api.hubapi.com")
 
 
+def landing_sensor_on() -> bool:
+    """Whether the landing sensor starts on (`CDP_LANDING_SENSOR=off` for a deployment
+    that loads history by backfills only); the UI can still turn it on or off."""
+    value = os.environ.get("CDP_LANDING_SENSOR", "on").strip().lower()
+    if value not in {"on", "off"}:
+        raise ValueError(f"CDP_LANDING_SENSOR must be 'on' or 'off', got {value!r}")
+    return value == "on"
+
+
 def daily_refresh_cron() -> str:
     """When the daily refresh of identity, privacy and profiles may run (UTC)."""
     return os.environ.get("CDP_DAILY_REFRESH_CRON", "0 5 * * *")

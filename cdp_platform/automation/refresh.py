@@ -29,10 +29,13 @@ class IngestionState:
     last_load: float | None  # latest source materialization, epoch seconds
     last_refresh: float | None  # latest materialization of the refresh marker
     loads_unfinished: int  # source loads queued or running
+    refreshes_unfinished: int = 0  # refreshes queued or running
 
 
 def refresh_skip_reason(state: IngestionState) -> str | None:
     """None when the refresh should run, else why not."""
+    if state.refreshes_unfinished:
+        return "a refresh is already queued or running"
     if state.loads_unfinished:
         return f"{state.loads_unfinished} source load(s) still queued or running"
     if state.last_load is None:
@@ -48,17 +51,19 @@ def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:
 
 
 def ingestion_state(
-    instance: dg.DagsterInstance, source_keys: Iterable[dg.AssetKey]
+    instance: dg.DagsterInstance, source_keys: Iterable[dg.AssetKey], refresh_job: str
 ) -> IngestionState:
     sources = set(source_keys)
     loads = [t for t in (_latest(instance, key) for key in sources) if t is not None]
-    unfinished = [
-        run
-        for run in instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))
-        if run.asset_selection and run.asset_selection & sources
-    ]
+    unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))
     return IngestionState(
         last_load=max(loads, default=None),
         last_refresh=_latest(instance, REFRESH_MARKER),
-        loads_unfinished=len(unfinished),
+        loads_unfinished=sum(1 for run in unfinished if (run.asset_selection or set()) & sources),
+        # A schedule's run key only dedupes within one tick, so look for the run itself.
+        refreshes_unfinished=sum(
+            1
+            for run in unfinished
+            if run.job_name == refresh_job or REFRESH_MARKER in (run.asset_selection or set())
+        ),
     )

@@ -34,11 +34,11 @@ def build_daily_refresh_schedule() -> dg.ScheduleDefinition:
         ),
     )
     def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
-        state = ingestion_state(context.instance, (dg.AssetKey(name) for name in SOURCES))
+        sources = (dg.AssetKey(name) for name in SOURCES)
+        state = ingestion_state(context.instance, sources, daily_refresh_job.name)
         reason = refresh_skip_reason(state)
         if reason:
             return dg.SkipReason(reason)
-        # One refresh per state of the loads, however often the schedule ticks.
         return dg.RunRequest(run_key=f"loads-{state.last_load:.3f}")
 
     return daily_refresh_schedule

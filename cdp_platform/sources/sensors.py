@@ -105,7 +105,11 @@ def build_landing_sensor(partitions_def: dg.PartitionsDefinition) -> dg.SensorDe
         ),
         job=ingest_sources_job,
         minimum_interval_seconds=30,
-        default_status=dg.DefaultSensorStatus.RUNNING,
+        default_status=(
+            dg.DefaultSensorStatus.RUNNING
+            if settings.landing_sensor_on()
+            else dg.DefaultSensorStatus.STOPPED
+        ),
     )
     def landing_file_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
         cursor = json.loads(context.cursor) if context.cursor else {}

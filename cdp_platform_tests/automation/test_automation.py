@@ -58,7 +58,13 @@ def test_the_daily_refresh_runs_once_after_new_loads_and_never_during_them(insta
     materialized(instance, defs, "web_events", partition="2025-03-01")
     first = tick(schedule, instance)
     assert isinstance(first, dg.RunRequest)
-    assert tick(schedule, instance).run_key == first.run_key  # one refresh per load state
+
+    # While that refresh is queued or running, later ticks launch no second one.
+    refresh = instance.create_run_for_job(
+        defs.resolve_job_def("daily_refresh"), status=dg.DagsterRunStatus.NOT_STARTED
+    )
+    assert "a refresh is already queued or running" in tick(schedule, instance).skip_message
+    instance.report_run_canceled(refresh)
 
     # A load still queued holds the refresh back, so it never reads half a day.
     run = instance.create_run_for_job(

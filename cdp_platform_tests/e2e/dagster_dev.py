@@ -1,0 +1,91 @@
+"""`dagster dev` on localhost for end-to-end tests, and a small GraphQL client."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from cdp_platform.settings import PROJECT_ROOT
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class DagsterDev:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def graphql(self, query: str, **variables) -> dict:
+        response = requests.post(
+            f"{self.url}/graphql", json={"query": query, "variables": variables}, timeout=60
+        )
+        response.raise_for_status()
+        body = response.json()
+        if body.get("errors"):
+            raise AssertionError(f"GraphQL errors: {body['errors']}")
+        return body["data"]
+
+    def wait_until(self, what: str, condition, timeout: float, every: float = 2.0):
+        """Poll `condition()` until it returns something truthy; fail with the log's tail."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"dagster dev exited while waiting for {what}:\n{self.tail()}")
+            value = condition()
+            if value:
+                return value
+            time.sleep(every)
+        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}:\n{self.tail()}")
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def start_dagster_dev(home: Path, env: dict[str, str], log: Path) -> DagsterDev:
+    """Webserver and daemon (scheduler, sensors, backfills, run queue) for this project."""
+    port = free_port()
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    dagster = Path(sys.executable).parent / "dagster"
+    out = log.open("w")
+    process = subprocess.Popen(
+        [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **env, "DAGSTER_HOME": str(home)},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # its webserver, daemon and code servers stop together
+    )
+    dev = DagsterDev(f"http://127.0.0.1:{port}", process, log)
+    dev.wait_until("the webserver", lambda: _answers(dev.url), timeout=120, every=1)
+    return dev
+
+
+def stop_dagster_dev(dev: DagsterDev) -> None:
+    if dev.process.poll() is None:
+        os.killpg(dev.process.pid, signal.SIGINT)
+        try:
+            dev.process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(dev.process.pid, signal.SIGKILL)
+            dev.process.wait(timeout=30)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(f"{url}/server_info", timeout=2).ok
+    except requests.ConnectionError:
+        return False
