@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format demo clean dagster-home bench bench-identity bench-profiles bench-segments bench-activation
+.PHONY: install run test ui lint format demo clean dagster-home bench bench-foundation bench-identity bench-profiles bench-segments bench-activation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -47,7 +47,11 @@ format: $(STAMP)
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
-bench: $(STAMP) bench-identity bench-profiles bench-segments bench-activation
+# One report over shared data sets: data/benchmarks/report.md and report.json.
+bench: $(STAMP)
+	$(BIN)/python -m cdp_platform.benchmarks.report
+
+bench-foundation: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.foundation
 
 bench-identity: $(STAMP)

@@ -84,7 +84,13 @@ def demo_generate(persons: int, days: int, start: date, seed: int, out: Path | N
     help="DuckDB warehouse file [default: $CDP_WAREHOUSE or data/warehouse.duckdb].",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run log on the console.")
-def run(landing: Path | None, warehouse: Path | None, verbose: bool) -> None:
+@click.option(
+    "--timings",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write each run's step durations (seconds, asset group) to this JSON file.",
+)
+def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Path | None) -> None:
     """Materialize the whole asset graph over every landing day present."""
     if landing:
         os.environ["CDP_LANDING_DIR"] = str(landing.resolve())
@@ -107,6 +113,8 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool) -> None:
     except PipelineError as exc:
         raise CliError(str(exc)) from exc
     elapsed = time.perf_counter() - started
+    if timings:
+        _write_timings(timings, result, elapsed)
     with connect(settings.warehouse_path(), read_only=True) as conn:
         click.echo(render_summary(conn))
     click.echo(
@@ -118,6 +126,28 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool) -> None:
             click.echo(f"cdp: error: {outcome.job} run {outcome.run_id[:8]}: {failure}", err=True)
     if not result.success:
         sys.exit(1)
+
+
+def _write_timings(path: Path, result, elapsed: float) -> None:
+    import json
+    from dataclasses import asdict
+
+    runs = [
+        {
+            "job": o.job,
+            "run_id": o.run_id,
+            "success": o.success,
+            "steps": [asdict(s) for s in o.steps],
+        }
+        for o in result.runs
+    ]
+    document = {
+        "first_day": result.first_day,
+        "last_day": result.last_day,
+        "seconds": round(elapsed, 3),
+        "runs": runs,
+    }
+    path.write_text(json.dumps(document, indent=1) + "\n")
 
 
 @cli.group()

@@ -25,11 +25,21 @@ class PipelineError(Exception):
 
 
 @dataclass
+class StepTiming:
+    """How long one Dagster step took, and the asset group it belongs to."""
+
+    step: str
+    group: str | None
+    seconds: float
+
+
+@dataclass
 class RunOutcome:
     job: str
     run_id: str
     success: bool
     failures: list[str] = field(default_factory=list)
+    steps: list[StepTiming] = field(default_factory=list)
 
 
 @dataclass
@@ -86,8 +96,33 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return messages
 
 
+def _step_timings(result: dg.ExecuteInProcessResult, groups: dict) -> list[StepTiming]:
+    """Each successful step's duration, with the group of the first asset it
+    materialized or checked (`groups` maps asset keys to group names)."""
+    step_group: dict[str, str | None] = {}
+    for event in result.all_events:
+        if event.is_step_materialization:
+            step_group.setdefault(event.step_key, groups.get(event.asset_key))
+        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            key = event.event_specific_data.asset_key
+            step_group.setdefault(event.step_key, groups.get(key))
+    return [
+        StepTiming(
+            event.step_key,
+            step_group.get(event.step_key),
+            event.event_specific_data.duration_ms / 1000,
+        )
+        for event in result.all_events
+        if event.is_step_success
+    ]
+
+
 def _execute(
-    job: dg.JobDefinition, instance: dg.DagsterInstance, tags: dict, log_level: str
+    job: dg.JobDefinition,
+    instance: dg.DagsterInstance,
+    tags: dict,
+    log_level: str,
+    groups: dict | None = None,
 ) -> RunOutcome:
     result = job.execute_in_process(
         instance=instance,
@@ -95,7 +130,13 @@ def _execute(
         raise_on_error=False,
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
-    return RunOutcome(job.name, result.run_id, result.success, _failures(result))
+    return RunOutcome(
+        job.name,
+        result.run_id,
+        result.success,
+        _failures(result),
+        _step_timings(result, groups or {}),
+    )
 
 
 def run_pipeline(
@@ -103,6 +144,8 @@ def run_pipeline(
 ) -> PipelineResult:
     first, last = landing_range(landing)
     outcome = PipelineResult(first, last)
+    graph = defs.resolve_asset_graph()
+    groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
     with _instance() as instance:
         ingest = defs.resolve_job_def(ingest_sources_job.name)
         outcome.runs.append(
@@ -114,9 +157,10 @@ def run_pipeline(
                     "dagster/asset_partition_range_end": last,
                 },
                 log_level,
+                groups,
             )
         )
         downstream = defs.resolve_job_def(refresh_downstream_job.name)
         if downstream.asset_layer.executable_asset_keys:  # empty until later layers exist
-            outcome.runs.append(_execute(downstream, instance, {}, log_level))
+            outcome.runs.append(_execute(downstream, instance, {}, log_level, groups))
     return outcome

@@ -70,34 +70,32 @@ class LimitedReceiver:
         self._server.shutdown()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=100_000)
-    parser.add_argument("--rps", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=100)
-    args = parser.parse_args()
+def measure_activation(records: int = 100_000, rps: int = 100, batch: int = 100) -> dict:
+    """Send `records` new rows to a local receiver allowing `rps` requests a second,
+    then the same rows again; returns the figures."""
     rows = [
-        Row(f"person{i}@example.org", f"p{i}", {"tier": "gold", "n": i})
-        for i in range(args.records)
+        Row(f"person{i}@example.org", f"p{i}", {"tier": "gold", "n": i}) for i in range(records)
     ]
-    receiver = LimitedReceiver(args.rps)
+    receiver = LimitedReceiver(rps)
     destination = WebhookDestination(
         receiver.url,
         SECRET,
-        Limits(batch_size=args.batch, requests_per_second=args.rps, max_concurrency=8),
+        Limits(batch_size=batch, requests_per_second=rps, max_concurrency=8),
     )
-    with tempfile.TemporaryDirectory(prefix="cdp-bench-activation-") as tmp:
-        conn = duckdb.connect(str(Path(tmp) / "state.duckdb"))
-        started = time.perf_counter()
-        report = run_sync(conn, "bench", "upsert", rows, destination, "run-1")
-        seconds = time.perf_counter() - started
-        again = run_sync(conn, "bench", "upsert", rows, destination, "run-2")
-        conn.close()
-    receiver.stop()
-    allowed = args.rps * args.batch
+    try:
+        with tempfile.TemporaryDirectory(prefix="cdp-bench-activation-") as tmp:
+            conn = duckdb.connect(str(Path(tmp) / "state.duckdb"))
+            started = time.perf_counter()
+            report = run_sync(conn, "bench", "upsert", rows, destination, "run-1")
+            seconds = time.perf_counter() - started
+            again = run_sync(conn, "bench", "upsert", rows, destination, "run-2")
+            conn.close()
+    finally:
+        receiver.stop()
+    allowed = rps * batch
     reached = report.sent / seconds
-    figures = {
-        "records": args.records,
+    return {
+        "records": records,
         "records_sent": report.sent,
         "received_by_destination": receiver.records,
         "requests": report.requests,
@@ -108,6 +106,15 @@ def main() -> None:
         "share_of_limit": round(reached / allowed, 4),
         "second_run_sent": again.sent,
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--rps", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=100)
+    args = parser.parse_args()
+    figures = measure_activation(args.records, args.rps, args.batch)
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(json.dumps(figures, indent=2))
     print(render_table(["measure", "value"], [(k, v) for k, v in figures.items()]))

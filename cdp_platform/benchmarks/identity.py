@@ -74,14 +74,17 @@ def deterministic_baseline(warehouse: Path, truth: Path) -> PairwiseScores:
     return scores
 
 
-def resolver(kind: str, warehouse: Path, label: str) -> Measurement:
+def resolver(kind: str, warehouse: Path, label: str, env: dict | None = None) -> Measurement:
     module = "cdp_platform.benchmarks.resolvers"
-    return measure(label, [sys.executable, "-m", module, kind, str(warehouse)], echo=True)
+    return measure(label, [sys.executable, "-m", module, kind, str(warehouse)], env=env, echo=True)
 
 
-def score_rows(data_set: str, warehouse: Path, truth: Path) -> list[dict]:
-    """The three methods on one loaded warehouse (Splink alone is run here)."""
-    resolver("splink", warehouse, f"splink alone, {data_set}")
+def splink_and_scores(
+    data_set: str, warehouse: Path, truth: Path, env: dict | None = None
+) -> tuple[Measurement, list[dict]]:
+    """Splink alone run on a loaded warehouse (its time and memory), and the three
+    methods' scores there."""
+    splink = resolver("splink", warehouse, f"splink alone, {data_set}", env)
     rows = []
     with connect(warehouse) as conn:
         ceiling = recall_ceiling(conn, truth)
@@ -95,7 +98,12 @@ def score_rows(data_set: str, warehouse: Path, truth: Path) -> list[dict]:
     )
     for row in rows:
         row["recall_ceiling"] = round(ceiling, 4)
-    return rows
+    return splink, rows
+
+
+def score_rows(data_set: str, warehouse: Path, truth: Path) -> list[dict]:
+    """The three methods on one loaded warehouse (Splink alone is run here)."""
+    return splink_and_scores(data_set, warehouse, truth)[1]
 
 
 def _row(data_set: str, method: str, scores: PairwiseScores) -> dict:
@@ -138,10 +146,19 @@ def speed(tmp: Path, records: int, days: int) -> dict:
     out = tmp / "speed"
     measure(f"generate {persons:,} persons", generate_args(persons, days, out))
     warehouse = run_pipeline(f"{persons:,} persons", out, out / "landing")
+    return identity_speed(warehouse)
+
+
+def identity_speed(
+    warehouse: Path, splink: Measurement | None = None, env: dict | None = None
+) -> dict:
+    """The staging and identity layers (model retrained) against Splink alone on a
+    loaded warehouse's identity records, each in its own process; pass `splink`
+    when Splink alone was already measured there. Rebuilds the warehouse's identity."""
     with connect(warehouse) as conn:
         count = conn.execute(f"SELECT count(*) FROM {RECORDS}").fetchone()[0]
-    platform = resolver("platform", warehouse, f"platform identity, {count:,} records")
-    splink = resolver("splink", warehouse, f"splink alone, {count:,} records")
+    platform = resolver("platform", warehouse, f"platform identity, {count:,} records", env)
+    splink = splink or resolver("splink", warehouse, f"splink alone, {count:,} records", env)
     return {
         "identity_records": count,
         "platform": platform.as_dict(),

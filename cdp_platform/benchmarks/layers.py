@@ -29,19 +29,31 @@ def layer_arguments(doc: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
+def generate_set(out: Path, persons: int, days: int, start: str) -> Measurement:
+    """Generate `persons` over `days` from `start` into `out` (landing/, ground truth)."""
+    generate = [*generate_args(persons, days, out), "--start", start]
+    return measure(f"generate {persons:,} persons over {days} days", generate)
+
+
+def run_cdp(
+    label: str, landing: Path, warehouse: Path, env: dict, timings: Path | None = None
+) -> Measurement:
+    """`cdp run` over `landing` into `warehouse` in a child: wall time and peak memory
+    of the whole pipeline; with `timings`, the run writes its step durations there."""
+    args = [cdp_command(), "run", "--landing", str(landing), "--warehouse", str(warehouse)]
+    if timings is not None:
+        args += ["--timings", str(timings)]
+    return measure(label, args, env=env)
+
+
 def load_warehouse(out: Path, persons: int, days: int, start: str) -> tuple[Path, dict]:
     """Generate `persons` over `days` into `out` and run the whole pipeline on them;
     returns the warehouse and the environment later commands need."""
-    generate = [*generate_args(persons, days, out), "--start", start]
-    measure(f"generate {persons:,} persons over {days} days", generate)
+    generate_set(out, persons, days, start)
     warehouse = out / "warehouse.duckdb"
     # The daily partitions must reach back to the first day generated.
     env = {"CDP_START_DATE": start}
-    measure(
-        f"cdp run, {persons:,} persons",
-        [cdp_command(), "run", "--landing", str(out / "landing"), "--warehouse", str(warehouse)],
-        env=env,
-    )
+    run_cdp(f"cdp run, {persons:,} persons", out / "landing", warehouse, env)
     return warehouse, env
 
 

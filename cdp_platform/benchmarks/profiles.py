@@ -24,6 +24,15 @@ REPORT = PROJECT_ROOT / "data" / "benchmarks" / "profiles.json"
 PROFILES_GROUP = "profiles"
 
 
+def profile_counts(conn) -> dict:
+    """How many golden profiles and accounts the warehouse holds."""
+    count = "SELECT count(*) FROM profiles.{}"
+    return {
+        "profiles": conn.execute(count.format("golden_profiles")).fetchone()[0],
+        "accounts": conn.execute(count.format("accounts")).fetchone()[0],
+    }
+
+
 def latest_models(conn) -> dict:
     """The last run of each model: version, windows and holdout metrics."""
     rows = conn.execute(
@@ -78,9 +87,9 @@ def main() -> None:
         from cdp_platform.resources.warehouse import connect
 
         with connect(warehouse, read_only=True) as conn:
-            persons = conn.execute("SELECT count(*) FROM profiles.golden_profiles").fetchone()[0]
-            accounts = conn.execute("SELECT count(*) FROM profiles.accounts").fetchone()[0]
+            counts = profile_counts(conn)
             models = latest_models(conn)
+    persons, accounts = counts["profiles"], counts["accounts"]
     report = {
         "generated_persons": args.persons,
         "days": args.days,

@@ -108,8 +108,10 @@ def run_splink_alone(warehouse: Path) -> None:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*rule), max_pairs=EM_MAX_PAIRS
                 )
-            except EMTrainingException:
-                continue  # a field this data set lacks (FEBRL has no emails)
+            except (EMTrainingException, ValueError):
+                # A field this data set lacks (FEBRL has no emails), or a level a
+                # small set never observes (Splink refuses an m of 0).
+                continue
         trained = time.perf_counter()
         pairs = linker.inference.predict(threshold_match_probability=THRESHOLD)
         predicted = time.perf_counter()

@@ -23,6 +23,15 @@ REPORT = PROJECT_ROOT / "data" / "benchmarks" / "segments.json"
 SEGMENTS_GROUP = "segments"
 
 
+def segment_sizes(conn) -> list[tuple[str, int, int]]:
+    """Each segment's last recorded size and holdout: (segment, size, holdout)."""
+    return conn.execute(
+        """SELECT segment, size, holdout FROM segments.segment_sizes
+           QUALIFY row_number() OVER (PARTITION BY segment ORDER BY recorded_at DESC) = 1
+           ORDER BY segment"""
+    ).fetchall()
+
+
 def main() -> None:
     args = layer_arguments(__doc__)
     with tempfile.TemporaryDirectory(prefix="cdp-bench-segments-") as tmp:
@@ -32,11 +41,7 @@ def main() -> None:
 
         with connect(warehouse, read_only=True) as conn:
             persons = conn.execute("SELECT count(*) FROM profiles.golden_profiles").fetchone()[0]
-            sizes = conn.execute(
-                """SELECT segment, size, holdout FROM segments.segment_sizes
-                   QUALIFY row_number() OVER (PARTITION BY segment ORDER BY recorded_at DESC) = 1
-                   ORDER BY segment"""
-            ).fetchall()
+            sizes = segment_sizes(conn)
     report = {
         "generated_persons": args.persons,
         "days": args.days,

@@ -32,21 +32,22 @@ def _copy_days(source: Path, target: Path, keep) -> None:
             shutil.copy(path, target / path.parent.name / path.name)
 
 
-def measure_stability(generated: Path, work: Path) -> dict:
-    """`generated` holds `landing/` of a generated set; returns the figures."""
+def measure_stability(generated: Path, work: Path, env: dict | None = None) -> dict:
+    """`generated` holds `landing/` of a generated set; returns the figures. `env`
+    is added to each run's environment (e.g. `CDP_START_DATE`)."""
     days = sorted({p.stem for p in (generated / "landing").rglob("*.*")})
     last = days[-1]
     landing, warehouse = work / "landing", work / "warehouse.duckdb"
     _copy_days(generated / "landing", landing, lambda day: day != last)
     run = [cdp_command(), "run", "--landing", str(landing), "--warehouse", str(warehouse)]
 
-    measure(f"cdp run, days {days[0]}..{days[-2]}", run)
+    measure(f"cdp run, days {days[0]}..{days[-2]}", run, env=env)
     first = _person_map(warehouse)
-    measure("cdp run, same input again", run)
+    measure("cdp run, same input again", run, env=env)
     unchanged = sum(1 for key, person in _person_map(warehouse).items() if first[key] != person)
 
     _copy_days(generated / "landing", landing, lambda day: day == last)
-    measure(f"cdp run, plus {last}", run)
+    measure(f"cdp run, plus {last}", run, env=env)
     after = _person_map(warehouse)
     earlier = set(first.values())
     moved = {person for key, person in first.items() if key in after and after[key] != person}
