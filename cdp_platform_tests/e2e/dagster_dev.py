@@ -15,6 +15,11 @@ import requests
 
 from cdp_platform.settings import PROJECT_ROOT
 
+RUNS = """
+{ runsOrError { ... on Runs { results {
+    runId jobName status tags { key value } assetSelection { path } } } } }
+"""
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -37,6 +42,9 @@ class DagsterDev:
         if body.get("errors"):
             raise AssertionError(f"GraphQL errors: {body['errors']}")
         return body["data"]
+
+    def runs(self) -> list[dict]:
+        return self.graphql(RUNS)["runsOrError"]["results"]
 
     def wait_until(self, what: str, condition, timeout: float, every: float = 2.0):
         """Poll `condition()` until it returns something truthy; fail with the log's tail."""
