@@ -4,6 +4,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from cdp_platform import settings
 from cdp_platform.identity import splink_model
 from cdp_platform.identity.checks import (
     blocked_values_check,
@@ -105,7 +106,8 @@ class IdentityModelConfig(dg.Config):
     name="identity_model",
     group_name="identity",
     description=(
-        "The Splink matching model (DuckDB backend): u by random sampling, m by EM over "
+        "The Splink matching model (on DuckDB, or on Spark with `CDP_ENGINE=spark`): u by "
+        "random sampling, m by EM over "
         "several blocking rules, seeded. Saved as Splink JSON named by a content version "
         "beside the warehouse (`models/identity/`) and reused by prediction until retrained "
         "(run with `retrain: true`)."
@@ -137,6 +139,7 @@ def identity_model(
             f"| rule | new pairs | cumulative |\n|---|---|---|\n{rows}"
         ),
         "comparisons": total,
+        "engine": settings.engine(),
     }
     check = dg.AssetCheckResult(
         check_name="blocking_comparisons_below_cap",
@@ -249,6 +252,7 @@ def identity_edges(
             "refused": sum(summary.refused.values()),
             "clusters": summary.clusters,
             "model_version": latest[0] if with_splink else "none",
+            "engine": settings.engine(),
             "links_by_identifier": _md_table(("identifier", "links"), summary.linked),
             "refusals_by_reason": _md_table(("reason", "candidates"), summary.refused),
         }

@@ -5,6 +5,11 @@ email or a phone). Email and phone agreement are split by whether the
 first names agree too: the same address typed by two household members is
 weaker evidence than by one person. Splink's own connection is in memory,
 configured like the warehouse (threads, memory limit, spill directory).
+
+`CDP_ENGINE=spark` runs the same model on Splink's Spark backend
+(`spark_engine.py`). A model's SQL is written in the dialect of the engine
+that made it, so models are saved in DuckDB's dialect whichever engine trained
+them, and rebuilt for the other engine when it predicts (`model_for_dialect`).
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,11 +76,14 @@ SWAPPED_PREFIXES_SAME_DOB = (
     " AND substr(l.first_name_typed, 1, 2) = substr(r.last_name, 1, 2)"
     " AND substr(l.last_name, 1, 2) = substr(r.first_name_typed, 1, 2)"
 )
-# Comparison levels (Splink's _l/_r column suffixes).
+# Comparison levels (Splink's _l/_r column suffixes); {jaro_winkler} is the
+# engine's own function name (see EngineLevel).
 SIMILAR_SWAPPED = (
-    "jaro_winkler_similarity(first_name_typed_l, last_name_r) >= 0.88"
-    " AND jaro_winkler_similarity(last_name_l, first_name_typed_r) >= 0.88"
+    "{jaro_winkler}(first_name_typed_l, last_name_r) >= 0.88"
+    " AND {jaro_winkler}(last_name_l, first_name_typed_r) >= 0.88"
 )
+# Models on disk are in this dialect, whichever engine trained them.
+SAVED_DIALECT = "duckdb"
 CROSSED_NAME = "first_name_typed_l = last_name_r OR last_name_l = first_name_typed_r"
 
 
@@ -89,6 +99,15 @@ def prediction_rules() -> list[tuple[str, object]]:
 
 # Splink narrates every training step at INFO; the run log wants the outcome.
 QUIET = logging.WARNING
+
+
+class EngineLevel(cll.CustomLevel):
+    """Custom SQL naming the engine's function: DuckDB's jaro_winkler_similarity,
+    or on Spark the jaro_winkler UDF from Splink's jar (sqlglot knows no such
+    translation)."""
+
+    def create_sql(self, sql_dialect) -> str:
+        return self.sql_condition.format(jaro_winkler=sql_dialect.jaro_winkler_function_name)
 
 
 def _name_comparison(column: str) -> cl.CustomComparison:
@@ -109,7 +128,7 @@ def _name_comparison(column: str) -> cl.CustomComparison:
             cll.ColumnsReversedLevel("first_name_typed", "last_name", symmetrical=True).configure(
                 label_for_charts="first and last name swapped"
             ),
-            cll.CustomLevel(SIMILAR_SWAPPED, label_for_charts="names swapped, with a typo"),
+            EngineLevel(SIMILAR_SWAPPED, label_for_charts="names swapped, with a typo"),
             *crossed,
             cll.JaroWinklerLevel(column, 0.95),
             cll.JaroWinklerLevel(column, 0.88),
@@ -231,6 +250,81 @@ def splink_connection(warehouse: Path) -> duckdb.DuckDBPyConnection:
     )
 
 
+@contextmanager
+def _splink_api(warehouse: Path) -> Iterator:
+    """Splink's database API on the engine `CDP_ENGINE` names."""
+    if settings.engine() == "spark":
+        from cdp_platform.identity import spark_engine  # pyspark is an optional extra
+
+        with spark_engine.splink_api(warehouse) as api:
+            yield api
+        return
+    con = splink_connection(warehouse)
+    try:
+        yield DuckDBAPI(connection=con)
+    finally:
+        con.close()
+
+
+def _register(api, records: pa.Table):
+    if isinstance(api, DuckDBAPI):
+        return api.register(records)
+    from cdp_platform.identity import spark_engine
+
+    return api.register(spark_engine.to_spark(api.spark, records))
+
+
+def _scored_pairs(api, scored) -> pa.Table:
+    """ids, match_probability and the gamma levels of Splink's predictions, as Arrow."""
+    if isinstance(api, DuckDBAPI):
+        return api.duckdb_con.execute(
+            "SELECT unique_id_l, unique_id_r, match_probability, COLUMNS('^gamma_') "
+            f"FROM {scored.physical_name}"
+        ).to_arrow_table()
+    from cdp_platform.identity import spark_engine
+
+    frame = scored.as_spark_dataframe()
+    gammas = [c for c in frame.columns if c.startswith("gamma_")]
+    return spark_engine.to_arrow(
+        frame.select("unique_id_l", "unique_id_r", "match_probability", *gammas)
+    )
+
+
+def model_for_dialect(model: dict, dialect: str) -> dict:
+    """The trained model with its SQL written for `dialect` ("duckdb" or "spark").
+
+    Date formats, function names and quoting differ by engine, so a model does
+    not run on the other engine as saved. Its comparisons and blocking rules are
+    built again from this code for the target, the trained m and u values carried
+    over level by level; the prior and every other setting are kept."""
+    if model.get("sql_dialect") == dialect:
+        return model
+    target = model_settings().create_settings_dict(dialect)
+
+    def shape(settings_dict: dict) -> list:
+        return [
+            (c["output_column_name"], [lv["label_for_charts"] for lv in c["comparison_levels"]])
+            for c in settings_dict["comparisons"]
+        ]
+
+    if shape(model) != shape(target):
+        raise ValueError(
+            "the saved model's comparisons differ from the code's; train it again "
+            "(identity_model with retrain: true)"
+        )
+    for trained, built in zip(model["comparisons"], target["comparisons"], strict=True):
+        for level, new in zip(
+            trained["comparison_levels"], built["comparison_levels"], strict=True
+        ):
+            new.update({k: level[k] for k in ("m_probability", "u_probability") if k in level})
+    return {
+        **model,
+        "comparisons": target["comparisons"],
+        "blocking_rules_to_generate_predictions": target["blocking_rules_to_generate_predictions"],
+        "sql_dialect": dialect,
+    }
+
+
 def read_input(conn: duckdb.DuckDBPyConnection) -> pa.Table:
     return conn.execute(INPUT_SQL).to_arrow_table()
 
@@ -258,11 +352,8 @@ def _set_prior(linker: Linker, value: float) -> None:
 
 def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) -> TrainedModel:
     """u by random sampling, then EM over several blocking rules; seeded."""
-    con = splink_connection(warehouse)
-    try:
-        linker = Linker(
-            DuckDBAPI(connection=con).register(records), model_settings(), log_level=QUIET
-        )
+    with _splink_api(warehouse) as api:
+        linker = Linker(_register(api, records), model_settings(), log_level=QUIET)
         # Rules that almost only pair one person's records; whichever fields a
         # data set lacks (FEBRL has no emails) simply contribute no pairs.
         linker.training.estimate_probability_two_random_records_match(
@@ -275,7 +366,10 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
             recall=0.6,
         )
         prior = _prior(linker)
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
+        # u from every sampled pair in one pass: the chunked default stops early
+        # once each level is seen often enough, and which pairs it has seen by then
+        # depends on the engine's hash function (DuckDB and Spark would differ).
+        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED, num_chunks=1)
         for cols in TRAINING_BLOCKS:
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
@@ -296,7 +390,7 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
         # is the one that applies to all pairs.
         _set_prior(linker, prior)
 
-        model = linker.misc.save_model_to_json()
+        model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)
         if charts_dir is not None:
             charts_dir.mkdir(parents=True, exist_ok=True)
             linker.visualisations.match_weights_chart().save(str(charts_dir / "match_weights.html"))
@@ -304,22 +398,15 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
                 str(charts_dir / "m_u_parameters.html")
             )
         return TrainedModel(model, model_version(model), records.num_rows)
-    finally:
-        con.close()
 
 
 def predict(records: pa.Table, model: dict, warehouse: Path, threshold: float) -> pa.Table:
     """Scored pairs at or above `threshold`: ids, match_probability and the gamma levels."""
-    con = splink_connection(warehouse)
-    try:
-        linker = Linker(DuckDBAPI(connection=con).register(records), model, log_level=QUIET)
+    with _splink_api(warehouse) as api:
+        model = model_for_dialect(model, api.sql_dialect.sql_dialect_str)
+        linker = Linker(_register(api, records), model, log_level=QUIET)
         scored = linker.inference.predict(threshold_match_probability=threshold)
-        return con.execute(
-            "SELECT unique_id_l, unique_id_r, match_probability, COLUMNS('^gamma_') "
-            f"FROM {scored.physical_name}"
-        ).to_arrow_table()
-    finally:
-        con.close()
+        return _scored_pairs(api, scored)
 
 
 def model_dir(warehouse: Path) -> Path:
@@ -349,9 +436,8 @@ def blocking_counts(records: pa.Table, warehouse: Path) -> list[dict]:
     """Exact pairs each prediction blocking rule adds (marginal) and in total (cumulative)."""
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
-    con = splink_connection(warehouse)
-    try:
-        table = DuckDBAPI(connection=con).register(records)
+    with _splink_api(warehouse) as api:
+        table = _register(api, records)
         counted = count_comparisons_from_blocking_rules(
             table,
             blocking_rules=[rule for _, rule in prediction_rules()],
@@ -366,5 +452,3 @@ def blocking_counts(records: pa.Table, warehouse: Path) -> list[dict]:
             }
             for (label, _), c in zip(prediction_rules(), counted, strict=True)
         ]
-    finally:
-        con.close()
