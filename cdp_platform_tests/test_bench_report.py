@@ -58,6 +58,7 @@ def test_stage_timings_group_steps_by_layer_in_pipeline_order():
     assert by_stage[RUN_OVERHEAD]["seconds"] == 4.0  # 20 s of runs, 16 s in steps
     assert by_stage[PROCESS_OVERHEAD]["seconds"] == 5.0
     assert by_stage[PROCESS_OVERHEAD]["records_per_second"] is None
+    assert by_stage["segments"]["records_per_second"] is None  # works on profiles, not records
 
 
 def test_stage_timings_without_run_total_has_no_overhead_rows():
@@ -87,8 +88,15 @@ def test_targets_judged_on_the_million_record_set():
 
 
 def test_md_table_aligns_numbers_right_and_escapes_pipes():
-    table = md_table(["name", "n"], [("a|b", 1234), ("c", 5.25)])
-    assert table.splitlines() == ["| name | n |", "|---|---:|", "| a\\|b | 1,234 |", "| c | 5.2 |"]
+    table = md_table(
+        ["name", "n", "share", "met"], [("a|b", 1234, "44%", True), ("c", 5.25, "", False)]
+    )
+    assert table.splitlines() == [
+        "| name | n | share | met |",
+        "|---|---:|---:|---|",
+        "| a\\|b | 1,234 | 44% | yes |",
+        "| c | 5.2 |  | no |",
+    ]
 
 
 def test_persons_for_grows_with_records_and_shrinks_with_history():
@@ -127,7 +135,11 @@ def test_render_markdown_from_a_small_report():
                 "recall_ceiling": 1.0,
             }
         ],
-        "stability": {"data_set": "100,000 source records", "ids_moved_by_unchanged_rerun": 0},
+        "stability": {
+            "data_set": "100,000 source records",
+            "ids_moved_by_unchanged_rerun": 0,
+            "kept_share": 0.9994,
+        },
         "segments": {
             "data_set": "1,001,234 source records",
             "profiles": 70_000,
@@ -145,6 +157,7 @@ def test_render_markdown_from_a_small_report():
     assert "| sources | 8.0 | 1% | 125,154 |" in markdown
     assert "| FEBRL4 | cdp_platform | 10,000 | 0.9900 | 0.9000 | 0.9400 | 1.0000 |" in markdown
     assert "| lapsed_customers | 1,200 | 60 |" in markdown
+    assert "| kept_share | 0.9994 |" in markdown  # fractions keep their decimals
     assert "## Activation throughput" in markdown
     assert "| whole benchmark | 1,500.0 |" in markdown
     assert "## Identity speed" not in markdown  # not measured, so not shown

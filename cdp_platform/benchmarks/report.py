@@ -28,6 +28,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -51,6 +52,8 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
     ("segments", ("segments",)),
     ("activation", ("activation",)),
 ]
+# Stages whose work grows with the source records; the rest work on profiles.
+THROUGHPUT_STAGES = ("sources", "staging + identity", "profiles")
 RUN_OVERHEAD = "Dagster run overhead"
 PROCESS_OVERHEAD = "process start, definitions, summary"
 
@@ -72,7 +75,8 @@ def persons_for(records: int, days: int) -> int:
 def stage_timings(timings: dict, records: int, wall_seconds: float | None = None) -> list[dict]:
     """Sum `cdp run --timings` step durations into the pipeline's stages.
 
-    Returns one row per stage that ran (seconds, steps, records a second),
+    Returns one row per stage that ran (seconds, steps, and source records a
+    second for the stages in `THROUGHPUT_STAGES`),
     then the time the runs spent outside steps and, given the child's wall
     time, the time outside the runs (interpreter start, definitions, summary).
     """
@@ -87,7 +91,8 @@ def stage_timings(timings: dict, records: int, wall_seconds: float | None = None
     for stage in order:
         if stage in totals:
             seconds = sum(totals[stage])
-            rows.append(_stage_row(stage, seconds, len(totals[stage]), records))
+            rate_of = records if stage in THROUGHPUT_STAGES else None
+            rows.append(_stage_row(stage, seconds, len(totals[stage]), rate_of))
     in_steps = sum(step["seconds"] for step in steps)
     if "seconds" in timings:
         rows.append(_stage_row(RUN_OVERHEAD, max(0.0, timings["seconds"] - in_steps), 0, None))
@@ -141,6 +146,9 @@ def targets(pipelines: list[dict]) -> list[dict]:
     ]
 
 
+_NUMBER = re.compile(r"^-?[\d,]+(\.\d+)?%?$")
+
+
 def _cell(value) -> str:
     if value is None:
         return ""
@@ -153,11 +161,17 @@ def _cell(value) -> str:
     return str(value).replace("|", "\\|")
 
 
+def _is_number(value) -> bool:
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int | float) or bool(_NUMBER.match(str(value)))
+
+
 def md_table(headers: list[str], rows: list[tuple]) -> str:
     """A markdown table; columns whose values are all numbers align right."""
     numeric = [
-        any(isinstance(row[i], int | float) and not isinstance(row[i], bool) for row in rows)
-        and all(isinstance(row[i], int | float) or row[i] in (None, "") for row in rows)
+        any(_is_number(row[i]) for row in rows)
+        and all(_is_number(row[i]) or row[i] in (None, "") for row in rows)
         for i in range(len(headers))
     ]
     lines = [
@@ -166,6 +180,14 @@ def md_table(headers: list[str], rows: list[tuple]) -> str:
     ]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _measures(figures: dict) -> list[tuple]:
+    """(measure, value) rows; fractions keep four decimals."""
+    return [
+        (name, f"{value:.4f}" if isinstance(value, float) and abs(value) < 1 else value)
+        for name, value in figures.items()
+    ]
 
 
 def _size(records: int) -> str:
@@ -225,7 +247,7 @@ def render_markdown(report: dict) -> str:
         stability = report["stability"]
         out += [f"## Person-id stability ({stability.get('data_set', '')})", ""]
         out.append("Every day but the last loaded, the same input again, then the last day.")
-        rows = [(k, v) for k, v in stability.items() if k != "data_set"]
+        rows = _measures({k: v for k, v in stability.items() if k != "data_set"})
         out += ["", md_table(["measure", "value"], rows), ""]
     if report.get("models"):
         from cdp_platform.benchmarks.profiles import model_rows
@@ -247,7 +269,7 @@ def render_markdown(report: dict) -> str:
             f"{activation['records']:,} records to a local webhook receiver allowing "
             f"{activation['allowed_records_per_second']:,} records a second."
         )
-        out += ["", md_table(["measure", "value"], list(activation.items())), ""]
+        out += ["", md_table(["measure", "value"], _measures(activation)), ""]
     if report.get("sections"):
         out += ["## Time per section", ""]
         rows = [(name, seconds) for name, seconds in report["sections"].items()]
@@ -298,7 +320,10 @@ def _pipeline_sections(pipelines: list[dict]) -> list[str]:
     measured = [p for p in pipelines if p.get("stages")]
     if measured:
         out += ["### Stage timings", ""]
-        out.append("Seconds per stage (sum of its Dagster steps) and source records a second.")
+        out.append(
+            "Seconds per stage (the sum of its Dagster steps), its share of the whole run, "
+            "and source records a second for the stages that process source records."
+        )
         stages = []
         for p in measured:
             for row in p["stages"]:
@@ -429,6 +454,7 @@ def run_full_pipeline(work: Path, records: int, days: int, start: str) -> dict:
     figures.update(
         {
             "run": run.as_dict(),
+            "pipeline_seconds": timings["seconds"],
             "records_per_second": round(rows / run.seconds),
             "stages": stage_timings(timings, rows, run.seconds),
             "slowest_steps": slowest_steps(timings),
