@@ -30,11 +30,13 @@ from cdp_platform.resources.warehouse import WarehouseResource, connect
 # (MIN_TRAINING_RECORDS), and few enough that u sampling takes every record, so
 # both engines see exactly the same pairs.
 PERSONS, DAYS = 500, 10
+# Small data: few shuffle partitions, and no whole-stage code generation (EM
+# sends a new query every iteration, and compiling each costs more than it saves).
 SPARK_ENV = {
     "CDP_ENGINE": "spark",
     "CDP_SPARK_MASTER": "local[2]",
     "CDP_SPARK_CONF": "spark.sql.shuffle.partitions=4,spark.ui.enabled=false,"
-    "spark.ui.showConsoleProgress=false",
+    "spark.ui.showConsoleProgress=false,spark.sql.codegen.wholeStage=false",
 }
 IDENTITY = [identity_model, identity_edges, person_id_map]
 RETRAIN = {"ops": {"identity_model": {"config": {"retrain": True}}}}
