@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -129,9 +131,6 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
 
 
 def _write_timings(path: Path, result, elapsed: float) -> None:
-    import json
-    from dataclasses import asdict
-
     runs = [
         {
             "job": o.job,
