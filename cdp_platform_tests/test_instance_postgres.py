@@ -28,10 +28,10 @@ from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, Postgr
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from cdp_platform.resources.warehouse import connect
+from cdp_platform.settings import PROJECT_ROOT
+from cdp_platform_tests.postgres import DSN
 from cdp_platform_tests.sources.samples import record, write_day_file
 
-DSN = os.environ.get("CDP_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONFIG = PROJECT_ROOT / "deploy" / "dagster.postgres.yaml"
 DAY = "2026-08-01"
 

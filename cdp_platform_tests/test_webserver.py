@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,16 +13,11 @@ import requests
 
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.sources.contracts import SOURCES
+from cdp_platform_tests.e2e.dagster_dev import answers, free_port
 
 ASSET_GROUPS_QUERY = """
 { assetNodes { assetKey { path } groupName isPartitioned } }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -51,11 +45,8 @@ def webserver(tmp_path: Path):
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 pytest.fail(f"webserver exited: {process.stderr.read().decode()[-2000:]}")
-            try:
-                if requests.get(f"{url}/server_info", timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
+            if answers(url):
+                break
             time.sleep(0.5)
         else:
             pytest.fail("webserver did not start within 90 s")

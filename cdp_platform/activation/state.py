@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from cdp_platform.activation.plan import REMOVALS, Change, Known
+from cdp_platform.resources.warehouse import transaction
 
 STATE_TABLE = "activation.sync_state"
 LOG_TABLE = "activation.sync_log"
@@ -82,43 +83,39 @@ def record_outcomes(
     )
     conn.register("_outcomes", frame)
     try:
-        conn.execute("BEGIN TRANSACTION")
-        # Accepted removals leave the state; accepted sends record what the destination holds.
-        conn.execute(
-            f"""DELETE FROM {STATE_TABLE} WHERE sync = ? AND key IN (
-                  SELECT key FROM _outcomes WHERE accepted AND removing)""",
-            [sync],
-        )
-        conn.execute(
-            f"""INSERT INTO {STATE_TABLE}
-                SELECT ?, key, person_id, hash, destination_id, false, NULL, now()
-                FROM _outcomes WHERE accepted AND NOT removing
-                ON CONFLICT (sync, key) DO UPDATE SET
-                  person_id = excluded.person_id, accepted_hash = excluded.accepted_hash,
-                  destination_id = coalesce(excluded.destination_id, sync_state.destination_id),
-                  failed = false, last_error = NULL, updated_at = excluded.updated_at""",
-            [sync],
-        )
-        # Failures keep what was accepted before and are retried next run.
-        conn.execute(
-            f"""INSERT INTO {STATE_TABLE}
-                SELECT ?, key, person_id, NULL, destination_id, true, error, now()
-                FROM _outcomes WHERE NOT accepted
-                ON CONFLICT (sync, key) DO UPDATE SET
-                  failed = true, last_error = excluded.last_error, updated_at = excluded.updated_at""",
-            [sync],
-        )
-        conn.execute(
-            f"""INSERT INTO {LOG_TABLE}
-                SELECT ?, ?, person_id, key, operation,
-                       CASE WHEN accepted THEN 'succeeded' ELSE 'failed' END, error, now()
-                FROM _outcomes""",
-            [sync, run_id],
-        )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+        with transaction(conn):
+            # Accepted removals leave the state; accepted sends record what the destination holds.
+            conn.execute(
+                f"""DELETE FROM {STATE_TABLE} WHERE sync = ? AND key IN (
+                      SELECT key FROM _outcomes WHERE accepted AND removing)""",
+                [sync],
+            )
+            conn.execute(
+                f"""INSERT INTO {STATE_TABLE}
+                    SELECT ?, key, person_id, hash, destination_id, false, NULL, now()
+                    FROM _outcomes WHERE accepted AND NOT removing
+                    ON CONFLICT (sync, key) DO UPDATE SET
+                      person_id = excluded.person_id, accepted_hash = excluded.accepted_hash,
+                      destination_id = coalesce(excluded.destination_id, sync_state.destination_id),
+                      failed = false, last_error = NULL, updated_at = excluded.updated_at""",
+                [sync],
+            )
+            # Failures keep what was accepted before and are retried next run.
+            conn.execute(
+                f"""INSERT INTO {STATE_TABLE}
+                    SELECT ?, key, person_id, NULL, destination_id, true, error, now()
+                    FROM _outcomes WHERE NOT accepted
+                    ON CONFLICT (sync, key) DO UPDATE SET
+                      failed = true, last_error = excluded.last_error, updated_at = excluded.updated_at""",
+                [sync],
+            )
+            conn.execute(
+                f"""INSERT INTO {LOG_TABLE}
+                    SELECT ?, ?, person_id, key, operation,
+                           CASE WHEN accepted THEN 'succeeded' ELSE 'failed' END, error, now()
+                    FROM _outcomes""",
+                [sync, run_id],
+            )
     finally:
         conn.unregister("_outcomes")
 

@@ -45,22 +45,22 @@ def refresh_skip_reason(state: IngestionState) -> str | None:
     return None
 
 
-def _latest(instance: dg.DagsterInstance, key: dg.AssetKey) -> float | None:
-    event = instance.get_latest_materialization_event(key)
-    return event.timestamp if event else None
-
-
 def ingestion_state(
     instance: dg.DagsterInstance, source_keys: Iterable[dg.AssetKey], refresh_job: str
 ) -> IngestionState:
     sources = set(source_keys)
-    loads = [t for t in (_latest(instance, key) for key in sources) if t is not None]
+    # One read of the asset records gives every latest materialization.
+    latest = {
+        record.asset_entry.asset_key: record.asset_entry.last_materialization.timestamp
+        for record in instance.get_asset_records([*sources, REFRESH_MARKER])
+        if record.asset_entry.last_materialization
+    }
     unfinished = instance.get_runs(filters=dg.RunsFilter(statuses=UNFINISHED))
     return IngestionState(
-        last_load=max(loads, default=None),
-        last_refresh=_latest(instance, REFRESH_MARKER),
+        last_load=max((latest[key] for key in sources if key in latest), default=None),
+        last_refresh=latest.get(REFRESH_MARKER),
         loads_unfinished=sum(1 for run in unfinished if (run.asset_selection or set()) & sources),
-        # A schedule's run key only dedupes within one tick, so look for the run itself.
+        # A schedule's run key dedupes only within one tick, so look for the run itself.
         refreshes_unfinished=sum(
             1
             for run in unfinished

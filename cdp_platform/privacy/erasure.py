@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.resources.warehouse import table_exists, transaction
 
 SUBJECTS_TABLE = "privacy.subjects"
 ERASURE_LOG = "privacy.erasure_log"
@@ -47,71 +47,69 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     removed: dict[str, int] = {}
     if not table_exists(conn, SUBJECTS_TABLE):
         return removed
-    conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _erased AS
-                SELECT person_id FROM {SUBJECTS_TABLE} WHERE status = 'erased'"""
-        )
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _erased_records AS
-                SELECT DISTINCT source, source_record_id FROM {MAP}
-                WHERE person_id IN (SELECT person_id FROM _erased)"""
-            if _tables(conn, "identity", "person_id")
-            else "CREATE OR REPLACE TEMP TABLE _erased_records (source VARCHAR, source_record_id VARCHAR)"
-        )
+        with transaction(conn):
+            conn.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _erased AS
+                    SELECT person_id FROM {SUBJECTS_TABLE} WHERE status = 'erased'"""
+            )
+            conn.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _erased_records AS
+                    SELECT DISTINCT source, source_record_id FROM {MAP}
+                    WHERE person_id IN (SELECT person_id FROM _erased)"""
+                if _tables(conn, "identity", "person_id")
+                else "CREATE OR REPLACE TEMP TABLE _erased_records (source VARCHAR, source_record_id VARCHAR)"
+            )
 
-        def delete(table: str, where: str) -> None:
-            count = conn.execute(f"DELETE FROM {table} WHERE {where}").fetchone()[0]
-            if count:
-                removed[table] = removed.get(table, 0) + count
+            def delete(table: str, where: str) -> None:
+                count = conn.execute(f"DELETE FROM {table} WHERE {where}").fetchone()[0]
+                if count:
+                    removed[table] = removed.get(table, 0) + count
 
-        for table in _tables(conn, "sources", "source_record_id"):
-            source = table.removesuffix("_raw")
-            column, owner = LINKED_ROWS.get(source, ("source_record_id", source))
-            delete(
-                f"sources.{table}",
-                f"{column} IN (SELECT source_record_id FROM _erased_records "
-                f"WHERE source = '{owner}')",
-            )
-        if "quarantine" in _tables(conn, "sources", "raw") and _tables(conn, "staging", "email"):
-            # A malformed row of theirs is kept as raw text: found by their emails.
-            delete(
-                "sources.quarantine",
-                """EXISTS (SELECT 1 FROM staging.identity_records r
-                           JOIN _erased_records e USING (source, source_record_id)
-                           WHERE r.email IS NOT NULL
-                             AND contains(lower(quarantine.raw), r.email))""",
-            )
-        if _tables(conn, "staging", "source_record_id"):
-            delete(
-                "staging.identity_records",
-                "(source, source_record_id) IN (SELECT source, source_record_id "
-                "FROM _erased_records)",
-            )
-        if "record_clusters" in _tables(conn, "identity", "record_key"):
-            keys = (
-                "SELECT record_key FROM identity.record_clusters WHERE (source, source_record_id) "
-                "IN (SELECT source, source_record_id FROM _erased_records)"
-            )
-            if "identity_edges" in _tables(conn, "identity", "record_a"):
+            for table in _tables(conn, "sources", "source_record_id"):
+                source = table.removesuffix("_raw")
+                column, owner = LINKED_ROWS.get(source, ("source_record_id", source))
                 delete(
-                    "identity.identity_edges",
-                    f"record_a IN ({keys}) OR record_b IN ({keys})",
+                    f"sources.{table}",
+                    f"{column} IN (SELECT source_record_id FROM _erased_records "
+                    f"WHERE source = '{owner}')",
                 )
-            delete("identity.record_clusters", f"record_key IN ({keys})")
-        for schema in PERSON_SCHEMAS:
-            for table in _tables(conn, schema, "person_id"):
-                delete(f"{schema}.{table}", "person_id IN (SELECT person_id FROM _erased)")
-        if "person_id_history" in _tables(conn, "identity", "other_person_id"):
-            delete(
-                "identity.person_id_history",
-                "other_person_id IN (SELECT person_id FROM _erased)",
-            )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+            if "quarantine" in _tables(conn, "sources", "raw") and _tables(
+                conn, "staging", "email"
+            ):
+                # A malformed row of theirs is kept as raw text: found by their emails.
+                delete(
+                    "sources.quarantine",
+                    """EXISTS (SELECT 1 FROM staging.identity_records r
+                               JOIN _erased_records e USING (source, source_record_id)
+                               WHERE r.email IS NOT NULL
+                                 AND contains(lower(quarantine.raw), r.email))""",
+                )
+            if _tables(conn, "staging", "source_record_id"):
+                delete(
+                    "staging.identity_records",
+                    "(source, source_record_id) IN (SELECT source, source_record_id "
+                    "FROM _erased_records)",
+                )
+            if "record_clusters" in _tables(conn, "identity", "record_key"):
+                keys = (
+                    "SELECT record_key FROM identity.record_clusters WHERE (source, source_record_id) "
+                    "IN (SELECT source, source_record_id FROM _erased_records)"
+                )
+                if "identity_edges" in _tables(conn, "identity", "record_a"):
+                    delete(
+                        "identity.identity_edges",
+                        f"record_a IN ({keys}) OR record_b IN ({keys})",
+                    )
+                delete("identity.record_clusters", f"record_key IN ({keys})")
+            for schema in PERSON_SCHEMAS:
+                for table in _tables(conn, schema, "person_id"):
+                    delete(f"{schema}.{table}", "person_id IN (SELECT person_id FROM _erased)")
+            if "person_id_history" in _tables(conn, "identity", "other_person_id"):
+                delete(
+                    "identity.person_id_history",
+                    "other_person_id IN (SELECT person_id FROM _erased)",
+                )
     finally:
         conn.execute("DROP TABLE IF EXISTS _erased")
         conn.execute("DROP TABLE IF EXISTS _erased_records")

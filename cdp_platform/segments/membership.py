@@ -17,6 +17,7 @@ from datetime import date
 
 import duckdb
 
+from cdp_platform.resources.warehouse import transaction
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.spec import SegmentSpec
 
@@ -68,56 +69,52 @@ def evaluate_segment(
     ensure_tables(conn)
     before = previous_size(conn, spec.name)
     sql = compile_segment(spec, as_of, tables)
-    conn.execute("BEGIN TRANSACTION")
     try:
-        conn.execute(f"CREATE OR REPLACE TEMP TABLE _members AS {sql}")
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _changes AS
-                SELECT coalesce(n.person_id, o.person_id) AS person_id,
-                       CASE WHEN o.person_id IS NULL THEN 'entered' ELSE 'exited' END AS event,
-                       coalesce(n.holdout, o.holdout) AS holdout
-                FROM _members n
-                FULL JOIN (SELECT * FROM {MEMBERSHIPS_TABLE} WHERE segment = $segment) o
-                  USING (person_id)
-                WHERE n.person_id IS NULL OR o.person_id IS NULL""",
-            {"segment": spec.name},
-        )
-        conn.execute(
-            f"""INSERT INTO {EVENTS_TABLE}
-                SELECT $segment, person_id, event, holdout, $as_of, now(), $run_id
-                FROM _changes ORDER BY person_id""",
-            {"segment": spec.name, "as_of": as_of, "run_id": run_id},
-        )
-        # Members who stay keep the time they entered.
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _kept AS
-                SELECT n.person_id, n.holdout, coalesce(o.entered_at, now()) AS entered_at
-                FROM _members n
-                LEFT JOIN (SELECT * FROM {MEMBERSHIPS_TABLE} WHERE segment = $segment) o
-                  USING (person_id)""",
-            {"segment": spec.name},
-        )
-        conn.execute(f"DELETE FROM {MEMBERSHIPS_TABLE} WHERE segment = ?", [spec.name])
-        conn.execute(
-            f"""INSERT INTO {MEMBERSHIPS_TABLE}
-                SELECT $segment, person_id, holdout, entered_at, $as_of FROM _kept
-                ORDER BY person_id""",
-            {"segment": spec.name, "as_of": as_of},
-        )
-        size, held, entered, exited = conn.execute(
-            """SELECT (SELECT count(*) FROM _kept), (SELECT count(*) FILTER (WHERE holdout)
-                      FROM _kept),
-                      (SELECT count(*) FILTER (WHERE event = 'entered') FROM _changes),
-                      (SELECT count(*) FILTER (WHERE event = 'exited') FROM _changes)"""
-        ).fetchone()
-        conn.execute(
-            f"INSERT INTO {SIZES_TABLE} VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
-            [spec.name, as_of, size, held, entered, exited, run_id],
-        )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+        with transaction(conn):
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE _members AS {sql}")
+            conn.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _changes AS
+                    SELECT coalesce(n.person_id, o.person_id) AS person_id,
+                           CASE WHEN o.person_id IS NULL THEN 'entered' ELSE 'exited' END AS event,
+                           coalesce(n.holdout, o.holdout) AS holdout
+                    FROM _members n
+                    FULL JOIN (SELECT * FROM {MEMBERSHIPS_TABLE} WHERE segment = $segment) o
+                      USING (person_id)
+                    WHERE n.person_id IS NULL OR o.person_id IS NULL""",
+                {"segment": spec.name},
+            )
+            conn.execute(
+                f"""INSERT INTO {EVENTS_TABLE}
+                    SELECT $segment, person_id, event, holdout, $as_of, now(), $run_id
+                    FROM _changes ORDER BY person_id""",
+                {"segment": spec.name, "as_of": as_of, "run_id": run_id},
+            )
+            # Members who stay keep the time they entered.
+            conn.execute(
+                f"""CREATE OR REPLACE TEMP TABLE _kept AS
+                    SELECT n.person_id, n.holdout, coalesce(o.entered_at, now()) AS entered_at
+                    FROM _members n
+                    LEFT JOIN (SELECT * FROM {MEMBERSHIPS_TABLE} WHERE segment = $segment) o
+                      USING (person_id)""",
+                {"segment": spec.name},
+            )
+            conn.execute(f"DELETE FROM {MEMBERSHIPS_TABLE} WHERE segment = ?", [spec.name])
+            conn.execute(
+                f"""INSERT INTO {MEMBERSHIPS_TABLE}
+                    SELECT $segment, person_id, holdout, entered_at, $as_of FROM _kept
+                    ORDER BY person_id""",
+                {"segment": spec.name, "as_of": as_of},
+            )
+            size, held, entered, exited = conn.execute(
+                """SELECT (SELECT count(*) FROM _kept), (SELECT count(*) FILTER (WHERE holdout)
+                          FROM _kept),
+                          (SELECT count(*) FILTER (WHERE event = 'entered') FROM _changes),
+                          (SELECT count(*) FILTER (WHERE event = 'exited') FROM _changes)"""
+            ).fetchone()
+            conn.execute(
+                f"INSERT INTO {SIZES_TABLE} VALUES (?, ?, ?, ?, ?, ?, now(), ?)",
+                [spec.name, as_of, size, held, entered, exited, run_id],
+            )
     finally:
         for table in ("_members", "_changes", "_kept"):
             conn.execute(f"DROP TABLE IF EXISTS {table}")

@@ -19,6 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from cdp_platform.privacy.tombstones import drop_tombstoned
+from cdp_platform.resources.warehouse import transaction
 from cdp_platform.sources.contracts import SourceSpec
 from cdp_platform.sources.readers import ParsedFile
 from cdp_platform.sources.validation import (
@@ -139,8 +140,7 @@ def write_partitions(
 
     day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
     cols = ", ".join(quote(c) for c in raw_cols)
-    conn.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(conn):
         conn.execute(f"DELETE FROM {spec.raw_table} WHERE _partition_date IN ({day_list})")
         conn.execute(
             f"INSERT INTO {spec.raw_table} ({cols}) SELECT {cols} FROM {typed_table} "
@@ -179,10 +179,6 @@ def write_partitions(
                     for p in result.partitions
                 ],
             )
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
     conn.execute(f"DROP TABLE IF EXISTS {typed_table}")
     return result
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import duckdb
@@ -13,8 +12,8 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.postgres import PostgresDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform_tests.postgres import DSN
 
-DSN = os.environ.get("CDP_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 FAST = RetryPolicy(attempts=2, initial_seconds=0.01, max_seconds=0.05)
 
 

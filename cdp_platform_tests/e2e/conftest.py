@@ -10,14 +10,13 @@ import pytest
 from cdp_platform.demo.generator import generate
 from cdp_platform.sources.contracts import SOURCES
 from cdp_platform.sources.landing import list_day_files
-from cdp_platform_tests.e2e.dagster_dev import DagsterDev, start_dagster_dev, stop_dagster_dev
+from cdp_platform_tests.e2e.dagster_dev import start_dagster_dev, stop_dagster_dev
 
 START = date(2026, 8, 1)
 DAYS = 4
 
 ASSET_NODES = """
-{ assetNodes { assetKey { path } groupName
-    assetMaterializations(limit: 1) { runId } } }
+{ assetNodes { assetKey { path } assetMaterializations(limit: 1) { runId } } }
 """
 LAUNCH_BACKFILL = """
 mutation ($params: LaunchBackfillParams!) {
@@ -63,15 +62,6 @@ def dagster_dev(workspace):
         stop_dagster_dev(dev)
 
 
-def materialized_keys(dev: DagsterDev) -> dict[str, str]:
-    """Asset key -> group, for every asset with a materialization."""
-    return {
-        "/".join(node["assetKey"]["path"]): node["groupName"]
-        for node in dev.graphql(ASSET_NODES)["assetNodes"]
-        if node["assetMaterializations"]
-    }
-
-
 @pytest.fixture(scope="package")
 def automated_pipeline(workspace, dagster_dev):
     """Backfill the sources over the demo's days, then wait for automation to finish."""
@@ -91,17 +81,14 @@ def automated_pipeline(workspace, dagster_dev):
     def backfill_done():
         status = dagster_dev.graphql(BACKFILL_STATUS, id=backfill_id)
         status = status["partitionBackfillOrError"]["status"]
-        return status if status not in ("REQUESTED",) else None
+        return status if status != "REQUESTED" else None
 
     backfill_status = dagster_dev.wait_until("the backfill", backfill_done, 600)
-    every_asset = {
-        "/".join(n["assetKey"]["path"]) for n in dagster_dev.graphql(ASSET_NODES)["assetNodes"]
-    }
 
     def all_materialized_and_quiet():
-        done = set(materialized_keys(dagster_dev))
+        nodes = dagster_dev.graphql(ASSET_NODES)["assetNodes"]
         busy = [r for r in dagster_dev.runs() if r["status"] in UNFINISHED]
-        return done == every_asset and not busy
+        return all(node["assetMaterializations"] for node in nodes) and not busy
 
     dagster_dev.wait_until("automation to materialize every asset", all_materialized_and_quiet, 900)
     return {"backfill_id": backfill_id, "backfill_status": backfill_status, "days": days}

@@ -78,7 +78,7 @@ def start_dagster_dev(home: Path, env: dict[str, str], log: Path) -> DagsterDev:
         start_new_session=True,  # its webserver, daemon and code servers stop together
     )
     dev = DagsterDev(f"http://127.0.0.1:{port}", process, log)
-    dev.wait_until("the webserver", lambda: _answers(dev.url), timeout=120, every=1)
+    dev.wait_until("the webserver", lambda: answers(dev.url), timeout=120, every=1)
     return dev
 
 
@@ -92,7 +92,7 @@ def stop_dagster_dev(dev: DagsterDev) -> None:
             dev.process.wait(timeout=30)
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         return requests.get(f"{url}/server_info", timeout=2).ok
     except requests.ConnectionError:

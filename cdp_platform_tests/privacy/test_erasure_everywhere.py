@@ -4,7 +4,6 @@ anywhere, and their data arriving again is dropped at loading."""
 from __future__ import annotations
 
 import json
-import os
 import textwrap
 import uuid
 from datetime import date, timedelta
@@ -27,8 +26,8 @@ from cdp_platform_tests.fakes.destinations import (
     MetaAudienceServer,
     WebhookServer,
 )
+from cdp_platform_tests.postgres import DSN
 
-DSN = os.environ.get("CDP_TEST_POSTGRES_DSN", "host=127.0.0.1 port=5432 dbname=test user=postgres")
 START = date(2026, 8, 1)
 DAYS = 12
 
