@@ -1,15 +1,19 @@
 """The warehouse: one DuckDB file, opened through short-lived connections.
 
-Every connection in a process must be opened with the same configuration
-(DuckDB refuses a second, differently configured handle on one file), so all
-code opens it through `warehouse_config()`.
+All code opens it through `connect()`: the file is attached under the fixed
+catalog name `warehouse` (any file name works, `identity.duckdb` included), one
+handle per process is shared by every connection, and it closes with the last
+one so other processes can take the file's lock.
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +34,8 @@ def table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, name = table.split(".")
     return bool(
         conn.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE database_name = current_database() AND schema_name = ? AND table_name = ?",
             [schema, name],
         ).fetchone()[0]
     )
@@ -57,21 +62,96 @@ def warehouse_config(database: str | Path) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def connect(database: str | Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, creating the file and its schemas on first use."""
-    path = Path(database)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+# The file is attached under this name whatever it is called: a file named like a
+# schema (`identity.duckdb`) would otherwise give a catalog that clashes with it.
+CATALOG = "warehouse"
+
+
+class WarehouseUnavailable(Exception):
+    """The warehouse file cannot be opened: the message names the file and why."""
+
+
+@dataclass
+class _Attached:
+    """One DuckDB instance per file and process holding the file attached; every
+    `connect()` is a cursor on it, so nested and concurrent uses in one process
+    share it (DuckDB refuses to attach one file twice). Closed with its last user,
+    which releases the file lock for other processes."""
+
+    instance: duckdb.DuckDBPyConnection
+    read_only: bool
+    users: int = 0
+
+
+_ATTACHED: dict[Path, _Attached] = {}
+_ATTACHED_LOCK = threading.Lock()
+
+
+def _attach(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
+    mode = " (READ_ONLY)" if read_only else ""
+    deadline = time.monotonic() + wait_seconds
     while True:
+        instance = duckdb.connect(":memory:", config=warehouse_config(path))
         try:
-            conn = duckdb.connect(str(path), read_only=read_only, config=warehouse_config(path))
-            break
+            instance.execute(f"ATTACH {_literal(str(path))} AS {CATALOG}{mode}")
+            return instance
         except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                raise
-            time.sleep(0.5)
+            instance.close()
+            message = str(exc)
+            if "lock" in message.lower() and time.monotonic() < deadline:
+                time.sleep(0.5)
+                continue
+            raise WarehouseUnavailable(_plain_reason(path, read_only, message)) from exc
+        except duckdb.Error:
+            instance.close()
+            raise
+
+
+def _plain_reason(path: Path, read_only: bool, message: str) -> str:
+    if "lock" in message.lower():
+        return f"warehouse {path} is locked by another process (DuckDB has one writer per file)"
+    if read_only and not path.exists():
+        return f"warehouse {path} does not exist"
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"warehouse {path} cannot be written: permission denied"
+    return f"warehouse {path} cannot be opened: {message.splitlines()[0]}"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+@contextmanager
+def connect(
+    database: str | Path, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, creating the file and its schemas on first use.
+
+    Waits up to `wait_seconds` for another process's write lock. A read-only
+    open inside a process that already has the file open for writing shares
+    that handle."""
+    path = Path(database).resolve()
+    if not read_only:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise WarehouseUnavailable(
+                f"warehouse folder {path.parent} cannot be created: {exc.strerror}"
+            ) from exc
+    with _ATTACHED_LOCK:
+        attached = _ATTACHED.get(path)
+        if attached is not None and attached.read_only and not read_only:
+            raise WarehouseUnavailable(
+                f"warehouse {path} is open read-only in this process; close it before writing"
+            )
+        if attached is None:
+            attached = _Attached(_attach(path, read_only, wait_seconds), read_only)
+            _ATTACHED[path] = attached
+        attached.users += 1
+    conn = None
     try:
+        conn = attached.instance.cursor()
+        conn.execute(f"USE {CATALOG}")
         # Timestamps are stored and compared in UTC whatever the host's zone.
         conn.execute("SET TimeZone = 'UTC'")
         if not read_only:
@@ -79,7 +159,13 @@ def connect(database: str | Path, read_only: bool = False) -> Iterator[duckdb.Du
                 conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         yield conn
     finally:
-        conn.close()
+        if conn is not None:
+            conn.close()
+        with _ATTACHED_LOCK:
+            attached.users -= 1
+            if attached.users == 0:
+                del _ATTACHED[path]
+                attached.instance.close()
 
 
 class WarehouseResource(DuckDBResource):

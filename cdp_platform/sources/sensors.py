@@ -4,6 +4,9 @@ A file is new or changed when its size and modification time differ from
 what the cursor last saw. Files the warehouse already loaded after their
 last change (by `cdp run`, a backfill, an earlier run) are not requested
 again, so turning the sensor on over a loaded landing zone queues nothing.
+An entry that cannot be loaded (bad name, wrong extension, unknown folder,
+day outside the partitions) is logged as a warning once per size and mtime
+(kept in the cursor as `ignored <signature>`), and never holds up the others.
 """
 
 from __future__ import annotations
@@ -12,15 +15,17 @@ import json
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from cdp_platform import settings
 from cdp_platform.automation.jobs import ingest_sources_job
-from cdp_platform.sources.landing import DayFile, list_day_files
+from cdp_platform.resources.warehouse import WarehouseUnavailable, connect, table_exists
+from cdp_platform.sources.landing import DayFile, LandingProblem, scan_landing
 
 # Bounded so a folder of years of history becomes many short ticks, not one
 # tick that times out; the cursor carries the rest over.
 MAX_RUNS_PER_TICK = 200
+MAX_WARNINGS_PER_TICK = 50
+IGNORED = "ignored "
 
 LoadTimes = dict[tuple[str, str], float]
 
@@ -39,37 +44,28 @@ def last_load_times(warehouse: Path) -> LoadTimes:
     if not warehouse.exists():
         return {}
     try:
-        conn = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.IOException as exc:  # a run is writing: DuckDB has one writer per file
+        with connect(warehouse, read_only=True, wait_seconds=0) as conn:
+            if not table_exists(conn, "sources.partition_loads"):
+                return {}
+            rows = conn.execute(
+                "SELECT source, strftime(partition_date, '%Y-%m-%d'), epoch(max(loaded_at)) "
+                "FROM sources.partition_loads WHERE file IS NOT NULL GROUP BY 1, 2"
+            ).fetchall()
+    except WarehouseUnavailable as exc:  # a run is writing: DuckDB has one writer per file
         raise WarehouseBusy(str(exc)) from exc
-    try:
-        exists = conn.execute(
-            "SELECT count(*) FROM duckdb_tables() "
-            "WHERE schema_name = 'sources' AND table_name = 'partition_loads'"
-        ).fetchone()[0]
-        if not exists:
-            return {}
-        rows = conn.execute(
-            "SELECT source, strftime(partition_date, '%Y-%m-%d'), epoch(max(loaded_at)) "
-            "FROM sources.partition_loads WHERE file IS NOT NULL GROUP BY 1, 2"
-        ).fetchall()
-    finally:
-        conn.close()
     return {(source, day): float(at) for source, day, at in rows}
 
 
 def plan_landing_runs(
     files: list[DayFile],
     cursor: dict[str, str],
-    valid_days: set[str] | None = None,
     loaded: LoadTimes | None = None,
-) -> tuple[list[dg.RunRequest], dict[str, str], list[str]]:
+) -> tuple[list[dg.RunRequest], dict[str, str]]:
     """Run requests for files not yet seen with their current size and mtime.
 
-    Returns the requests, the new cursor (label -> signature) and the labels
-    skipped because their day is outside the partitions.
+    Returns the requests and the new cursor (label -> signature).
     """
-    requests, skipped = [], []
+    requests = []
     new_cursor = dict(cursor)
     loaded = loaded or {}
     for day_file in files:
@@ -79,9 +75,6 @@ def plan_landing_runs(
         if cursor.get(day_file.label) == signature:
             continue
         new_cursor[day_file.label] = signature
-        if valid_days is not None and day_file.day not in valid_days:
-            skipped.append(day_file.label)
-            continue
         loaded_at = loaded.get((day_file.source, day_file.day))
         if loaded_at is not None and loaded_at >= day_file.path.stat().st_mtime:
             continue  # loaded after its last change
@@ -93,7 +86,30 @@ def plan_landing_runs(
                 tags={"cdp/landing_file": day_file.label},
             )
         )
-    return requests, new_cursor, skipped
+    return requests, new_cursor
+
+
+def plan_problem_warnings(
+    problems: list[LandingProblem], cursor: dict[str, str]
+) -> tuple[list[LandingProblem], dict[str, str]]:
+    """The problems not yet warned about at their current size and mtime, and the new cursor.
+
+    The cursor keeps `ignored <signature>` for them, never a load signature, so
+    a file that becomes loadable (CDP_START_DATE moved back) is requested then.
+    """
+    new, new_cursor = [], dict(cursor)
+    for problem in problems:
+        if len(new) >= MAX_WARNINGS_PER_TICK:
+            break
+        try:
+            stat = problem.path.stat()
+        except OSError:  # gone since the scan
+            continue
+        signature = f"{IGNORED}{stat.st_size}:{stat.st_mtime_ns}"
+        if cursor.get(problem.label) != signature:
+            new_cursor[problem.label] = signature
+            new.append(problem)
+    return new, new_cursor
 
 
 def build_landing_sensor(partitions_def: dg.PartitionsDefinition) -> dg.SensorDefinition:
@@ -120,14 +136,11 @@ def build_landing_sensor(partitions_def: dg.PartitionsDefinition) -> dg.SensorDe
                 skip_reason=dg.SkipReason("the warehouse is busy; looking again next tick"),
                 cursor=context.cursor,
             )
-        files = list_day_files(settings.landing_dir())
-        valid = set(partitions_def.get_partition_keys())
-        requests, new_cursor, skipped = plan_landing_runs(files, cursor, valid, loaded)
-        if skipped:
-            context.log.warning(
-                f"{len(skipped)} file(s) dated outside the partitions were skipped, "
-                f"e.g. {skipped[0]}; set CDP_START_DATE to include them"
-            )
+        scan = scan_landing(settings.landing_dir(), partitions_def.get_partition_keys())
+        requests, new_cursor = plan_landing_runs(scan.files, cursor, loaded)
+        problems, new_cursor = plan_problem_warnings(scan.problems, new_cursor)
+        for problem in problems:  # paths and reasons only, never file contents
+            context.log.warning(f"landing file not loaded: {problem}")
         new_cursor_text = json.dumps(new_cursor, sort_keys=True)
         if not requests:
             return dg.SensorResult(
