@@ -4,7 +4,7 @@ import dagster as dg
 
 from cdp_platform.activation.config import SyncsFile, SyncSpec, load_syncs
 from cdp_platform.activation.engine import SyncReport, run_sync
-from cdp_platform.activation.resources import resource_key
+from cdp_platform.activation.resources import MissingCredentialError, resource_key
 from cdp_platform.activation.rows import sync_rows
 from cdp_platform.activation.state import LOG_TABLE
 from cdp_platform.automation.conditions import after_inputs_change, gated
@@ -81,7 +81,17 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
     )
     def _sync(context: dg.AssetExecutionContext, config: SyncRunConfig) -> dg.MaterializeResult:
         resource = getattr(context.resources, key)
-        client = resource.build(audience=sync.source.segment, columns=list(sync.mapping))
+        try:
+            client = resource.build(audience=sync.source.segment, columns=list(sync.mapping))
+        except MissingCredentialError as missing:
+            # Only this sync fails; the asset's page shows why, by the variable's name.
+            context.log_event(
+                dg.AssetObservation(asset_key=context.asset_key, metadata=missing.metadata)
+            )
+            if not config.dry_run:
+                raise
+            context.log.warning(f"{sync.name}: {missing.description}; planning only")
+            client = None  # a dry run plans and counts, and never calls the destination
         if config.full_resync and sync.mode in ("mirror", "remove"):
             context.log.warning(
                 f"{sync.name}: full resync sends every row again and cannot compute removals; "

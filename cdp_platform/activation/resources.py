@@ -1,11 +1,14 @@
-"""One Dagster resource per declared destination, holding its credentials.
+"""One Dagster resource per declared destination, holding the NAMES of its credentials.
 
-Credentials are `dg.EnvVar`s named in `config/syncs.yaml`: read when a run
-needs the destination, never shown in the UI and never logged.
+The environment variables named in `config/syncs.yaml` are read only when a
+sync builds its client, so one missing credential fails only the syncs to that
+destination (with a message naming the variable and the destination) and not
+the whole run's config check. Values are never shown in the UI and never logged.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -24,11 +27,43 @@ DEFAULT_LIMITS = {
 }
 
 
+class MissingCredentialError(dg.Failure):
+    """An environment variable a destination needs is not set: only its syncs fail."""
+
+    def __init__(self, destination: str, variable: str):
+        self.destination, self.variable = destination, variable
+        super().__init__(
+            description=f"destination {destination!r} needs environment variable {variable}, "
+            "which is not set",
+            metadata={"destination": destination, "missing_environment_variable": variable},
+            allow_retries=False,
+        )
+
+
 class DestinationResource(dg.ConfigurableResource):
     name: str
     spec_json: str  # the destination's declaration, without secrets
-    secret: str | None = None  # from the environment variable the declaration names
-    url: str | None = None
+    # Names of environment variables (never their values), read by `build`.
+    secret_env: str | None = None
+    url_env: str | None = None
+
+    def _secret(self) -> str | None:
+        if self.secret_env is None:
+            return None
+        value = os.environ.get(self.secret_env)
+        if not value:
+            raise MissingCredentialError(self.name, self.secret_env)
+        return value
+
+    def _url(self, declared: str | None) -> str | None:
+        """`url_env` when set in the environment, else the declared `url`."""
+        if self.url_env:
+            value = os.environ.get(self.url_env)
+            if value:
+                return value
+            if not declared:
+                raise MissingCredentialError(self.name, self.url_env)
+        return declared
 
     def spec(self) -> DestinationSpec:
         return DestinationSpec.model_validate_json(self.spec_json)
@@ -47,30 +82,28 @@ class DestinationResource(dg.ConfigurableResource):
         """The destination client; `audience` names Braze events, `columns` a Postgres
         table's fields."""
         spec, limits = self.spec(), self.limits()
-        url = self.url or spec.url
+        url = self._url(spec.url)
+        secret = self._secret()
         if spec.type == "webhook":
             from cdp_platform.activation.destinations.webhook import WebhookDestination
 
-            return WebhookDestination(url, self.secret, limits)
+            return WebhookDestination(url, secret, limits)
         if spec.type == "hubspot":
             from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 
-            return HubSpotDestination(url, self.secret, limits=limits)
+            return HubSpotDestination(url, secret, limits=limits)
         if spec.type == "braze":
             from cdp_platform.activation.destinations.braze import BrazeDestination
 
-            return BrazeDestination(url, self.secret, audience=audience, limits=limits)
+            return BrazeDestination(url, secret, audience=audience, limits=limits)
         if spec.type == "meta":
             from cdp_platform.activation.destinations.meta import MetaAudienceDestination
 
-            return MetaAudienceDestination(url, spec.audience_id, self.secret, limits=limits)
+            return MetaAudienceDestination(url, spec.audience_id, secret, limits=limits)
         if spec.type == "postgres":
             from cdp_platform.activation.destinations.postgres import PostgresDestination
 
-            raise_if_unset = self.secret
-            return PostgresDestination(
-                raise_if_unset, spec.table, spec.key_column, [], limits=limits
-            )
+            return PostgresDestination(secret, spec.table, spec.key_column, [], limits=limits)
         from cdp_platform.activation.destinations.files import FileExportDestination
 
         # A relative folder sits beside the warehouse (data/exports for the default one).
@@ -87,11 +120,12 @@ def resource_key(destination: str) -> str:
 def destination_resources(parsed: SyncsFile) -> dict[str, DestinationResource]:
     resources = {}
     for name, spec in parsed.destinations.items():
-        secret_env = spec.secret_env or spec.token_env or spec.dsn_env
+        # Names only: a `dg.EnvVar` would be resolved when the run starts, and one
+        # unset variable would then fail the config check of every job that holds it.
         resources[resource_key(name)] = DestinationResource(
             name=name,
             spec_json=spec.model_dump_json(),
-            secret=dg.EnvVar(secret_env) if secret_env else None,
-            url=dg.EnvVar(spec.url_env) if spec.url_env else None,
+            secret_env=spec.secret_env or spec.token_env or spec.dsn_env,
+            url_env=spec.url_env,
         )
     return resources
