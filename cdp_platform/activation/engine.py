@@ -10,11 +10,29 @@ alone. Each batch carries an idempotency key derived from its content, so a
 retried batch is recognisable as the same one. State is committed batch by
 batch, in this thread, only for what the destination accepted; a dry run plans
 and counts and sends nothing.
+
+Exactly-once in effect, under slow destinations:
+- the read timeout is generous (see `destinations/base.py`), so a slow success
+  is answered, not re-sent;
+- after a read timeout the destination may still be applying the batch: the
+  retry waits longer (`RetryPolicy.after_read_timeout_seconds`), carries the
+  same idempotency key, and read timeouts are retried fewer times
+  (`read_timeout_attempts`), since each one may cost a full timeout;
+- a batch that gives up after a failure that may have been applied (a read
+  timeout, a connection dropped after sending) is logged `unknown`, not
+  `failed`: the destination may hold it. The state marks it for sending again
+  next run, which upserts and idempotency keys make harmless;
+- a batch whose later attempt is accepted is logged from that answer alone:
+  earlier failed attempts of it never mark a record failed;
+- acknowledgements are written at least every `FLUSH_SECONDS` while batches are
+  in flight (the engine waits on them with a timeout that ends at the next
+  flush), so a process killed outright re-sends at most that window.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import threading
 import time
 from collections import Counter
@@ -22,7 +40,7 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 import duckdb
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import wait_exponential_jitter
 
 from cdp_platform.activation.destinations.base import (
     BatchRejected,
@@ -74,6 +92,10 @@ class RetryPolicy:
     attempts: int = 6
     initial_seconds: float = 0.5
     max_seconds: float = 30.0
+    # After a read timeout the destination may still be working on the batch: wait
+    # at least this long before sending it again, and give up after this many.
+    after_read_timeout_seconds: float = 10.0
+    read_timeout_attempts: int = 3
 
 
 @dataclass
@@ -94,6 +116,11 @@ class SyncReport:
     def failed(self) -> int:
         return sum(n for (_, status), n in self.results.items() if status == "failed")
 
+    @property
+    def unknown(self) -> int:
+        """Records whose batch gave up after a failure the destination may have applied."""
+        return sum(n for (_, status), n in self.results.items() if status == "unknown")
+
 
 def idempotency_key(sync: str, operation: str, changes: list[Change]) -> str:
     content = "\n".join(f"{c.key}\t{c.hash}" for c in sorted(changes, key=lambda c: c.key))
@@ -111,6 +138,15 @@ def batches(plan: Plan, size: int) -> list[tuple[str, list[Change]]]:
     ]
 
 
+class GaveUp(Exception):
+    """A batch's retries ran out; `maybe_applied` if any attempt may have reached it."""
+
+    def __init__(self, last: TransientError, maybe_applied: bool):
+        super().__init__(str(last))
+        self.last = last
+        self.maybe_applied = maybe_applied
+
+
 class _Delivery:
     """Sends one batch with retries and bisection; returns an outcome per change."""
 
@@ -121,36 +157,53 @@ class _Delivery:
         self.limiter = limiter_for(destination)
         self.report = report
         self._lock = threading.Lock()
-
-    def _wait(self, state) -> float:
-        error = state.outcome.exception()
-        if isinstance(error, TransientError) and error.retry_after is not None:
-            return min(error.retry_after, self.policy.max_seconds)
-        backoff = wait_exponential_jitter(
-            multiplier=self.policy.initial_seconds, max=self.policy.max_seconds
+        self._backoff = wait_exponential_jitter(
+            multiplier=policy.initial_seconds, max=policy.max_seconds, jitter=policy.initial_seconds
         )
-        return backoff(state)
+
+    def _wait(self, error: TransientError, number: int) -> float:
+        if error.retry_after is not None:
+            return min(error.retry_after, self.policy.max_seconds)
+        backoff = self._backoff(_Attempt(number))
+        if error.read_timeout:
+            return max(backoff, self.policy.after_read_timeout_seconds)
+        return backoff
 
     def _send(self, operation: str, changes: list[Change]):
+        """The destination's answer to the batch, retried with one key; raises `GaveUp`.
+
+        A hand-written loop around tenacity's backoff: the stop and the wait depend
+        on what each failure was (a read timeout is retried later and fewer times)."""
         key = idempotency_key(self.sync, operation, changes)
-        for attempt in Retrying(
-            stop=stop_after_attempt(self.policy.attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(TransientError),
-            reraise=True,
-        ):
-            with attempt:
-                self.limiter.acquire()
-                with self._lock:
-                    self.report.requests += 1
+        maybe_applied = False
+        read_timeouts = 0
+        for number in itertools.count(1):
+            self.limiter.acquire()
+            with self._lock:
+                self.report.requests += 1
+            try:
                 return self.destination.send(operation, changes, key)
+            except TransientError as error:
+                maybe_applied = maybe_applied or error.maybe_applied
+                read_timeouts += error.read_timeout
+                if (
+                    number >= self.policy.attempts
+                    or read_timeouts >= self.policy.read_timeout_attempts
+                ):
+                    raise GaveUp(error, maybe_applied) from error
+                time.sleep(self._wait(error, number))
         raise AssertionError("unreachable")  # pragma: no cover
 
     def deliver(self, operation: str, changes: list[Change]) -> list[Outcome]:
         try:
             results = self._send(operation, changes)
-        except TransientError as exc:
-            return [Outcome(c, False, f"gave up after retries: {exc}") for c in changes]
+        except GaveUp as gave_up:
+            if gave_up.maybe_applied:
+                # The destination may hold these: not a failure we can claim. The state
+                # marks them for the next run, which sends them again (idempotently).
+                error = f"unknown after retries, may have been applied: {gave_up.last}"
+                return [Outcome(c, False, error, unknown=True) for c in changes]
+            return [Outcome(c, False, f"gave up after retries: {gave_up.last}") for c in changes]
         except BatchRejected as exc:
             if len(changes) == 1:
                 return [Outcome(changes[0], False, str(exc))]
@@ -169,6 +222,13 @@ class _Delivery:
                     Outcome(change, result.accepted, result.error, result.destination_id)
                 )
         return outcomes
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """The one field of tenacity's retry state its wait functions read."""
+
+    attempt_number: int
 
 
 def run_sync(
@@ -209,9 +269,12 @@ def run_sync(
 
 
 class _Acknowledgements:
-    """Outcomes waiting to be written: flushed every `FLUSH_SECONDS` or `FLUSH_RECORDS`,
-    at the end, and before any error leaves the run. A process killed outright can
-    lose at most that window, whose records the next run sends again, unchanged."""
+    """Outcomes waiting to be written: flushed at least every `FLUSH_SECONDS` while
+    batches are in flight (the caller waits on them until `seconds_to_flush()`), at
+    `FLUSH_RECORDS`, at the end, and before any error leaves the run. A process killed
+    outright loses at most that window, whose records the next run sends again,
+    unchanged (the destination holds them already: upserts and idempotency keys
+    make that harmless)."""
 
     FLUSH_SECONDS = 0.5
     FLUSH_RECORDS = 5000
@@ -220,16 +283,25 @@ class _Acknowledgements:
         self.conn, self.sync, self.run_id, self.report = conn, sync, run_id, report
         self.pending: list[Outcome] = []
         self.flushed_at = time.monotonic()
+        self.flushes = 0
 
     def add(self, outcomes: list[Outcome]) -> None:
         self.pending.extend(outcomes)
         for outcome in outcomes:
-            status = "succeeded" if outcome.accepted else "failed"
-            self.report.results[(outcome.change.operation, status)] += 1
+            self.report.results[(outcome.change.operation, outcome.status)] += 1
             if outcome.error:
                 self.report.errors[outcome.error] += 1
-        due = time.monotonic() - self.flushed_at >= self.FLUSH_SECONDS
-        if due or len(self.pending) >= self.FLUSH_RECORDS:
+        if len(self.pending) >= self.FLUSH_RECORDS:
+            self.flush()
+
+    def seconds_to_flush(self) -> float | None:
+        """How long the caller may wait before the next flush is due; None: no hurry."""
+        if not self.pending:
+            return None
+        return max(0.0, self.FLUSH_SECONDS - (time.monotonic() - self.flushed_at))
+
+    def flush_if_due(self) -> None:
+        if self.pending and time.monotonic() - self.flushed_at >= self.FLUSH_SECONDS:
             self.flush()
 
     def flush(self) -> None:
@@ -237,6 +309,7 @@ class _Acknowledgements:
             # Written here, in the caller's thread: DuckDB connections are not shared.
             record_outcomes(self.conn, self.sync, self.run_id, self.pending)
             self.pending = []
+            self.flushes += 1
         self.flushed_at = time.monotonic()
 
 
@@ -252,7 +325,11 @@ def _deliver_all(work, delivery: _Delivery, concurrency: int, accepted, report) 
                 pending.add(pool.submit(delivery.deliver, *item))
             if not pending:
                 return
-            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            # Wake for the first batch done or the next flush, whichever comes first:
+            # a slow batch in flight must not hold back the others' acknowledgements.
+            done, pending = wait(
+                pending, timeout=accepted.seconds_to_flush(), return_when=FIRST_COMPLETED
+            )
             for future in done:
                 try:
                     outcomes = future.result()
@@ -265,6 +342,7 @@ def _deliver_all(work, delivery: _Delivery, concurrency: int, accepted, report) 
                     raise
                 accepted.add(outcomes)
                 done = done - {future}
+            accepted.flush_if_due()
 
 
 def _drain(pending: set, accepted: _Acknowledgements) -> None:
@@ -272,6 +350,12 @@ def _drain(pending: set, accepted: _Acknowledgements) -> None:
     batches already in flight, which the destination may well have taken."""
     for waiting in pending:
         waiting.cancel()
-    for finished in wait(pending).done:
-        if not finished.cancelled() and finished.exception() is None:
-            accepted.add(finished.result())
+    pending = {f for f in pending if not f.cancelled()}
+    while pending:
+        done, pending = wait(
+            pending, timeout=accepted.seconds_to_flush(), return_when=FIRST_COMPLETED
+        )
+        for finished in done:
+            if finished.exception() is None:
+                accepted.add(finished.result())
+        accepted.flush_if_due()

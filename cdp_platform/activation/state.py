@@ -5,7 +5,11 @@ destination last accepted, the destination's own id for the record, and
 whether the last attempt failed (so the next run retries it). It changes only
 for rows the destination accepted, batch by batch, so a run stopped half-way
 leaves exactly what was delivered. `activation.sync_log` (per the contract)
-has a row for every record sent or skipped.
+has a row for every record sent or skipped, with its status: `succeeded`,
+`failed` (the destination refused it, or never got it), `unknown` (its batch
+gave up after a failure the destination may have applied, such as a read
+timeout: it may hold the record) or a `skipped_*` reason. Failed and unknown
+records are both marked in the state, so the next run sends them again.
 """
 
 from __future__ import annotations
@@ -41,6 +45,14 @@ class Outcome:
     accepted: bool
     error: str | None = None
     destination_id: str | None = None
+    # Not accepted as far as we know, but maybe applied: never logged as failed.
+    unknown: bool = False
+
+    @property
+    def status(self) -> str:
+        if self.accepted:
+            return "succeeded"
+        return "unknown" if self.unknown else "failed"
 
 
 def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
@@ -74,6 +86,7 @@ def record_outcomes(
                 "operation": o.change.operation,
                 "hash": o.change.hash,
                 "accepted": o.accepted,
+                "status": o.status,
                 "error": o.error,
                 "destination_id": o.destination_id or o.change.destination_id,
                 "removing": o.change.operation in REMOVALS,
@@ -100,7 +113,8 @@ def record_outcomes(
                       failed = false, last_error = NULL, updated_at = excluded.updated_at""",
                 [sync],
             )
-            # Failures keep what was accepted before and are retried next run.
+            # Failures (and unknowns) keep what was accepted before and are sent again
+            # next run: an unknown one may be held already, which upserts make harmless.
             conn.execute(
                 f"""INSERT INTO {STATE_TABLE}
                     SELECT ?, key, person_id, NULL, destination_id, true, error, now()
@@ -111,8 +125,7 @@ def record_outcomes(
             )
             conn.execute(
                 f"""INSERT INTO {LOG_TABLE}
-                    SELECT ?, ?, person_id, key, operation,
-                           CASE WHEN accepted THEN 'succeeded' ELSE 'failed' END, error, now()
+                    SELECT ?, ?, person_id, key, operation, status, error, now()
                     FROM _outcomes""",
                 [sync, run_id],
             )

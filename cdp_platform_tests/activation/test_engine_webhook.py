@@ -13,7 +13,9 @@ from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
 from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
 
-FAST = RetryPolicy(attempts=6, initial_seconds=0.05, max_seconds=2.0)
+FAST = RetryPolicy(
+    attempts=6, initial_seconds=0.05, max_seconds=2.0, after_read_timeout_seconds=0.5
+)
 
 
 def rows(n: int, **changed) -> list[Row]:

@@ -45,7 +45,7 @@ class BrazeDestination:
                 self._session,
                 "POST",
                 self.base_url + DELETE,
-                self.limits.timeout_seconds,
+                self.limits.timeouts,
                 json={"external_ids": [c.key for c in changes]},
             )
             return [ItemResult(c.key, True) for c in changes]
@@ -61,7 +61,7 @@ class BrazeDestination:
             self._session,
             "POST",
             self.base_url + TRACK,
-            self.limits.timeout_seconds,
+            self.limits.timeouts,
             json={array: items},
         )
         body = response.json() if response.content else {}

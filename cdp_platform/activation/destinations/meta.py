@@ -72,7 +72,7 @@ class MetaAudienceDestination:
                 self._session,
                 "DELETE" if operation in REMOVALS else "POST",
                 self.url,
-                self.limits.timeout_seconds,
+                self.limits.timeouts,
                 params={"access_token": self._token},
                 json={"payload": {"schema": SCHEMA, "data": usable}},
             )

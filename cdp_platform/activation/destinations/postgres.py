@@ -44,7 +44,9 @@ class PostgresDestination:
 
     def _connect(self) -> psycopg.Connection:
         try:
-            return psycopg.connect(self.dsn, connect_timeout=int(self.limits.timeout_seconds))
+            return psycopg.connect(
+                self.dsn, connect_timeout=max(1, round(self.limits.connect_timeout_seconds))
+            )
         except psycopg.OperationalError as exc:
             raise TransientError("could not connect to Postgres") from exc
 

@@ -70,7 +70,5 @@ class WebhookDestination:
             "webhook-timestamp": str(int(moment.timestamp())),
             "webhook-signature": self._signer.sign(idempotency_key, moment, body),
         }
-        post(
-            self._session, "POST", self.url, self.limits.timeout_seconds, data=body, headers=headers
-        )
+        post(self._session, "POST", self.url, self.limits.timeouts, data=body, headers=headers)
         return [ItemResult(c.key, True) for c in changes]
