@@ -16,7 +16,7 @@ from pathlib import Path
 import dagster as dg
 
 from cdp_platform.automation.jobs import ingest_sources_job, refresh_downstream_job
-from cdp_platform.sources.landing import list_day_files
+from cdp_platform.sources.landing import LandingScan, scan_landing
 from cdp_platform.sources.partitions import daily_partitions
 
 
@@ -53,21 +53,32 @@ class PipelineResult:
         return all(r.success for r in self.runs)
 
 
+def scan_landing_zone(landing: Path) -> LandingScan:
+    """The loadable day files and the problem entries, against the daily partitions."""
+    return scan_landing(landing, daily_partitions().get_partition_keys())
+
+
+def landing_warnings(landing: Path) -> list[str]:
+    """One `<path>: <reason>` line per landing entry that `cdp run` will not load
+    (bad name, wrong extension, unknown folder, day outside the partitions)."""
+    return [str(problem) for problem in scan_landing_zone(landing).problems]
+
+
 def landing_range(landing: Path) -> tuple[str, str]:
-    files = list_day_files(landing)
-    if not files:
+    """The first and last day of the loadable day files; entries that cannot be
+    loaded are skipped here (`landing_warnings` names them), never block the rest."""
+    scan = scan_landing_zone(landing)
+    if not scan.files:
+        if scan.problems:
+            raise PipelineError(
+                f"no loadable landing files in {landing}: {len(scan.problems)} skipped, "
+                f"the first {scan.problems[0]}"
+            )
         raise PipelineError(
             f"no landing files in {landing}; generate a demo set with `cdp demo generate`"
         )
-    days = sorted(f.day for f in files)
-    first, last = days[0], days[-1]
-    keys = daily_partitions().get_partition_keys()
-    if first not in keys or last not in keys:
-        raise PipelineError(
-            f"landing files span {first}..{last}, outside the daily partitions "
-            f"{keys[0]}..{keys[-1]}; set CDP_START_DATE to an earlier date"
-        )
-    return first, last
+    days = sorted(f.day for f in scan.files)
+    return days[0], days[-1]
 
 
 def _instance() -> dg.DagsterInstance:

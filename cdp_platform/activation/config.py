@@ -6,7 +6,9 @@ data sent to it serves. A sync says what to send (a segment's members, or
 profiles with a filter), where, how fields map, which column identifies a
 record there, the mode, and the purpose it needs, which defaults to its
 destination's: a sync with neither is refused at load time, since nothing may
-leave without a consent check.
+leave without a consent check. A `source.where` filter must be one plain
+condition over the person's columns (see `cdp_platform.sql_expressions`): no
+statements, subqueries, tables or functions outside the allowed list.
 """
 
 from __future__ import annotations
@@ -15,7 +17,6 @@ import os
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cdp_platform.activation.plan import Mode
@@ -25,6 +26,8 @@ from cdp_platform.profiles.consent import PURPOSES
 from cdp_platform.profiles.traits import Identifier
 from cdp_platform.segments.catalog import build_catalog
 from cdp_platform.segments.config import load_segments
+from cdp_platform.sql_expressions import checked_condition
+from cdp_platform.yaml_files import read_yaml
 
 DestinationType = Literal["webhook", "hubspot", "braze", "meta", "postgres", "files"]
 AUDIENCE_ONLY = {"meta"}  # takes add/remove, never profile fields
@@ -72,7 +75,7 @@ class SyncSource(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     segment: str | None = None  # its members, holdout excluded
-    where: str | None = None  # an SQL filter over the person's columns
+    where: str | None = None  # one SQL condition over the person's columns
 
 
 class SyncSpec(BaseModel):
@@ -150,6 +153,11 @@ def _check(parsed: SyncsFile, path: Path) -> None:
             fail(sync.name, "purpose", f"unknown purpose {purpose!r}; known: {list(PURPOSES)}")
         if sync.source.segment and sync.source.segment not in segments:
             fail(sync.name, "source.segment", f"no segment named {sync.source.segment!r}")
+        if sync.source.where is not None:
+            try:
+                checked_condition(sync.source.where, columns)
+            except ValueError as error:
+                fail(sync.name, "source.where", str(error))
         for field_name, column in [("identifier", sync.identifier), *sync.mapping.items()]:
             if column not in columns:
                 where = "identifier" if field_name == "identifier" else f"mapping.{field_name}"
@@ -171,11 +179,13 @@ def _check(parsed: SyncsFile, path: Path) -> None:
 def load_syncs(path: Path | None = None) -> SyncsFile:
     path = path or syncs_path()
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = read_yaml(path) or {}
     except FileNotFoundError:
         return SyncsFile()
-    except (OSError, yaml.YAMLError) as exc:
+    except OSError as exc:
         raise SyncSpecError(f"{path}: {exc}") from exc
+    except ValueError as exc:  # a YAML syntax error: path:line:column: problem
+        raise SyncSpecError(str(exc)) from exc
     try:
         parsed = SyncsFile.model_validate(raw)
     except ValidationError as exc:

@@ -9,7 +9,13 @@ import duckdb
 from cdp_platform.activation.config import SyncSpec
 from cdp_platform.activation.plan import Row
 from cdp_platform.profiles.traits import loaded_tables
-from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, literal, person_view
+from cdp_platform.segments.compiler import (
+    MEMBERSHIPS_TABLE,
+    PERSON_VIEW,
+    literal,
+    person_view,
+)
+from cdp_platform.sql_expressions import checked_condition
 
 
 def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> str:
@@ -17,17 +23,23 @@ def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> st
 
     A segment's held-out members are never sent: that is what holding out means.
     Suppressed and erased subjects are not offered at all, so mirror and remove
-    modes take them out of the destination."""
+    modes take them out of the destination. The sync's own `where` (checked again
+    here; its checked rendering is what runs) only picks person ids, in a CTE over
+    the person view that sees nothing else; who is offered, with which columns,
+    and their consent are decided outside it, so no filter can add a person,
+    change a field or mark anyone consented."""
     fields = "".join(f', p.{column} AS "{name}"' for name, column in sync.mapping.items())
-    joins, filters = [], [f"p.{sync.identifier} IS NOT NULL"]
+    chosen, joins, filters = "", [], [f"p.{sync.identifier} IS NOT NULL"]
     if sync.source.segment:
         joins.append(
             f"JOIN {MEMBERSHIPS_TABLE} m ON m.person_id = p.person_id "
             f"AND m.segment = {literal(sync.source.segment)} AND NOT m.holdout"
         )
     if sync.source.where:
-        filters.append(f"({sync.source.where})")
-    return f"""
+        condition = checked_condition(sync.source.where)
+        chosen = f"WITH _chosen AS (SELECT person_id FROM ({PERSON_VIEW}) WHERE {condition})"
+        filters.append("p.person_id IN (SELECT person_id FROM _chosen)")
+    return f"""{chosen}
         SELECT CAST(p.{sync.identifier} AS VARCHAR) AS _key, p.person_id AS _person_id,
                coalesce(c.status = 'granted', false) AS _consented{fields}
         FROM ({person_view(tables)}) p {" ".join(joins)}

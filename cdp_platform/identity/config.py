@@ -7,8 +7,9 @@ import os
 from functools import cache
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from cdp_platform.yaml_files import YamlSyntaxError, read_yaml
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
 
@@ -142,9 +143,10 @@ def load_identity_config(path: Path | None = None) -> IdentityConfig:
     """The identity settings; `CDP_IDENTITY_CONFIG` points at another file."""
     path = path or Path(os.environ.get("CDP_IDENTITY_CONFIG", CONFIG_DIR / "identity.yaml"))
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-        return IdentityConfig.model_validate(data)
-    except (OSError, yaml.YAMLError, ValueError) as exc:
+        return IdentityConfig.model_validate(read_yaml(path) or {})
+    except YamlSyntaxError:
+        raise  # names the file, line and column already
+    except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc
 
 

@@ -6,7 +6,6 @@ import os
 from datetime import date
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from cdp_platform.identity.config import CONFIG_DIR
@@ -15,6 +14,7 @@ from cdp_platform.profiles.checks import ProfileChecks
 from cdp_platform.profiles.scores import Scores
 from cdp_platform.profiles.survivorship import Survivorship
 from cdp_platform.profiles.traits import Trait
+from cdp_platform.yaml_files import YamlSyntaxError, read_yaml
 
 
 class ProfilesConfig(BaseModel):
@@ -41,6 +41,8 @@ def load_profiles_config(path: Path | None = None) -> ProfilesConfig:
     """The profile settings; `CDP_PROFILES_CONFIG` points at another file."""
     path = path or Path(os.environ.get("CDP_PROFILES_CONFIG", CONFIG_DIR / "profiles.yaml"))
     try:
-        return ProfilesConfig.model_validate(yaml.safe_load(path.read_text()) or {})
-    except (OSError, yaml.YAMLError, ValueError) as exc:
+        return ProfilesConfig.model_validate(read_yaml(path) or {})
+    except YamlSyntaxError:
+        raise  # names the file, line and column already
+    except (OSError, ValueError) as exc:
         raise ValueError(f"{path}: {exc}") from exc

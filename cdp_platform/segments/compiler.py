@@ -4,7 +4,10 @@ The query reads one row per person (`PERSON_VIEW`: profile, traits, scores,
 lead score and primary account), joins one count per event condition, and
 filters by the condition tree. Every window ends with the as-of day, so the
 same data and day give the same members. Values are rendered as SQL literals
-here (specs are validated first, so their types are known).
+here (specs are validated first, so their types are known). A `sql:` condition
+or an event's `where:` is checked again here and its checked rendering is what
+runs: one condition over the row in front of it (the person `p`, or one event
+row), never a query of its own.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from cdp_platform.profiles.activity import activity_sql
+from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 from cdp_platform.segments.spec import Condition, SegmentSpec
+from cdp_platform.sql_expressions import checked_condition
 
 MEMBERSHIPS_TABLE = "segments.segment_memberships"
 
@@ -41,6 +45,11 @@ ACCOUNT_VIEW = """
   FROM profiles.accounts a
   LEFT JOIN profiles.account_traits t USING (account_id)
   LEFT JOIN profiles.account_lead_scores s USING (account_id)"""
+
+
+def activity_columns(name: str) -> set[str]:
+    """The columns an event condition's `where:` may name: those of activity `name`."""
+    return {"person_id", *ACTIVITIES[name][1]}
 
 
 def literal(value) -> str:
@@ -114,12 +123,13 @@ class _Compiling:
                 f"(p.person_id IN (SELECT person_id FROM {MEMBERSHIPS_TABLE} "
                 f"WHERE segment = {literal(c.segment)}))"
             )
-        return f"({c.sql})"
+        # Checked again here (names were checked against the person's columns at load).
+        return f"({checked_condition(c.sql)})"
 
     def event(self, c: Condition) -> str:
         alias = f"_event_{len(self.events)}"
         source = activity_sql(c.event, self.as_of, self.tables)
-        filters = [f"({c.where})"] if c.where else []
+        filters = [f"({checked_condition(c.where, activity_columns(c.event))})"] if c.where else []
         if c.within_days or c.within_hours:
             span = f"{c.within_days} DAY" if c.within_days else f"{c.within_hours} HOUR"
             filters.append(f"occurred_at >= DATE '{self.as_of}' + INTERVAL 1 DAY - INTERVAL {span}")

@@ -4,25 +4,27 @@ Read when the code location loads, so an invalid spec stops it with one line
 naming the file, the segment and the field: a structural mistake (a missing
 description, two tests on one trait), an unknown trait, account trait,
 activity or consent purpose, a value of the wrong type for its trait, SQL
-that does not parse, a reference to a segment that does not exist, or a
-cycle of segments built on each other.
+that is not one plain condition over the columns it may name (see
+`cdp_platform.sql_expressions`), a reference to a segment that does not
+exist, or a cycle of segments built on each other. A YAML syntax error names
+the line and column.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import date
 from pathlib import Path
 
-import duckdb
-import yaml
 from pydantic import ValidationError
 
 from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.segments.catalog import Catalog, build_catalog
+from cdp_platform.segments.compiler import activity_columns
 from cdp_platform.segments.spec import Condition, SegmentsFile, SegmentSpec, walk
+from cdp_platform.sql_expressions import checked_condition
+from cdp_platform.yaml_files import read_yaml
 
 NUMERIC = ("integer", "number")
 
@@ -65,15 +67,12 @@ def _value_error(kind: str, type_: str, value) -> str | None:
     return None
 
 
-def _sql_error(sql: str) -> str | None:
-    """Parse `sql` as one condition without running it; the parser's complaint, if any."""
-    parsed = json.loads(
-        duckdb.execute("SELECT json_serialize_sql(?)", [f"SELECT 1 WHERE {sql}"]).fetchone()[0]
-    )
-    if parsed.get("error"):
-        return parsed.get("error_message", "not SQL")
-    if len(parsed.get("statements", [])) != 1:
-        return "must be a single condition, not several statements"
+def _sql_error(sql: str, columns) -> str | None:
+    """Why `sql` is not one plain condition over `columns`, or None when it is."""
+    try:
+        checked_condition(sql, columns)
+    except ValueError as error:
+        return str(error)
     return None
 
 
@@ -107,12 +106,12 @@ def _check_condition(c: Condition, catalog: Catalog) -> tuple[str, str] | None:
     elif kind == "event":
         if c.event not in catalog.activities:
             return "event", f"unknown activity {c.event!r}; known: {list(catalog.activities)}"
-        if c.where and (problem := _sql_error(c.where)):
-            return "where", f"does not parse: {problem}"
+        if c.where and (problem := _sql_error(c.where, activity_columns(c.event))):
+            return "where", problem
     elif kind == "consent" and c.consent not in catalog.purposes:
         return "consent", f"unknown purpose {c.consent!r}; known: {list(catalog.purposes)}"
-    elif kind == "sql" and (problem := _sql_error(c.sql)):
-        return "sql", f"does not parse: {problem}"
+    elif kind == "sql" and (problem := _sql_error(c.sql, catalog.person)):
+        return "sql", problem
     return None
 
 
@@ -169,9 +168,11 @@ def load_segments(path: Path | None = None) -> list[SegmentSpec]:
     """The declared segments, checked against the profiles configuration."""
     path = path or segments_path()
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
+        raw = read_yaml(path) or {}
+    except OSError as exc:
         raise SegmentSpecError(f"{path}: {exc}") from exc
+    except ValueError as exc:  # a YAML syntax error: path:line:column: problem
+        raise SegmentSpecError(str(exc)) from exc
     try:
         specs = SegmentsFile.model_validate(raw).segments
     except ValidationError as exc:

@@ -10,9 +10,9 @@ from cdp_platform import settings
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.checks import check_specs, run_checks
 from cdp_platform.sources.contracts import SOURCES, SourceSpec
-from cdp_platform.sources.landing import day_file_path
+from cdp_platform.sources.landing import day_file_path, scan_landing
 from cdp_platform.sources.loading import LoadResult, write_partitions
-from cdp_platform.sources.metadata import column_schema, load_metadata
+from cdp_platform.sources.metadata import column_schema, ignored_files_metadata, load_metadata
 from cdp_platform.sources.partitions import daily_partitions
 from cdp_platform.sources.readers import (
     ParsedFile,
@@ -138,13 +138,27 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         days = list(context.partition_keys)
         failed: dict[str, str] = {}
         api_stats: dict[str, object] = {}
+        ignored_stats: dict[str, object] = {}
         if from_api:
             files = read_api_partitions(context.resources.hubspot, spec, days, api_stats)
         else:
             files = read_landing_partitions(settings.landing_dir(), spec, days, failed)
+            ignored = scan_landing(
+                settings.landing_dir(), daily_partitions().get_partition_keys(), [spec.name]
+            ).problems
+            ignored_stats = ignored_files_metadata(ignored)
+            if ignored:
+                context.log.warning(
+                    f"{spec.name}: {len(ignored)} landing file(s) not loaded, "
+                    f"the first {ignored[0]} (see `ignored_files` in the metadata)"
+                )
         with warehouse.get_connection() as conn:
             result = write_partitions(conn, spec, files, context.run.run_id)
-            metadata = {**load_metadata(conn, spec, result, sorted(failed)), **api_stats}
+            metadata = {
+                **load_metadata(conn, spec, result, sorted(failed)),
+                **api_stats,
+                **ignored_stats,
+            }
             checks = run_checks(conn, spec, result)
         context.log.info(
             f"{spec.name}: {len(days)} partition(s), {result.rows_loaded} rows loaded, "

@@ -7,10 +7,12 @@ import duckdb
 
 from cdp_platform.privacy.masking import mask_value
 from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.sources.landing import LandingProblem
 from cdp_platform.sources.loading import LoadResult
 from cdp_platform.sources.validation import SQL_TYPES, quote
 
 PREVIEW_ROWS = 5
+IGNORED_FILES_SHOWN = 50
 
 
 def column_schema(spec: SourceSpec) -> dg.TableSchema:
@@ -81,3 +83,20 @@ def load_metadata(
         "preview": dg.MetadataValue.md(masked_preview(conn, spec, days)),
         "dagster/table_name": spec.current_table,
     }
+
+
+def ignored_files_metadata(problems: list[LandingProblem]) -> dict[str, object]:
+    """The source folder's entries that were not loaded: path and reason, never contents."""
+    metadata: dict[str, object] = {"files_ignored": len(problems)}
+    if problems:
+        lines = ["| file | reason |", "|---|---|"]
+        lines += [f"| {_cell_text(p.label)} | {_cell_text(p.reason)} |" for p in problems]
+        lines = lines[: IGNORED_FILES_SHOWN + 2]
+        if len(problems) > IGNORED_FILES_SHOWN:
+            lines.append(f"\n{len(problems) - IGNORED_FILES_SHOWN} more not shown.")
+        metadata["ignored_files"] = dg.MetadataValue.md("\n".join(lines))
+    return metadata
+
+
+def _cell_text(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")

@@ -110,7 +110,7 @@ def write(tmp_path, body: str):
               description: x
               where: {sql: "true; SELECT 2"}
             """,
-            "segment 'two_statements': where.sql: does not parse: must be a single condition",
+            "segment 'two_statements': where.sql: ';' is not allowed: write one condition",
         ),
         (
             """

@@ -44,7 +44,9 @@ def test_new_files_request_one_run_per_source_and_day_then_nothing(landing, inst
         "crm_contacts/2026-08-01.csv",
         "web_events/2026-08-01.jsonl",
         "web_events/2026-08-02.jsonl",
+        "web_events/notes.txt",  # warned about once, never requested
     }
+    assert cursor["web_events/notes.txt"].startswith("ignored ")
 
     second = tick(instance, first.cursor)
     assert second.run_requests == []
