@@ -107,17 +107,29 @@ HUBSPOT_TOKEN = "pat-na1-test-token-000000"
 
 @dataclass
 class HubSpotContactsServer(FaultyServer):
-    """Contacts batch upsert and archive as HubSpot answers them.
+    """Contacts batch upsert, read and archive as HubSpot answers them.
 
-    An input whose email has no `@` fails alone (207, `errors[].context.ids`);
-    a property value `INVALID` makes HubSpot refuse the whole batch (400).
-    `daily_limit` answers every request 429 with `policyName: DAILY`."""
+    Upsert (`idProperty: email`): an input whose email has no `@` fails alone
+    (207, `errors[].context.ids`); a property value `INVALID` makes HubSpot
+    refuse the whole batch (400). Each result carries the contact's `id` and
+    echoes only the properties the input set (plus `hs_object_id`), so the email
+    is echoed only when it was set as a property (`echo_id_property` echoes the
+    id property too); results come back in no particular order (here reversed).
+    Read (`idProperty`, `inputs: [{id}]`, `properties`): found contacts with `id`
+    and the properties asked for; ids it does not hold are listed in a 207's
+    `errors` as `OBJECT_NOT_FOUND` or, with `omit_missing`, just left out (200).
+    Archive: 204, whatever the ids. Emails are kept in lower case, as HubSpot
+    does. `daily_limit` answers every request 429 with `policyName: DAILY`."""
 
     token: str = HUBSPOT_TOKEN
     contacts: dict[str, dict] = field(default_factory=dict)  # email -> {id, properties}
     archived: list[str] = field(default_factory=list)
     upserts: int = 0  # inputs applied
+    reads: list[str] = field(default_factory=list)  # id property values looked up
     daily_limit: bool = False
+    echo_id_property: bool = False
+    omit_missing: bool = False
+    _next_id: int = 1000
 
     def handle(self, request: Request) -> Response:
         if request.headers.get("authorization") != f"Bearer {self.token}":
@@ -127,7 +139,8 @@ class HubSpotContactsServer(FaultyServer):
         if self.daily_limit:
             body = {"status": "error", "errorType": "RATE_LIMIT", "policyName": "DAILY"}
             return Response(json.dumps(body), 429, content_type="application/json")
-        inputs = request.get_json()["inputs"]
+        payload = request.get_json()
+        inputs = payload["inputs"]
         if request.path.endswith("/batch/archive"):
             with self.lock:
                 for item in inputs:
@@ -138,33 +151,75 @@ class HubSpotContactsServer(FaultyServer):
                         self.archived.append(email)
                         del self.contacts[email]
             return Response(status=204)
+        if request.path.endswith("/batch/read"):
+            return self._read(payload)
+        if any(item.get("idProperty") != "email" for item in inputs):
+            body = {"status": "error", "category": "VALIDATION_ERROR", "message": "idProperty"}
+            return Response(json.dumps(body), 400, content_type="application/json")
         if any("INVALID" in item["properties"].values() for item in inputs):
             body = {"status": "error", "category": "VALIDATION_ERROR", "message": "bad value"}
             return Response(json.dumps(body), 400, content_type="application/json")
         results, errors = [], []
         with self.lock:
             for item in inputs:
-                email = item["id"]
+                email = item["id"].strip().lower()
                 if "@" not in email:
                     errors.append(
                         {
                             "status": "error",
                             "category": "VALIDATION_ERROR",
                             "message": "Email address is invalid",
-                            "context": {"ids": [email]},
+                            "context": {"ids": [item["id"]]},
                         }
                     )
                     continue
-                contact = self.contacts.setdefault(
-                    email, {"id": str(1000 + len(self.contacts)), "properties": {}}
-                )
+                if email not in self.contacts:
+                    self.contacts[email] = {"id": str(self._next_id), "properties": {}}
+                    self._next_id += 1
+                contact = self.contacts[email]
                 contact["properties"].update(item["properties"], email=email)
                 self.upserts += 1
-                results.append({"id": contact["id"], "properties": contact["properties"]})
-        body = {"status": "COMPLETE", "results": results}
+                echoed = {**item["properties"], "hs_object_id": contact["id"]}
+                if self.echo_id_property:
+                    echoed["email"] = email
+                results.append({"id": contact["id"], "properties": echoed, "archived": False})
+        body = {"status": "COMPLETE", "results": results[::-1]}
         if errors:
             body.update(numErrors=len(errors), errors=errors)
         return Response(json.dumps(body), 207 if errors else 200, content_type="application/json")
+
+    def _read(self, payload: dict) -> Response:
+        if payload.get("idProperty") != "email":
+            body = {"status": "error", "category": "VALIDATION_ERROR", "message": "idProperty"}
+            return Response(json.dumps(body), 400, content_type="application/json")
+        asked = payload.get("properties") or []
+        results, missing = [], []
+        with self.lock:
+            for item in payload["inputs"]:
+                self.reads.append(item["id"])
+                contact = self.contacts.get(item["id"].strip().lower())
+                if contact is None:
+                    missing.append(item["id"])
+                    continue
+                properties = {k: v for k, v in contact["properties"].items() if k in asked}
+                properties["hs_object_id"] = contact["id"]
+                results.append({"id": contact["id"], "properties": properties, "archived": False})
+        body: dict = {"status": "COMPLETE", "results": results[::-1]}
+        if missing and not self.omit_missing:
+            body.update(
+                numErrors=1,
+                errors=[
+                    {
+                        "status": "error",
+                        "category": "OBJECT_NOT_FOUND",
+                        "message": "Could not get some CONTACT objects, they may be deleted "
+                        "or not exist. Check that ids are valid.",
+                        "context": {"ids": missing},
+                    }
+                ],
+            )
+            return Response(json.dumps(body), 207, content_type="application/json")
+        return Response(json.dumps(body), 200, content_type="application/json")
 
 
 BRAZE_KEY = "braze-rest-key-000000"

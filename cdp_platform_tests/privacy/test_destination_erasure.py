@@ -5,11 +5,17 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.activation.destinations.base import Limits
+from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
 from cdp_platform.privacy.status import pending_sync_erasures, settle_sync_erasures
-from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
+from cdp_platform_tests.fakes.destinations import (
+    HUBSPOT_TOKEN,
+    SECRET,
+    HubSpotContactsServer,
+    WebhookServer,
+)
 
 FAST = RetryPolicy(attempts=2, initial_seconds=0.01, max_seconds=0.05)
 
@@ -77,3 +83,40 @@ def test_a_failed_destination_delete_is_retried_on_the_next_run():
         deleted = [k for k in down.received]
     assert status(db) == [("R9", "sync:crm", "done")]
     assert deleted == ["p2@example.org"]
+
+
+def test_an_erased_subject_leaves_hubspot_when_the_mapping_has_no_email():
+    """HubSpot echoes only the properties set, so with no `email` in the mapping the
+    upsert's answer does not say which contact id is whose: the erasure looks the
+    contact up by email before archiving it, and is done only once HubSpot took it."""
+    db = duckdb.connect()
+    people = [Row(f"{p}@example.org", p, {"firstname": p.upper()}) for p in ("p1", "p2", "p3")]
+    with HubSpotContactsServer() as server:
+        crm = HubSpotDestination(server.url, HUBSPOT_TOKEN, limits=Limits(10, 200))
+        run_sync(db, "crm", "upsert", people, crm, "r1", policy=FAST)
+        assert set(server.contacts) == {"p1@example.org", "p2@example.org", "p3@example.org"}
+
+        erased = {"p2": "R9"}
+        report = run_sync(
+            db, "crm", "upsert", people[::2], crm, "r2", policy=FAST, erased=frozenset(erased)
+        )
+        assert report.results[("erase", "succeeded")] == 1
+        assert server.reads == ["p2@example.org"] and server.archived == ["p2@example.org"]
+        assert set(server.contacts) == {"p1@example.org", "p3@example.org"}
+        assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 1, "erasures_failed": 0}
+    assert status(db) == [("R9", "sync:crm", "done")]
+
+
+def test_a_hubspot_erasure_whose_contact_cannot_be_found_out_is_not_done():
+    db = duckdb.connect()
+    erased = {"p2": "R9"}
+    with HubSpotContactsServer() as server:
+        crm = HubSpotDestination(server.url, HUBSPOT_TOKEN, limits=Limits(10, 200))
+        run_sync(db, "crm", "upsert", rows(["p1", "p2"]), crm, "r1", policy=FAST)
+        server.daily_limit = True  # HubSpot answers nothing today
+        run_sync(
+            db, "crm", "upsert", rows(["p1"]), crm, "r2", policy=FAST, erased=frozenset(erased)
+        )
+        assert "p2@example.org" in server.contacts
+        assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 0, "erasures_failed": 1}
+    assert status(db) == [("R9", "sync:crm", "failed")]
