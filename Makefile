@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: install run test ui lint format demo clean dagster-home bench bench-foundation bench-identity bench-profiles bench-segments bench-activation
+.PHONY: install run test ui lint format demo clean dagster-home bench bench-foundation bench-identity bench-profiles bench-segments bench-activation bench-faults
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -50,6 +50,7 @@ clean:
 # One report over shared data sets: data/benchmarks/report.md and report.json.
 bench: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.report
+	$(BIN)/python -m cdp_platform.benchmarks.faults
 
 bench-foundation: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.foundation
@@ -65,3 +66,7 @@ bench-segments: $(STAMP)
 
 bench-activation: $(STAMP)
 	$(BIN)/python -m cdp_platform.benchmarks.activation
+
+# Lost, duplicated and sent-without-consent records per injected fault: data/benchmarks/faults.json.
+bench-faults: $(STAMP)
+	$(BIN)/python -m cdp_platform.benchmarks.faults
