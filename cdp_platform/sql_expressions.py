@@ -60,7 +60,6 @@ _TIME_UNITS = {
     "MICROSECOND", "MILLISECOND", "SECOND", "MINUTE", "HOUR", "DAY", "WEEK", "MONTH",
     "QUARTER", "YEAR", "DECADE", "CENTURY", "DOW", "DOY", "EPOCH",
 }  # fmt: skip
-_STATEMENTS = (exp.DML, exp.DDL, exp.Command, exp.Copy, exp.Set, exp.Pragma, exp.Use)
 _NOT_A_CONDITION = (exp.Literal, exp.Neg, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.DPipe)
 
 
@@ -81,8 +80,9 @@ def _problem(node: exp.Expression, columns: set[str] | None) -> str | None:
         )
     if isinstance(node, exp.Table):
         return "a table or table function is not allowed"
-    if isinstance(node, _STATEMENTS):
-        return f"a statement ({node.key.upper()}) is not allowed: write one condition"
+    if node.parent is None and not isinstance(node, exp.Condition):
+        kind = node.this if isinstance(node, exp.Command) else node.key
+        return f"a statement ({str(kind).upper()}) is not allowed: write one condition"
     if isinstance(node, exp.Column):
         if node.table:
             return f"write column names without a table or alias: {node.sql(dialect='duckdb')!r}"

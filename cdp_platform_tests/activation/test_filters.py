@@ -193,3 +193,8 @@ def test_a_yaml_syntax_error_names_line_and_column(syncs_file):
     with pytest.raises(SyncSpecError) as raised:
         load_syncs()
     assert str(raised.value) == f"{path}:14:22: mapping values are not allowed here"
+
+
+def test_the_shipped_syncs_load(monkeypatch):
+    monkeypatch.delenv("CDP_SYNCS_CONFIG", raising=False)
+    assert load_syncs().syncs
