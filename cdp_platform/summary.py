@@ -121,10 +121,13 @@ def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     if not table_exists(conn, "activation.sync_log"):
         return None
+    # Each sync's own last run: one Dagster run holds many syncs, and a run id that is
+    # the last of one sync may be an earlier run of another.
     rows = conn.execute(
-        """SELECT sync, operation, status, count(*) FROM activation.sync_log
-           WHERE run_id IN (SELECT arg_max(run_id, logged_at) FROM activation.sync_log
-                            GROUP BY sync)
+        """WITH last AS (SELECT sync, arg_max(run_id, logged_at) AS run_id
+                         FROM activation.sync_log GROUP BY sync)
+           SELECT sync, operation, status, count(*) FROM activation.sync_log
+           JOIN last USING (sync, run_id)
            GROUP BY ALL ORDER BY ALL"""
     ).fetchall()
     return ("Activation (last run of each sync)", ["sync", "operation", "status", "records"], rows)

@@ -104,6 +104,8 @@ class HubSpotFaultServer:
         self.applied_keys_by_phase: dict[int, set[str]] = {}
         self.phase = 0
         self.requests: list[str] = []  # the fault (or "ok") of each upsert request
+        self.keys: list[str | None] = []  # the idempotency key of each upsert request
+        self.slow_in_flight = 0  # slow answers being waited for now
         self.lock = threading.Lock()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -154,6 +156,7 @@ class HubSpotFaultServer:
                 self.slow_times[first] -= 1
                 fault = "slow"
             self.requests.append(fault)
+            self.keys.append(request.headers.get("idempotency-key"))
         if fault == "429":
             body = {
                 "status": "error",
@@ -171,7 +174,11 @@ class HubSpotFaultServer:
         if fault == "drop_after":
             return self._drop(environ)
         if fault == "slow":
+            with self.lock:
+                self.slow_in_flight += 1
             time.sleep(self.slow_seconds)
+            with self.lock:
+                self.slow_in_flight -= 1
         elif self.latency:
             time.sleep(self.latency)
         body = {"status": "COMPLETE", "results": results}

@@ -309,3 +309,23 @@ class AlertReceiver(FaultyServer):
         with self.lock:
             self.alerts.append(json.loads(body))
         return Response(status=200)
+
+
+@dataclass
+class AppliedThenSlowWebhookServer(WebhookServer):
+    """A receiver that applies request N of `slow_after_applying` at once and answers
+    it only after `slow_seconds`: the work is done, only the answer is late."""
+
+    slow_after_applying: set[int] = field(default_factory=set)
+
+    def _app(self, environ, start_response):
+        with self.lock:
+            number = len(self.requests) + 1
+            late = number in self.slow_after_applying
+            if late:
+                self.requests.append((time.monotonic(), "applied, then slow"))
+        if not late:
+            return super()._app(environ, start_response)
+        response = self.handle(Request(environ))
+        time.sleep(self.slow_seconds)
+        return response(environ, start_response)
