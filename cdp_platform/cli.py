@@ -102,30 +102,46 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
     if not landing_dir.is_dir():
         raise CliError(f"landing folder {landing_dir} does not exist")
 
+    from cdp_platform.automation.supervisor import RunStopped
     from cdp_platform.definitions import build_definitions
-    from cdp_platform.pipeline import PipelineError, run_pipeline
-    from cdp_platform.resources.warehouse import connect
+    from cdp_platform.pipeline import PipelineError, landing_warnings, run_pipeline
+    from cdp_platform.resources.warehouse import WarehouseUnavailable, connect
     from cdp_platform.summary import render_summary
 
+    def notify(message: str) -> None:
+        click.echo(f"cdp: {message}", err=True)
+
+    for warning in landing_warnings(landing_dir):
+        click.echo(f"cdp: warning: {warning}", err=True)
     started = time.perf_counter()
     try:
         result = run_pipeline(
-            build_definitions(), landing_dir, log_level="INFO" if verbose else "CRITICAL"
+            build_definitions(),
+            landing_dir,
+            log_level="INFO" if verbose else "CRITICAL",
+            notify=notify,
         )
     except PipelineError as exc:
         raise CliError(str(exc)) from exc
+    except RunStopped as exc:
+        click.echo(f"cdp: {exc}", err=True)
+        sys.exit(130)
     elapsed = time.perf_counter() - started
     if timings:
         _write_timings(timings, result, elapsed)
-    with connect(settings.warehouse_path(), read_only=True) as conn:
-        click.echo(render_summary(conn))
+    for outcome in result.runs:
+        for failure in outcome.failures:
+            click.echo(f"cdp: error: {outcome.job} run {outcome.run_id[:8]}: {failure}", err=True)
+    try:
+        with connect(settings.warehouse_path(), read_only=True, wait_seconds=10) as conn:
+            click.echo(render_summary(conn))
+    except WarehouseUnavailable as exc:
+        # The runs' own errors above say why; the summary is only left out.
+        click.echo(f"cdp: no summary: {exc}", err=True)
     click.echo(
         f"\nDays {result.first_day}..{result.last_day} -> {settings.warehouse_path()} "
         f"in {elapsed:.1f}s"
     )
-    for outcome in result.runs:
-        for failure in outcome.failures:
-            click.echo(f"cdp: error: {outcome.job} run {outcome.run_id[:8]}: {failure}", err=True)
     if not result.success:
         sys.exit(1)
 

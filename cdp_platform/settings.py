@@ -41,6 +41,19 @@ def duckdb_memory_limit() -> str:
     return os.environ.get("CDP_DUCKDB_MEMORY_LIMIT", "4GB")
 
 
+def warehouse_wait_seconds() -> float:
+    """How long a run of `cdp run` waits for the `warehouse` pool another run holds
+    before it gives up with an error naming that run."""
+    value = os.environ.get("CDP_WAREHOUSE_WAIT_SECONDS", "1800")
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if seconds <= 0:
+        raise ValueError(f"CDP_WAREHOUSE_WAIT_SECONDS must be a positive number, got {value!r}")
+    return seconds
+
+
 def crm_contacts_mode() -> str:
     """`files` (default) reads landing CSVs; `api` pulls from the HubSpot-shaped API."""
     mode = os.environ.get("CDP_CRM_CONTACTS_SOURCE", "files").strip().lower()
