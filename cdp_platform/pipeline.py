@@ -1,8 +1,10 @@
-"""Run the whole asset graph in one process: what `cdp run` does.
+"""Run the whole asset graph: what `cdp run` does.
 
 Partitioned source assets run as one run over the range of days present in
 the landing folder (a single-run backfill); the unpartitioned layers below
-them then run once. Runs go to the Dagster instance under `DAGSTER_HOME`
+them then run once. Each run executes in a supervised child process
+(`automation/supervisor.py`), so a signal always stops it and a run that died
+before never blocks it. Runs go to the Dagster instance under `DAGSTER_HOME`
 when it is set, so they appear in the UI's run history.
 """
 
@@ -10,12 +12,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.utils import make_new_run_id
 
+from cdp_platform import settings
 from cdp_platform.automation.jobs import ingest_sources_job, refresh_downstream_job
+from cdp_platform.automation.recovery import process_tags
+from cdp_platform.automation.supervisor import RunAbandoned, run_supervised
 from cdp_platform.sources.landing import LandingScan, scan_landing
 from cdp_platform.sources.partitions import daily_partitions
 
@@ -40,6 +47,7 @@ class RunOutcome:
     success: bool
     failures: list[str] = field(default_factory=list)
     steps: list[StepTiming] = field(default_factory=list)
+    abandoned: bool = False  # gave up before its steps ran to their end
 
 
 @dataclass
@@ -128,50 +136,76 @@ def _step_timings(result: dg.ExecuteInProcessResult, groups: dict) -> list[StepT
     ]
 
 
-def _execute(
-    job: dg.JobDefinition,
-    instance: dg.DagsterInstance,
-    tags: dict,
-    log_level: str,
-    groups: dict | None = None,
+def _execute_here(
+    job: dg.JobDefinition, run_id: str, tags: dict, log_level: str, groups: dict
 ) -> RunOutcome:
-    result = job.execute_in_process(
-        instance=instance,
-        tags=tags,
-        raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
-    )
+    """Execute `job` in this process (the supervised child), tagged with its pid."""
+    with _instance() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            run_id=run_id,
+            tags={**tags, **process_tags()},
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        )
     return RunOutcome(
         job.name,
         result.run_id,
         result.success,
         _failures(result),
-        _step_timings(result, groups or {}),
+        _step_timings(result, groups),
     )
 
 
+def _execute(
+    job: dg.JobDefinition,
+    tags: dict,
+    log_level: str,
+    groups: dict,
+    notify: Callable[[str], None],
+) -> RunOutcome:
+    """One run in a supervised child process: dead runs before it are recovered, a
+    wait for the warehouse is bounded, and a signal stops it (`RunStopped`)."""
+    run_id = make_new_run_id()
+    persistent = _instance() if os.environ.get("DAGSTER_HOME") else None
+    try:
+        return run_supervised(
+            lambda: _execute_here(job, run_id, tags, log_level, groups),
+            run_id=run_id,
+            instance=persistent,
+            wait_seconds=settings.warehouse_wait_seconds(),
+            notify=notify,
+        )
+    except RunAbandoned as exc:
+        return RunOutcome(job.name, run_id, False, [str(exc)], abandoned=True)
+    finally:
+        if persistent is not None:
+            persistent.dispose()
+
+
 def run_pipeline(
-    defs: dg.Definitions, landing: Path, log_level: str = "CRITICAL"
+    defs: dg.Definitions,
+    landing: Path,
+    log_level: str = "CRITICAL",
+    notify: Callable[[str], None] = lambda _message: None,
 ) -> PipelineResult:
+    """Load every landing day present, then refresh the layers below the sources.
+
+    `notify` hears what the user should know while it runs (a run waiting for the
+    warehouse, a dead run recovered). Raises `RunStopped` on SIGINT or SIGTERM."""
     first, last = landing_range(landing)
     outcome = PipelineResult(first, last)
     graph = defs.resolve_asset_graph()
     groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}
-    with _instance() as instance:
-        ingest = defs.resolve_job_def(ingest_sources_job.name)
-        outcome.runs.append(
-            _execute(
-                ingest,
-                instance,
-                {
-                    "dagster/asset_partition_range_start": first,
-                    "dagster/asset_partition_range_end": last,
-                },
-                log_level,
-                groups,
-            )
-        )
-        downstream = defs.resolve_job_def(refresh_downstream_job.name)
-        if downstream.asset_layer.executable_asset_keys:  # empty until later layers exist
-            outcome.runs.append(_execute(downstream, instance, {}, log_level, groups))
+    ingest = defs.resolve_job_def(ingest_sources_job.name)
+    days = {
+        "dagster/asset_partition_range_start": first,
+        "dagster/asset_partition_range_end": last,
+    }
+    outcome.runs.append(_execute(ingest, days, log_level, groups, notify))
+    if outcome.runs[-1].abandoned:  # the next run would meet the same obstacle
+        return outcome
+    downstream = defs.resolve_job_def(refresh_downstream_job.name)
+    if downstream.asset_layer.executable_asset_keys:  # empty until later layers exist
+        outcome.runs.append(_execute(downstream, {}, log_level, groups, notify))
     return outcome
