@@ -81,17 +81,25 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
     )
     def _sync(context: dg.AssetExecutionContext, config: SyncRunConfig) -> dg.MaterializeResult:
         resource = getattr(context.resources, key)
-        try:
-            client = resource.build(audience=sync.source.segment, columns=list(sync.mapping))
-        except MissingCredentialError as missing:
-            # Only this sync fails; the asset's page shows why, by the variable's name.
-            context.log_event(
-                dg.AssetObservation(asset_key=context.asset_key, metadata=missing.metadata)
-            )
-            if not config.dry_run:
-                raise
-            context.log.warning(f"{sync.name}: {missing.description}; planning only")
-            client = None  # a dry run plans and counts, and never calls the destination
+
+        def client_for(erased: dict[str, str]):
+            try:
+                return resource.build(
+                    audience=sync.source.segment,
+                    columns=list(sync.mapping),
+                    sync=sync.name,
+                    erased=frozenset(erased),
+                )
+            except MissingCredentialError as missing:
+                # Only this sync fails; the asset's page shows why, by the variable's name.
+                context.log_event(
+                    dg.AssetObservation(asset_key=context.asset_key, metadata=missing.metadata)
+                )
+                if not config.dry_run:
+                    raise
+                context.log.warning(f"{sync.name}: {missing.description}; planning only")
+                return None  # a dry run plans and counts, and never calls the destination
+
         if config.full_resync and sync.mode in ("mirror", "remove"):
             context.log.warning(
                 f"{sync.name}: full resync sends every row again and cannot compute removals; "
@@ -105,7 +113,7 @@ def build_sync_asset(sync: SyncSpec, parsed: SyncsFile) -> dg.AssetsDefinition:
                 sync.name,
                 sync.mode,
                 rows,
-                client,
+                client_for(erased),
                 context.run.run_id,
                 dry_run=config.dry_run,
                 full_resync=config.full_resync,

@@ -78,9 +78,19 @@ class DestinationResource(dg.ConfigurableResource):
             timeout_seconds=base.timeout_seconds,
         )
 
-    def build(self, audience: str | None = None, columns: list[str] | None = None):
+    def build(
+        self,
+        audience: str | None = None,
+        columns: list[str] | None = None,
+        sync: str | None = None,
+        erased: frozenset[str] = frozenset(),
+    ):
         """The destination client; `audience` names Braze events, `columns` a Postgres
-        table's fields."""
+        table's fields; `sync` names a file export's parts and `erased` (person ids
+        under a DELETE request) makes its removals of them erasures.
+
+        Reads the credentials now: an unset variable raises `MissingCredentialError`,
+        which fails only the sync asking for this destination."""
         spec, limits = self.spec(), self.limits()
         url = self._url(spec.url)
         secret = self._secret()
@@ -110,7 +120,7 @@ class DestinationResource(dg.ConfigurableResource):
         folder = Path(spec.folder)
         if not folder.is_absolute():
             folder = settings.warehouse_path().parent / folder
-        return FileExportDestination(folder, spec.format, limits)
+        return FileExportDestination(folder, spec.format, limits, sync=sync, erased=erased)
 
 
 def resource_key(destination: str) -> str:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
+import pytest
 
 from cdp_platform.activation.destinations.base import Limits
+from cdp_platform.activation.destinations.files import FileExportDestination, read_export
 from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
@@ -120,3 +123,61 @@ def test_a_hubspot_erasure_whose_contact_cannot_be_found_out_is_not_done():
         assert "p2@example.org" in server.contacts
         assert settle_sync_erasures(db, "crm", erased) == {"erasures_done": 0, "erasures_failed": 1}
     assert status(db) == [("R9", "sync:crm", "failed")]
+
+
+def export_text(folder) -> str:
+    """Every value of every file under an export folder, read as its format."""
+    found = []
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        if path.suffix == ".parquet":
+            found.append(pd.read_parquet(path).astype(str).to_csv(index=False))
+        else:
+            found.append(path.read_text())
+    return "\n".join(found).lower()
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet"])
+def test_an_erased_subject_leaves_no_identifier_in_any_export_file(tmp_path, file_format):
+    db = duckdb.connect()
+    folder = tmp_path / "exports"
+    subjects = [
+        Row(
+            f"{name}@example.org",
+            f"p{i}",
+            {"email": f"{name}@example.org", "phone": f"+44770090{i:04d}", "name": name.title()},
+        )
+        for i, name in enumerate(["alice", "bruno", "chiara", "dmitri"])
+    ]
+    export = FileExportDestination(folder, file_format, Limits(2, 200), sync="drop")
+    run_sync(db, "drop", "mirror", subjects, export, "r1", policy=FAST)
+    # dmitri leaves the audience: a mirror delete, whose part names his key.
+    run_sync(db, "drop", "mirror", subjects[:3], export, "r2", policy=FAST)
+    held = export_text(folder)
+    assert "bruno@example.org" in held and "+447700900001" in held and "dmitri" in held
+
+    erased = {"p1": "R9"}  # bruno asks to be deleted
+    export = FileExportDestination(folder, file_format, Limits(2, 200), sync="drop", erased=erased)
+    run_sync(
+        db,
+        "drop",
+        "mirror",
+        [subjects[0], subjects[2]],
+        export,
+        "r3",
+        policy=FAST,
+        erased=frozenset(erased),
+    )
+    assert settle_sync_erasures(db, "drop", erased) == {"erasures_done": 1, "erasures_failed": 0}
+    held = export_text(folder)
+    for trace in ("bruno@example.org", "+447700900001", "bruno"):
+        assert trace not in held
+    # The erasure is on record by person id alone; everyone else is as exported.
+    erase = read_export(folder, "erase")
+    assert list(erase.columns) == ["person_id", "operation"]
+    assert list(erase["person_id"]) == ["p1"]
+    assert sorted(read_export(folder, "upsert")["key"]) == [
+        "alice@example.org",
+        "chiara@example.org",
+    ]
+    assert list(read_export(folder, "delete")["key"]) == ["dmitri@example.org"]
+    assert not [p for p in folder.rglob("*") if p.name.startswith(".")]  # no temporaries
