@@ -13,7 +13,11 @@ from cdp_platform.activation.resources import destination_resources
 from cdp_platform.automation.freshness import with_daily_freshness
 from cdp_platform.automation.jobs import JOBS
 from cdp_platform.automation.schedules import build_schedules
-from cdp_platform.automation.sensors import automation_sensor, run_failure_alert_sensor
+from cdp_platform.automation.sensors import (
+    automation_sensor,
+    dead_run_sensor,
+    run_failure_alert_sensor,
+)
 from cdp_platform.identity.assets import (
     identity_edges,
     identity_model,
@@ -81,6 +85,7 @@ def build_definitions() -> dg.Definitions:
             build_landing_sensor(daily_partitions()),
             automation_sensor,
             run_failure_alert_sensor,
+            dead_run_sensor,
         ],
         resources=build_resources(syncs),
         # Every step writes the one DuckDB file in turn (the `warehouse` pool), so

@@ -59,6 +59,7 @@ SNAPSHOT = {
         "retrain_identity_model",
     ],
     "sensors": [
+        "dead_run_sensor",
         "default_automation_condition_sensor",
         "landing_file_sensor",
         "run_failure_alert_sensor",

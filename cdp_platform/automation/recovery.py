@@ -86,9 +86,12 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcess 
         run.run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=20
     ).records
     for record in records:
-        message = record.event_log_entry.user_message or ""
-        if message.startswith(_WORKER_STARTED):
-            return RunProcess(int(message[len(_WORKER_STARTED) :].split(")")[0]), None)
+        event = record.event_log_entry.dagster_event
+        if event is None or not (event.message or "").startswith(_WORKER_STARTED):
+            continue
+        pid = event.event_specific_data.metadata.get("pid")
+        if pid is not None and str(pid.value).isdigit():
+            return RunProcess(int(pid.value), None)
     return None
 
 

@@ -7,6 +7,7 @@ from dagster_shared.error import SerializableErrorInfo
 
 from cdp_platform import settings
 from cdp_platform.automation.alerts import deliver, failure_alert, record_alert
+from cdp_platform.automation.recovery import recover_dead_runs
 
 # Evaluates every asset's automation condition (segments and syncs declare
 # theirs); on by default so a fresh deployment keeps them current.
@@ -51,3 +52,24 @@ def run_failure_alert_sensor(context: dg.RunFailureSensorContext) -> None:
     delivery = deliver(alert, settings.alert_webhook_url())
     record_alert(alert, settings.alerts_path(), delivery)
     context.log.info(f"alert for run {run.run_id[:8]} recorded; delivery: {delivery}")
+
+
+@dg.sensor(
+    name="dead_run_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=60,
+    description=(
+        "Marks failed every run in progress whose process is gone (killed, crashed) and "
+        "frees its pool slots, so no later run waits for the warehouse for ever."
+    ),
+)
+def dead_run_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    recovered = recover_dead_runs(context.instance)
+    for run in recovered:
+        context.log.warning(
+            f"run {run.run_id[:8]} ({run.job_name}) had lost its process: marked failed, "
+            "pool slots freed"
+        )
+    if not recovered:
+        return dg.SkipReason("every run in progress still has its process")
+    return dg.SkipReason(f"recovered {len(recovered)} dead run(s); nothing to launch")

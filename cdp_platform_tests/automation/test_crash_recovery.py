@@ -126,11 +126,13 @@ def test_a_run_killed_mid_sync_does_not_block_the_next_and_nothing_is_held_twice
 
 
 def _holder(instance: dg.DagsterInstance, tags: dict) -> str:
-    """A run recorded as STARTED that holds the warehouse slot, executed by `tags`' process."""
+    """A run recorded as STARTED that holds a warehouse slot, executed by `tags`' process
+    (the pool has one slot, as dagster.yaml configures, unless a test gave it more)."""
     run = instance.add_run(
         dg.DagsterRun(job_name="held_elsewhere", status=dg.DagsterRunStatus.STARTED, tags=tags)
     )
-    instance.event_log_storage.initialize_concurrency_limit_to_default("warehouse")
+    if not instance.event_log_storage.get_concurrency_info("warehouse").slot_count:
+        instance.event_log_storage.set_concurrency_slots("warehouse", 1)
     claim = instance.event_log_storage.claim_concurrency_slot("warehouse", run.run_id, "step")
     assert claim.is_claimed
     return run.run_id
@@ -200,3 +202,46 @@ def test_a_slot_held_by_a_dead_process_is_freed_and_the_run_completes(demo, tmp_
     assert f"run {holder[:8]} (held_elsewhere) had died without ending" in result.stderr
     with _instance(home) as instance:
         assert instance.get_run_by_id(holder).status == dg.DagsterRunStatus.FAILURE
+
+
+def _dead_pid() -> int:
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    return gone.pid
+
+
+def test_the_dead_run_sensor_recovers_cdp_runs_and_launched_runs_whose_process_is_gone():
+    from dagster._core.events import EngineEventData
+
+    from cdp_platform.automation.sensors import dead_run_sensor
+
+    with dg.instance_for_test() as instance:
+        instance.event_log_storage.set_concurrency_slots("warehouse", 3)
+        by_cdp = _holder(instance, process_tags(_dead_pid()))
+        launched = instance.add_run(
+            dg.DagsterRun(job_name="launched", status=dg.DagsterRunStatus.STARTED)
+        )
+        # What a run worker started by the default launcher records of itself.
+        pid = _dead_pid()
+        instance.report_engine_event(
+            f"Started process for run (pid: {pid}).", launched, EngineEventData.in_process(pid)
+        )
+        alive = _holder(instance, process_tags(os.getpid()))
+        elsewhere = _holder(instance, {**process_tags(_dead_pid()), "cdp/host": "another-host"})
+
+        result = dead_run_sensor(dg.build_sensor_context(instance=instance))
+
+        assert "recovered 2 dead run(s)" in result.skip_message
+        status = {
+            run_id: instance.get_run_by_id(run_id).status
+            for run_id in (by_cdp, launched.run_id, alive, elsewhere)
+        }
+        assert status == {
+            by_cdp: dg.DagsterRunStatus.FAILURE,
+            launched.run_id: dg.DagsterRunStatus.FAILURE,
+            alive: dg.DagsterRunStatus.STARTED,  # its process lives
+            elsewhere: dg.DagsterRunStatus.STARTED,  # on another host: cannot be known here
+        }
+        assert by_cdp not in instance.event_log_storage.get_concurrency_run_ids()
+        again = dead_run_sensor(dg.build_sensor_context(instance=instance))
+        assert again.skip_message == "every run in progress still has its process"
