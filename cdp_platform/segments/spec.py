@@ -14,6 +14,11 @@ mapping whose leading key says what it tests:
 A trait or account trait takes exactly one test: `op` with `value` (=, !=,
 <, <=, >, >=), `between: [low, high]`, `in` / `not_in` a list, `is_null`,
 or, for dates and times, `within_days` / `older_than_days` of the as-of day.
+
+`sql:` and an event's `where:` are each ONE condition (no statement, `;`,
+subquery, table or function outside `sql_expressions.ALLOWED_FUNCTIONS`) over
+the person's columns or the activity's columns: checked at load, and what
+runs is the checked rendering.
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ class Condition(BaseModel):
     status: Literal["granted", "denied", "unknown"] = "granted"
     # Another segment's members.
     segment: str | None = None
-    # An SQL condition over the person's columns.
+    # One SQL condition over the person's columns (see cdp_platform.sql_expressions).
     sql: str | None = None
 
     @property
