@@ -101,11 +101,11 @@ def _problem(node: exp.Expression, columns: set[str] | None) -> str | None:
 
 def _duckdb_syntax_error(condition: str) -> str | None:
     """DuckDB's own complaint about `condition` as a WHERE clause (parsed, never run)."""
-    parsed = json.loads(
-        duckdb.execute(
+    with duckdb.default_connection().cursor() as cursor:  # its own cursor: thread-safe
+        (serialized,) = cursor.execute(
             "SELECT json_serialize_sql(?)", [f"SELECT 1 WHERE ({condition})"]
-        ).fetchone()[0]
-    )
+        ).fetchone()
+    parsed = json.loads(serialized)
     return parsed.get("error_message", "not SQL") if parsed.get("error") else None
 
 
