@@ -14,12 +14,17 @@ from datetime import date
 import dagster as dg
 import pytest
 
+from cdp_platform.activation.assets import build_sync_asset
+from cdp_platform.activation.config import load_syncs
 from cdp_platform.activation.destinations.files import read_export
+from cdp_platform.activation.resources import destination_resources
 from cdp_platform.automation.jobs import refresh_downstream_job
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import run_pipeline
+from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform_tests.fakes.destinations import HUBSPOT_TOKEN, HubSpotContactsServer
+from cdp_platform_tests.profile_tables import seed_profiles
 
 UNSET = "CDP_TEST_HUBSPOT_TOKEN_NEVER_SET"
 MESSAGE = f"destination 'crm' needs environment variable {UNSET}, which is not set"
@@ -110,8 +115,6 @@ def test_an_unset_token_fails_only_its_own_sync(landing, query, tmp_path, monkey
 def test_the_token_is_read_when_the_sync_runs_and_never_shown(tmp_path, monkeypatch):
     """Set later, the variable is used by the next run; its value is not in the
     resource's config (which the UI shows), only its name."""
-    from cdp_platform.activation.config import load_syncs
-    from cdp_platform.activation.resources import destination_resources
 
     monkeypatch.delenv(UNSET, raising=False)
     with HubSpotContactsServer() as crm:
@@ -126,3 +129,44 @@ def test_the_token_is_read_when_the_sync_runs_and_never_shown(tmp_path, monkeypa
         assert client.base_url == crm.url
     shown = repr({k: r.__dict__ for k, r in resources.items()})
     assert UNSET in shown and HUBSPOT_TOKEN not in shown
+
+
+def test_a_dry_run_plans_without_the_credential(tmp_path, monkeypatch):
+    """A dry run sends nothing, so it plans and counts; the missing variable is
+    still named on the asset, and a real run of the same sync then fails."""
+
+    monkeypatch.delenv(UNSET, raising=False)
+    database = tmp_path / "warehouse.duckdb"
+    with connect(database) as conn:
+        seed_profiles(conn, 4, country="'GB'", orders="1")
+        conn.execute(
+            """CREATE TABLE profiles.consent_state AS SELECT person_id,
+               'email_marketing' AS purpose, 'granted' AS status FROM profiles.golden_profiles"""
+        )
+    config = tmp_path / "syncs.yaml"
+    config.write_text(syncs_yaml("http://127.0.0.1:9", tmp_path / "exports"))
+    parsed = load_syncs(config)
+    asset = build_sync_asset(parsed.syncs[0], parsed)
+    resources = {"warehouse": WarehouseResource(database=str(database))}
+    resources.update(destination_resources(parsed))
+
+    def run(dry_run: bool):
+        return dg.materialize(
+            [asset],
+            resources=resources,
+            run_config={"ops": {"activation__to_crm": {"config": {"dry_run": dry_run}}}},
+            raise_on_error=False,
+        )
+
+    dry = run(True)
+    assert dry.success
+    (planned,) = dry.asset_materializations_for_node("activation__to_crm")
+    assert "| upsert | 4 |" in planned.metadata["planned"].value
+    (observed,) = dry.asset_observations_for_node("activation__to_crm")
+    assert observed.metadata["missing_environment_variable"].value == UNSET
+
+    real = run(False)
+    assert not real.success
+    (failure,) = [e for e in real.all_events if e.is_step_failure]
+    assert failure.step_failure_data.user_failure_data.description == MESSAGE
+    assert failure.step_failure_data.user_failure_data.metadata["destination"].value == "crm"
