@@ -105,12 +105,16 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
     from cdp_platform.automation.supervisor import RunStopped
     from cdp_platform.definitions import build_definitions
     from cdp_platform.pipeline import PipelineError, landing_warnings, run_pipeline
-    from cdp_platform.resources.warehouse import WarehouseUnavailable, connect
+    from cdp_platform.resources.warehouse import WarehouseUnavailable, check_writable, connect
     from cdp_platform.summary import render_summary
 
     def notify(message: str) -> None:
         click.echo(f"cdp: {message}", err=True)
 
+    try:
+        check_writable(settings.warehouse_path())
+    except WarehouseUnavailable as exc:
+        raise CliError(str(exc)) from exc
     for warning in landing_warnings(landing_dir):
         click.echo(f"cdp: warning: {warning}", err=True)
     started = time.perf_counter()

@@ -96,23 +96,26 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.ephemeral()
 
 
-_EXCEPTION_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure): ")
+# `dagster._core.errors.DagsterSomethingError: ` or `pkg.module.WarehouseUnavailable: `
+_EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Exception|Failure)|(?:[a-z_]\w*\.)+[A-Z]\w*): ")
 
 
 def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
-    """One line per problem: `step: message` (a multi-line message gives several)."""
-    messages = []
+    """One line per problem: `step: message` (a multi-line message gives several);
+    steps that failed for the same reason share one line."""
+    by_line: dict[str, list[str]] = {}
     for event in result.all_events:
         if not event.is_step_failure:
             continue
         error = event.step_failure_data.error
         if error is None:
-            messages.append(f"{event.step_key}: failed")
+            by_line.setdefault("failed", []).append(event.step_key)
             continue
         text = _EXCEPTION_PREFIX.sub("", (error.cause or error).message.strip())
-        lines = [line.lstrip("- ").strip() for line in text.splitlines() if line.strip()]
-        messages.extend(f"{event.step_key}: {line}" for line in lines)
-    return messages
+        for line in text.splitlines():
+            if line.strip():
+                by_line.setdefault(line.lstrip("- ").strip(), []).append(event.step_key)
+    return [f"{', '.join(dict.fromkeys(steps))}: {line}" for line, steps in by_line.items()]
 
 
 def _step_timings(result: dg.ExecuteInProcessResult, groups: dict) -> list[StepTiming]:

@@ -211,3 +211,16 @@ def test_privacy_report_prints_everything_held_about_an_email(demo_run):
         "privacy", "report", "--email", "nobody@nowhere.example", "--warehouse", str(warehouse)
     )
     assert unknown.returncode != 0 and "no person holds that email" in unknown.stderr
+
+
+def test_cdp_run_refuses_a_warehouse_it_can_never_write_in_one_line(tmp_path):
+    (tmp_path / "a_file").write_text("not a folder")
+    landing = tmp_path / "landing"
+    (landing / "pos_transactions").mkdir(parents=True)
+    result = cdp(
+        "run", "--landing", str(landing), "--warehouse", str(tmp_path / "a_file" / "w.duckdb")
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        f"cdp: error: warehouse folder {tmp_path / 'a_file'} cannot be created: a file is in the way"
+    )

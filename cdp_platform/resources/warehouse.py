@@ -71,6 +71,10 @@ class WarehouseUnavailable(Exception):
     """The warehouse file cannot be opened: the message names the file and why."""
 
 
+class WarehouseLocked(WarehouseUnavailable):
+    """Another process holds the file's write lock (DuckDB has one writer per file)."""
+
+
 @dataclass
 class _Attached:
     """One DuckDB instance per file and process holding the file attached; every
@@ -101,7 +105,8 @@ def _attach(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPy
             if "lock" in message.lower() and time.monotonic() < deadline:
                 time.sleep(0.5)
                 continue
-            raise WarehouseUnavailable(_plain_reason(path, read_only, message)) from exc
+            error = WarehouseLocked if "lock" in message.lower() else WarehouseUnavailable
+            raise error(_plain_reason(path, read_only, message)) from exc
         except duckdb.Error:
             instance.close()
             raise
@@ -135,8 +140,9 @@ def connect(
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
+            reason = "a file is in the way" if path.parent.is_file() else exc.strerror
             raise WarehouseUnavailable(
-                f"warehouse folder {path.parent} cannot be created: {exc.strerror}"
+                f"warehouse folder {path.parent} cannot be created: {reason}"
             ) from exc
     with _ATTACHED_LOCK:
         attached = _ATTACHED.get(path)
@@ -166,6 +172,17 @@ def connect(
             if attached.users == 0:
                 del _ATTACHED[path]
                 attached.instance.close()
+
+
+def check_writable(database: str | Path) -> None:
+    """Raise `WarehouseUnavailable` now if the warehouse can never be written (a
+    folder that cannot be made, no permission), rather than in every step; a file
+    another process is writing is fine, since runs wait for it."""
+    try:
+        with connect(database, wait_seconds=0):
+            pass
+    except WarehouseLocked:
+        pass
 
 
 class WarehouseResource(DuckDBResource):

@@ -64,7 +64,7 @@ def _env(tmp_path: Path, home: Path, **extra: str) -> dict:
     return {
         **environment,
         "DAGSTER_HOME": str(home),
-        "CDP_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+        "CDP_WAREHOUSE": str(tmp_path / "identity.duckdb"),  # named like a schema
         **extra,
     }
 
@@ -114,7 +114,7 @@ def test_a_run_killed_mid_sync_does_not_block_the_next_and_nothing_is_held_twice
             assert not instance.event_log_storage.get_concurrency_run_ids()
 
     spec = load_syncs(syncs).syncs[0]
-    with connect(tmp_path / "warehouse.duckdb", read_only=True) as conn:
+    with connect(tmp_path / "identity.duckdb", read_only=True) as conn:
         offered = sync_rows(conn, spec, "email_marketing")
     expected = {row.key: row.fields["first_name"] for row in offered if row.consented}
     assert sent_before_kill < len(expected)  # killed mid-sync, not after

@@ -160,7 +160,9 @@ def test_an_erased_subject_leaves_every_table_and_destination_and_stays_gone(
             assert pg.execute(
                 f"SELECT count(*) FROM {postgres_table} WHERE email = %s", [email]
             ).fetchone() == (0,)
-        assert email in set(read_export(folder, "erase")["key"])
+        # The export records the erasure by person id, and no file there holds the email.
+        assert person in set(read_export(folder, "erase")["person_id"])
+        assert not [p for p in folder.rglob("*.csv") if email in p.read_text().lower()]
         statuses = dict(
             query(
                 "SELECT target, status FROM privacy.request_status WHERE request_id = 'PR-ERASE-1'"
