@@ -71,7 +71,29 @@ def _function_name(node: exp.Func) -> str | None:
     return match.group(1).lower() if match else None
 
 
-def _problem(node: exp.Expression, columns: set[str] | None) -> str | None:
+# A trait's `expression` computes a value per person and may rank persons with a
+# window (`ntile(5) OVER (ORDER BY revenue)`): these functions and nodes, besides.
+WINDOW_FUNCTIONS = frozenset(
+    {
+        "ntile", "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "lag",
+        "lead", "first_value", "last_value", "sum", "avg", "min", "max", "count", "median",
+    }
+)  # fmt: skip
+_WINDOW_NODES = (exp.Window, exp.WindowSpec, exp.Order, exp.Ordered)
+# An account trait's `aggregate` folds an account's contacts into one value.
+AGGREGATE_FUNCTIONS = frozenset(
+    {
+        "count", "sum", "avg", "min", "max", "median", "arg_max", "arg_min", "any_value",
+        "bool_or", "bool_and", "count_if", "list", "histogram", "string_agg", "mode",
+        "list_position",
+    }
+)  # fmt: skip
+_AGGREGATE_NODES = (exp.Filter, exp.Where, exp.Distinct, exp.Star)
+
+
+def _problem(
+    node: exp.Expression, columns: set[str] | None, windows: bool = False, aggregates: bool = False
+) -> str | None:
     """Why `node` (one node of the tree) may not be in a condition, or None."""
     if isinstance(node, exp.Query | exp.Subquery | exp.Exists):
         inside = node.parent is not None or isinstance(node, exp.Exists)
@@ -80,6 +102,20 @@ def _problem(node: exp.Expression, columns: set[str] | None) -> str | None:
         )
     if isinstance(node, exp.Table):
         return "a table or table function is not allowed"
+    if aggregates and isinstance(node, _AGGREGATE_NODES):
+        return None
+    if (
+        aggregates
+        and isinstance(node, exp.Func)
+        and (_function_name(node) or node.key) in AGGREGATE_FUNCTIONS
+    ):
+        return None
+    if windows and isinstance(node, _WINDOW_NODES):
+        return None
+    if windows and isinstance(node, exp.Func) and node.find_ancestor(exp.Window):
+        name = _function_name(node) or node.key
+        if name in WINDOW_FUNCTIONS:
+            return None
     if node.parent is None and not isinstance(node, exp.Condition):
         kind = node.this if isinstance(node, exp.Command) else node.key
         return f"a statement ({str(kind).upper()}) is not allowed: write one condition"
@@ -133,21 +169,35 @@ def _parse(text: str) -> exp.Expression:
     return parsed[0]
 
 
-def checked_condition(text: str, columns: Iterable[str] | None = None) -> str:
-    """`text` as one DuckDB condition over `columns` (any unqualified name when None),
-    rendered by sqlglot from the checked tree; a ValueError says in plain words why not."""
+def _checked(
+    text: str, columns: Iterable[str] | None, windows: bool = False, aggregates: bool = False
+) -> tuple[exp.Expression, str]:
     allowed = None if columns is None else {c.lower() for c in columns}
     tree = _parse(text)
     for node in tree.walk():
-        problem = _problem(node, allowed)
+        problem = _problem(node, allowed, windows, aggregates)
         if problem:
             raise ValueError(problem)
-    if isinstance(tree.unnest(), _NOT_A_CONDITION):
-        raise ValueError("is a value, not a condition (true or false for each row)")
     rendered = tree.sql(dialect="duckdb", comments=False)
     # What runs must be what was checked: sqlglot reads its own rendering back the
-    # same, and DuckDB's parser sees one condition in it.
+    # same, and DuckDB's parser sees one expression in it.
     problem = _duckdb_syntax_error(rendered)
     if problem or sqlglot.parse_one(rendered, read="duckdb") != tree:
         raise ValueError(f"does not parse: {problem or 'not read back the same'}")
+    return tree, rendered
+
+
+def checked_condition(text: str, columns: Iterable[str] | None = None) -> str:
+    """`text` as one DuckDB condition over `columns` (any unqualified name when None),
+    rendered by sqlglot from the checked tree; a ValueError says in plain words why not."""
+    tree, rendered = _checked(text, columns, windows=False)
+    if isinstance(tree.unnest(), _NOT_A_CONDITION):
+        raise ValueError("is a value, not a condition (true or false for each row)")
     return rendered
+
+
+def checked_value(text: str, columns: Iterable[str] | None = None, aggregates: bool = False) -> str:
+    """`text` as one DuckDB value expression over `columns`, as `checked_condition`
+    checks a condition, with windows over the rows allowed (`WINDOW_FUNCTIONS`), or
+    with `aggregates` an aggregate over them (`AGGREGATE_FUNCTIONS`, FILTER, DISTINCT)."""
+    return _checked(text, columns, windows=not aggregates, aggregates=aggregates)[1]

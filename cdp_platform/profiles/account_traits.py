@@ -19,11 +19,12 @@ primary `account_id`; account rules see the account, its traits and
 from __future__ import annotations
 
 import duckdb
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, AccountSettings
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, ValueType, loaded_sources
+from cdp_platform.sql_expressions import checked_condition, checked_value
 
 ACCOUNT_TRAITS_TABLE = "profiles.account_traits"
 LEAD_SCORES_TABLE = "profiles.lead_scores"
@@ -41,10 +42,20 @@ class AccountTrait(_Named):
     aggregate: str  # SQL aggregate over the account's contacts
     type: ValueType | None = None  # for segment conditions; unchecked when not given
 
+    @field_validator("aggregate")
+    @classmethod
+    def _one_aggregate(cls, value: str) -> str:
+        return checked_value(value, aggregates=True)
+
 
 class LeadRule(_Named):
     when: str  # SQL condition
     points: int
+
+    @field_validator("when")
+    @classmethod
+    def _one_condition(cls, value: str) -> str:
+        return checked_condition(value)
 
 
 class LeadScoring(BaseModel):

@@ -13,7 +13,7 @@ from cdp_platform.profiles.account_traits import AccountsConfig
 from cdp_platform.profiles.checks import ProfileChecks
 from cdp_platform.profiles.scores import Scores
 from cdp_platform.profiles.survivorship import Survivorship
-from cdp_platform.profiles.traits import Trait
+from cdp_platform.profiles.traits import Trait, check_expressions
 from cdp_platform.yaml_files import YamlSyntaxError, read_yaml
 
 
@@ -34,6 +34,7 @@ class ProfilesConfig(BaseModel):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"traits declared twice: {repeated}")
+        check_expressions(self.traits)
         return self
 
 

@@ -23,6 +23,7 @@ import duckdb
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from cdp_platform.profiles.activity import ACTIVITIES, COLUMN_TYPES, activity_sql
+from cdp_platform.sql_expressions import checked_condition, checked_value
 
 TRAITS_TABLE = "profiles.customer_traits"
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -73,7 +74,26 @@ class Trait(BaseModel):
                 f"trait {self.name}: column {self.column!r} is not one of {list(columns)} "
                 f"of activity {self.activity}"
             )
+        if self.where is not None:
+            try:  # what runs is the checked rendering
+                self.where = checked_condition(self.where, {"person_id", *columns})
+            except ValueError as exc:
+                raise ValueError(f"trait {self.name}: where: {exc}") from None
         return self
+
+
+def check_expressions(traits: list[Trait]) -> None:
+    """Each expression trait reads only `as_of`, the aggregates and the expression
+    traits declared before it; replaced by its checked rendering."""
+    known = {"person_id", "as_of", *(t.name for t in traits if t.expression is None)}
+    for trait in traits:
+        if trait.expression is None:
+            continue
+        try:
+            trait.expression = checked_value(trait.expression, known)
+        except ValueError as exc:
+            raise ValueError(f"trait {trait.name}: expression: {exc}") from None
+        known.add(trait.name)
 
 
 def trait_type(trait: Trait) -> str:
