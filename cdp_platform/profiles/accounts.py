@@ -298,6 +298,8 @@ def build_accounts(conn: duckdb.DuckDBPyConnection, settings: AccountSettings) -
         (ACCOUNTS_TABLE, accounts, "account_id"),
         (MEMBERS_TABLE, members, "account_id, person_id"),
     ):
+        if frame.empty:  # ids of no rows would otherwise be typed INTEGER, not text
+            frame = frame.astype({c: "string" for c in frame.columns if c.endswith("_id")})
         conn.register("frame", frame)
         try:
             conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame ORDER BY {order}")

@@ -333,6 +333,7 @@ def customer_scores(
         persons, bands = conn.execute(
             f"SELECT count(*), histogram(coalesce(churn_risk, 'unscored')) FROM {SCORES_TABLE}"
         ).fetchone()
+        bands = bands or {}  # histogram() of no rows (every person erased) is NULL
     for report in (churn, value):
         context.log.info(
             f"{report.name} model {report.version}: {report.metrics}"
