@@ -46,6 +46,7 @@ from cdp_platform.activation.destinations.base import (
     BatchRejected,
     Destination,
     DestinationDisabled,
+    ItemResult,
     TransientError,
 )
 from cdp_platform.activation.plan import Change, Plan, Row, plan_changes
@@ -139,12 +140,14 @@ def batches(plan: Plan, size: int) -> list[tuple[str, list[Change]]]:
 
 
 class GaveUp(Exception):
-    """A batch's retries ran out; `maybe_applied` if any attempt may have reached it."""
+    """A batch's retries ran out; `maybe_applied` if any attempt may have reached it;
+    `confirmed`: results of the records the destination was found to hold already."""
 
-    def __init__(self, last: TransientError, maybe_applied: bool):
+    def __init__(self, last: TransientError, maybe_applied: bool, confirmed: list[ItemResult] = ()):
         super().__init__(str(last))
         self.last = last
         self.maybe_applied = maybe_applied
+        self.confirmed = list(confirmed)
 
 
 class _Delivery:
@@ -169,12 +172,29 @@ class _Delivery:
             return max(backoff, self.policy.after_read_timeout_seconds)
         return backoff
 
+    def _confirmed(self, operation: str, changes: list[Change]) -> list[ItemResult]:
+        """What a destination that can be read back already holds of a batch whose
+        answer was lost; empty when it cannot tell (then the batch is sent again)."""
+        confirm = getattr(self.destination, "confirm", None)
+        if confirm is None:
+            return []
+        self.limiter.acquire()
+        with self._lock:
+            self.report.requests += 1
+        try:
+            return [r for r in confirm(operation, changes) if r.accepted]
+        except (TransientError, BatchRejected):
+            return []
+
     def _send(self, operation: str, changes: list[Change]):
         """The destination's answer to the batch, retried with one key; raises `GaveUp`.
 
         A hand-written loop around tenacity's backoff: the stop and the wait depend
-        on what each failure was (a read timeout is retried later and fewer times)."""
-        key = idempotency_key(self.sync, operation, changes)
+        on what each failure was (a read timeout is retried later and fewer times).
+        After a failure that may have been applied, a destination that can be read
+        back (`confirm`) is asked first, and only what it does not hold is sent again."""
+        pending, confirmed = changes, []
+        key = idempotency_key(self.sync, operation, pending)
         maybe_applied = False
         read_timeouts = 0
         for number in itertools.count(1):
@@ -182,7 +202,7 @@ class _Delivery:
             with self._lock:
                 self.report.requests += 1
             try:
-                return self.destination.send(operation, changes, key)
+                return confirmed + self.destination.send(operation, pending, key)
             except TransientError as error:
                 maybe_applied = maybe_applied or error.maybe_applied
                 read_timeouts += error.read_timeout
@@ -190,20 +210,35 @@ class _Delivery:
                     number >= self.policy.attempts
                     or read_timeouts >= self.policy.read_timeout_attempts
                 ):
-                    raise GaveUp(error, maybe_applied) from error
+                    raise GaveUp(error, maybe_applied, confirmed) from error
                 time.sleep(self._wait(error, number))
+                if error.maybe_applied:
+                    held = self._confirmed(operation, pending)
+                    if held:
+                        confirmed += held
+                        done = {r.key for r in held}
+                        pending = [c for c in pending if c.key not in done]
+                        if not pending:
+                            return confirmed
+                        key = idempotency_key(self.sync, operation, pending)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def deliver(self, operation: str, changes: list[Change]) -> list[Outcome]:
         try:
             results = self._send(operation, changes)
         except GaveUp as gave_up:
+            held = {r.key: r for r in gave_up.confirmed}
+            accepted = [
+                Outcome(c, True, None, held[c.key].destination_id) for c in changes if c.key in held
+            ]
+            changes = [c for c in changes if c.key not in held]
             if gave_up.maybe_applied:
                 # The destination may hold these: not a failure we can claim. The state
                 # marks them for the next run, which sends them again (idempotently).
                 error = f"unknown after retries, may have been applied: {gave_up.last}"
-                return [Outcome(c, False, error, unknown=True) for c in changes]
-            return [Outcome(c, False, f"gave up after retries: {gave_up.last}") for c in changes]
+                return accepted + [Outcome(c, False, error, unknown=True) for c in changes]
+            error = f"gave up after retries: {gave_up.last}"
+            return accepted + [Outcome(c, False, error) for c in changes]
         except BatchRejected as exc:
             if len(changes) == 1:
                 return [Outcome(changes[0], False, str(exc))]

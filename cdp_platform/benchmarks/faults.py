@@ -147,6 +147,8 @@ class HubSpotFaultServer:
                 for email in [e for e, c in self.contacts.items() if c["id"] in ids]:
                     del self.contacts[email]
             return Response(status=204)
+        if request.path.endswith("/batch/read"):
+            return self._read(request.get_json())
         with self.lock:
             self.seen.update(item["id"] for item in inputs)
             number = len(self.requests) + 1
@@ -185,6 +187,25 @@ class HubSpotFaultServer:
         if errors:
             body.update(numErrors=len(errors), errors=errors)
         return Response(json.dumps(body), 207 if errors else 200, None, "application/json")
+
+    def _read(self, payload: dict) -> Response:
+        """HubSpot's batch read by the id property: found contacts with the properties
+        asked for; the rest listed as not found (207)."""
+        asked = set(payload.get("properties") or [])
+        results, missing = [], []
+        with self.lock:
+            for item in payload["inputs"]:
+                contact = self.contacts.get(item["id"])
+                if contact is None:
+                    missing.append(item["id"])
+                    continue
+                held = {k: v for k, v in contact["properties"].items() if k in asked}
+                results.append({"id": contact["id"], "properties": held})
+        body: dict = {"status": "COMPLETE", "results": results}
+        if missing:
+            error = {"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing}}
+            body.update(numErrors=1, errors=[error])
+        return Response(json.dumps(body), 207 if missing else 200, None, "application/json")
 
     def _apply(self, inputs: list[dict], number: int) -> tuple[list, list]:
         results, errors = [], []
@@ -254,7 +275,7 @@ SCENARIOS = [
         read_timeout=2.0,
     ),
     Scenario(
-        "slower than the read timeout on every attempt (gives up), applied",
+        "slower than the read timeout on every attempt, applied",
         slow_seconds=3.0,
         read_timeout=2.0,
         stuck=3,

@@ -91,14 +91,30 @@ def test_an_answer_past_the_read_timeout_is_retried_with_the_same_key_and_held_o
     assert statuses(db, "r1") == {"succeeded": 40}
 
 
-def test_a_hubspot_batch_retried_after_a_read_timeout_keeps_its_key_and_is_not_failed(db):
+def test_a_hubspot_batch_whose_answer_was_lost_is_read_back_not_sent_again(db):
+    """HubSpot's batch upsert honours no idempotency key: a batch applied whose answer
+    came too late is confirmed with a batch read, and only what it lacks is sent."""
     with HubSpotFaultServer(faults={1: "slow"}, slow_seconds=1.0) as server:
         report = run_sync(db, "crm", "upsert", rows(50), hubspot(server, 0.3), "r1", policy=FAST)
         assert report.sent == 40 and report.failed == report.unknown == 0
-        slow_key = server.keys[0]
-        assert server.keys.count(slow_key) == 2  # the retry is recognisably the same batch
-        assert held_as_sent(server, rows(50))  # upsert by email: held once, as sent
+        assert server.keys.count(server.keys[0]) == 1  # the slow batch was not sent again
+        assert set(server.applied.values()) == {1}  # every record applied exactly once
+        assert held_as_sent(server, rows(50))
     assert statuses(db, "r1") == {"succeeded": 40}
+
+
+def test_a_batch_dropped_after_applying_is_read_back_not_sent_again(db):
+    with HubSpotFaultServer(faults={2: "drop_after"}) as server:
+        report = run_sync(db, "crm", "upsert", rows(50), hubspot(server, 0.3), "r1", policy=FAST)
+        assert report.sent == 40 and report.failed == report.unknown == 0
+        assert set(server.applied.values()) == {1}
+        assert held_as_sent(server, rows(50))
+
+
+class _Unreadable(HubSpotDestination):
+    """A destination that cannot be read back: a lost answer leaves the batch unknown."""
+
+    confirm = None
 
 
 def test_a_batch_timing_out_on_every_attempt_is_unknown_not_failed_and_sent_next_run(db):
@@ -110,7 +126,8 @@ def test_a_batch_timing_out_on_every_attempt_is_unknown_not_failed_and_sent_next
             after_read_timeout_seconds=0.1,
             read_timeout_attempts=3,
         )
-        report = run_sync(db, "crm", "upsert", rows(50), hubspot(server, 0.3), "r1", policy=policy)
+        unreadable = _Unreadable(server.url, TOKEN, limits=hubspot(server, 0.3).limits)
+        report = run_sync(db, "crm", "upsert", rows(50), unreadable, "r1", policy=policy)
         # The destination applied it three times; none of its records is logged failed.
         assert (report.sent, report.unknown, report.failed) == (30, 10, 0)
         assert statuses(db, "r1") == {"succeeded": 30, "unknown": 10}

@@ -86,6 +86,46 @@ class HubSpotDestination:
             for c in changes
         ]
 
+    def confirm(self, operation: str, changes: list[Change]) -> list[ItemResult]:
+        """The changes HubSpot already holds as sent: after an answer was lost (a read
+        timeout, a dropped connection) the batch may have been applied, and a batch
+        upsert carries no idempotency key HubSpot honours, so read before re-sending."""
+        if operation in ("delete", "erase") or not changes:
+            return []  # archiving again is harmless: HubSpot answers 204 either way
+        fields = sorted({name for c in changes for name in c.fields} | {self.id_property})
+        response = post(
+            self._session,
+            "POST",
+            self.base_url + READ,
+            self.limits.timeout_seconds,
+            inspect=raise_for_daily_limit,
+            json={
+                "idProperty": self.id_property,
+                "inputs": [{"id": c.key} for c in changes],
+                "properties": fields,
+            },
+        )
+        body = response.json() if response.content else {}
+        held = {
+            self._norm((r.get("properties") or {}).get(self.id_property)): r
+            for r in body.get("results", [])
+            if (r.get("properties") or {}).get(self.id_property) is not None
+        }
+        confirmed = []
+        for change in changes:
+            found = held.get(self._norm(change.key))
+            if found is None:
+                continue
+            properties = found.get("properties") or {}
+            same = all(
+                (properties.get(name) or "") == value
+                for name, value in _properties(change.fields).items()
+                if name != self.id_property
+            )
+            if same:
+                confirmed.append(ItemResult(change.key, True, destination_id=str(found["id"])))
+        return confirmed
+
     def _norm(self, value) -> str:
         # HubSpot keeps emails in lower case; other unique properties as given.
         text = str(value)
