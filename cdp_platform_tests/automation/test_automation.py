@@ -206,6 +206,7 @@ def test_everything_a_team_expects_is_on_by_default():
     assert {s.name: s.default_status for s in repo.sensor_defs} == {
         name: dg.DefaultSensorStatus.RUNNING
         for name in (
+            "dead_run_sensor",
             "default_automation_condition_sensor",
             "landing_file_sensor",
             "run_failure_alert_sensor",
