@@ -55,6 +55,7 @@ from cdp_platform.activation.state import (
     load_state,
     record_outcomes,
     record_skipped,
+    sent_persons,
 )
 
 
@@ -300,6 +301,14 @@ def run_sync(
         _deliver_all(work, delivery, destination.limits.max_concurrency, accepted, report)
     finally:
         accepted.flush()  # whatever happens, what the destination took is on record
+    forget = getattr(destination, "forget", None)
+    if forget is not None and erased:
+        # A destination that keeps history (a file export) may hold an erased person
+        # the state no longer knows: one who left a mirror before asking to be erased.
+        erasing = {c.person_id for c in plan.changes if c.person_id in erased}
+        untracked = sent_persons(conn, sync, erased) - erasing
+        if untracked:
+            forget(untracked)
     return report
 
 

@@ -149,3 +149,15 @@ def record_skipped(
         )
     finally:
         conn.unregister("_skipped")
+
+
+def sent_persons(conn: duckdb.DuckDBPyConnection, sync: str, persons: frozenset[str]) -> set[str]:
+    """Which of `persons` the sync's log says it ever sent something of."""
+    if not persons:
+        return set()
+    rows = conn.execute(
+        f"""SELECT DISTINCT person_id FROM {LOG_TABLE}
+            WHERE sync = ? AND operation <> 'skip' AND person_id IN (SELECT unnest(?))""",
+        [sync, sorted(persons)],
+    ).fetchall()
+    return {person for (person,) in rows}

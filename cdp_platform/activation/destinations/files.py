@@ -21,6 +21,7 @@ never left offering a record its sync took out:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections.abc import Iterable
@@ -87,6 +88,17 @@ class FileExportDestination:
                 ]
                 self._write(operation, pd.DataFrame(records), idempotency_key)
         return [ItemResult(c.key, True) for c in changes]
+
+    def forget(self, persons: set[str]) -> None:
+        """Drop every row of `persons` (erased) from every part, removal parts included:
+        the export may hold a person its sync no longer tracks (removed by a mirror
+        before the erasure), whose `delete` part still names their key."""
+        with _lock(self.folder):
+            self._scrub(set(), set(persons), own_only=False)
+            # On record as an erasure, by person id alone, as `erase` records are.
+            record = pd.DataFrame({"person_id": sorted(persons), "operation": ERASE})
+            name = hashlib.sha256("\n".join(sorted(persons)).encode()).hexdigest()[:32]
+            self._write(ERASE, record, f"forget-{name}")
 
     def _erase(self, operation: str, changes: list[Change], idempotency_key: str) -> None:
         erased = [c for c in changes if operation == ERASE or c.person_id in self.erased]
