@@ -270,7 +270,10 @@ def main() -> None:
     except Exception as exc:  # an unexpected failure still gets one clear line
         if os.environ.get("CDP_DEBUG"):
             raise
-        click.echo(f"cdp: error: {type(exc).__name__}: {exc}".splitlines()[0], err=True)
+        # The platform's own errors say what and where in plain words; others keep their type.
+        own = type(exc).__module__.startswith("cdp_platform.")
+        message = str(exc) if own else f"{type(exc).__name__}: {exc}"
+        click.echo(f"cdp: error: {message}".splitlines()[0], err=True)
         sys.exit(1)
 
 
