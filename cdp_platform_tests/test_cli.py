@@ -224,3 +224,24 @@ def test_cdp_run_refuses_a_warehouse_it_can_never_write_in_one_line(tmp_path):
     assert result.stderr.strip() == (
         f"cdp: error: warehouse folder {tmp_path / 'a_file'} cannot be created: a file is in the way"
     )
+
+
+def test_cdp_run_warns_of_landing_entries_it_cannot_load_and_loads_the_rest(tmp_path):
+    landing = tmp_path / "landing"
+    (landing / "pos_transactions").mkdir(parents=True)
+    (landing / "pos_transactions" / "2026-08-01.csv").write_text(
+        ",".join(SOURCES["pos_transactions"].headers) + "\nR1,,S1,2026-08-01 10:00:00,1.00,GBP,1\n"
+    )
+    (landing / "pos_loyalty").mkdir()
+    (landing / "pos_loyalty" / "2026-13-45.csv").write_text("card_number\n")
+    (landing / "pos_loyalty" / "data.csv").write_text("card_number\n")
+    (landing / "tills").mkdir()
+    (landing / "tills" / "2026-08-01.csv").write_text("x\n")
+    result = cdp("run", "--landing", str(landing), "--warehouse", str(tmp_path / "w.duckdb"))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("cdp: warning: ")]
+    assert len(warnings) == 3, result.stderr
+    for entry in ("pos_loyalty/2026-13-45.csv", "pos_loyalty/data.csv", "tills"):
+        assert any(entry in line for line in warnings), entry
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM sources.pos_transactions").fetchone()[0] == 1

@@ -42,7 +42,14 @@ def assign_stable_ids(
     previous, age = _previous_ids(conn)
     assigned, events = assign_person_ids(clusters, previous, age)
     clusters["person_id"] = clusters["component"].map(assigned)
-    conn.register("_assigned", pa.Table.from_pandas(clusters[["record_key", "person_id"]]))
+    # Typed explicitly: with no records yet, pandas would type the empty columns as numbers.
+    assigned_ids = pa.table(
+        {
+            "record_key": pa.array(clusters["record_key"].astype(object), pa.string()),
+            "person_id": pa.array(clusters["person_id"].astype(object), pa.string()),
+        }
+    )
+    conn.register("_assigned", assigned_ids)
     conn.execute(
         f"""CREATE OR REPLACE TABLE {MAP_TABLE} AS
         SELECT c.source, c.source_record_id, a.person_id

@@ -50,6 +50,8 @@ def assign_person_ids(
     Returns component -> person_id and the events. Set-based (pandas), since a
     first run at a million records has half a million clusters.
     """
+    if clusters.empty:  # no person-bearing records yet (an empty frame's keys are not text)
+        return {}, []
     # (groupby-min on text runs in Python per group; one sort does it at once)
     firsts = clusters.sort_values("record_key").drop_duplicates("component")
     first_key = dict(zip(firsts["component"], firsts["record_key"], strict=True))
