@@ -50,13 +50,13 @@ def demo() -> None:
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
-    help="Folder for landing/, ground_truth.csv and demo_manifest.json [default: data/].",
+    help="Folder for landing/, ground_truth.csv and demo_manifest.json [default: ./data].",
 )
 def demo_generate(persons: int, days: int, start: date, seed: int, out: Path | None) -> None:
     """Write every landing source for PERSONS people over DAYS days."""
     from cdp_platform.demo.generator import generate
 
-    out = out or settings.PROJECT_ROOT / "data"
+    out = out or settings.data_dir()
     started = time.perf_counter()
     manifest = generate(out, persons=persons, days=days, start=start, seed=seed)
     elapsed = time.perf_counter() - started

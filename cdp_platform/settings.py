@@ -14,14 +14,20 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_START_DATE = "2025-01-01"
 
 
+def data_dir() -> Path:
+    """`data/` of the checkout; of the working directory when the package is installed
+    (nothing is ever written inside site-packages)."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / "data"
+    return Path.cwd() / "data"
+
+
 def landing_dir() -> Path:
-    return Path(os.environ.get("CDP_LANDING_DIR", PROJECT_ROOT / "data" / "landing")).resolve()
+    return Path(os.environ.get("CDP_LANDING_DIR", data_dir() / "landing")).resolve()
 
 
 def warehouse_path() -> Path:
-    return Path(
-        os.environ.get("CDP_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb")
-    ).resolve()
+    return Path(os.environ.get("CDP_WAREHOUSE", data_dir() / "warehouse.duckdb")).resolve()
 
 
 def start_date() -> str:
