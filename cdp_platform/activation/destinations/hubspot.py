@@ -62,16 +62,7 @@ class HubSpotDestination:
             {"idProperty": self.id_property, "id": c.key, "properties": _properties(c.fields)}
             for c in changes
         ]
-        response = post(
-            self._session,
-            "POST",
-            self.base_url + UPSERT,
-            self.limits.timeout_seconds,
-            inspect=raise_for_daily_limit,
-            json={"inputs": inputs},
-            headers={"idempotency-key": idempotency_key},
-        )
-        body = response.json() if response.content else {}
+        body = self._call(UPSERT, {"inputs": inputs}, {"idempotency-key": idempotency_key})
         keys = {self._norm(c.key): c.key for c in changes}
         failed: dict[str, str] = {}
         for error in body.get("errors", []):
@@ -92,20 +83,8 @@ class HubSpotDestination:
         upsert carries no idempotency key HubSpot honours, so read before re-sending."""
         if operation in ("delete", "erase") or not changes:
             return []  # archiving again is harmless: HubSpot answers 204 either way
-        fields = sorted({name for c in changes for name in c.fields} | {self.id_property})
-        response = post(
-            self._session,
-            "POST",
-            self.base_url + READ,
-            self.limits.timeout_seconds,
-            inspect=raise_for_daily_limit,
-            json={
-                "idProperty": self.id_property,
-                "inputs": [{"id": c.key} for c in changes],
-                "properties": fields,
-            },
-        )
-        body = response.json() if response.content else {}
+        fields = {name for c in changes for name in c.fields} | {self.id_property}
+        body = self._read([c.key for c in changes], fields)
         held = {
             self._norm((r.get("properties") or {}).get(self.id_property)): r
             for r in body.get("results", [])
@@ -148,25 +127,35 @@ class HubSpotDestination:
             found[keys[0]] = str(results[0]["id"])
         return found
 
+    def _call(self, path: str, payload: dict, headers: dict | None = None) -> dict:
+        """One POST to the API; its JSON answer (empty for a 204)."""
+        response = post(
+            self._session,
+            "POST",
+            self.base_url + path,
+            self.limits.timeout_seconds,
+            inspect=raise_for_daily_limit,
+            json=payload,
+            headers=headers,
+        )
+        return response.json() if response.content else {}
+
+    def _read(self, keys: list[str], properties: set[str]) -> dict:
+        """Contacts by the id property, with `properties` (batch read)."""
+        payload = {
+            "idProperty": self.id_property,
+            "inputs": [{"id": k} for k in keys],
+            "properties": sorted(properties),
+        }
+        return self._call(READ, payload)
+
     def _resolve(self, keys: list[str]) -> tuple[dict[str, str], set[str], dict[str, str]]:
         """Look contacts up by the id property: `(ids, absent, unresolved)`.
 
         `absent` are keys HubSpot says it does not hold (listed as not found, or
         left out of an answer whose every result was accounted for); `unresolved`
         maps keys whose id could not be established to why."""
-        response = post(
-            self._session,
-            "POST",
-            self.base_url + READ,
-            self.limits.timeout_seconds,
-            inspect=raise_for_daily_limit,
-            json={
-                "idProperty": self.id_property,
-                "inputs": [{"id": k} for k in keys],
-                "properties": [self.id_property],
-            },
-        )
-        body = response.json() if response.content else {}
+        body = self._read(keys, {self.id_property})
         results = body.get("results", [])
         ids = self._match(results, keys)
         wanted = {self._norm(k): k for k in keys}
@@ -202,14 +191,7 @@ class HubSpotDestination:
             ids.update(found)
         if ids:
             # 204 or an error (raised): an archive is reported only once HubSpot took it.
-            post(
-                self._session,
-                "POST",
-                self.base_url + ARCHIVE,
-                self.limits.timeout_seconds,
-                inspect=raise_for_daily_limit,
-                json={"inputs": [{"id": i} for i in dict.fromkeys(ids.values())]},
-            )
+            self._call(ARCHIVE, {"inputs": [{"id": i} for i in dict.fromkeys(ids.values())]})
         results = []
         for c in changes:
             if c.key in ids:
