@@ -19,6 +19,7 @@ a child per run and supervises it from the parent:
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing
 import os
 import signal
@@ -145,7 +146,14 @@ def run_supervised(
     )
     signals = _Signals()
     with signals.catching():
-        process.start()
+        # The child must never collect what it inherited: a DuckDB database made in
+        # this process would, on collection there, join worker threads the child
+        # does not have and hang. Frozen objects are left alone by the collector.
+        gc.freeze()
+        try:
+            process.start()
+        finally:
+            gc.unfreeze()
         sender.close()
         waiting_since: float | None = None
         notified_at = 0.0

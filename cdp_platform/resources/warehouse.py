@@ -89,6 +89,20 @@ class _Attached:
 
 _ATTACHED: dict[Path, _Attached] = {}
 _ATTACHED_LOCK = threading.Lock()
+_INHERITED: list[_Attached] = []
+
+
+def _leave_inherited_handles() -> None:
+    """In a forked child: never use nor close the parent's handles (their DuckDB worker
+    threads do not exist here; closing one would wait for them for ever), so they are
+    kept aside, unreferenced by `connect()`, until the child exits."""
+    global _ATTACHED_LOCK
+    _INHERITED.extend(_ATTACHED.values())
+    _ATTACHED.clear()
+    _ATTACHED_LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_leave_inherited_handles)
 
 
 def _attach(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPyConnection:
