@@ -32,6 +32,7 @@ def test_instigators_are_on_by_default_except_the_switched_off_landing_sensor(da
         s["name"]: s["scheduleState"]["status"] for s in states["schedulesOrError"]["results"]
     }
     assert sensors == {
+        "dead_run_sensor": "RUNNING",
         "default_automation_condition_sensor": "RUNNING",
         "landing_file_sensor": "STOPPED",
         "run_failure_alert_sensor": "RUNNING",
