@@ -48,10 +48,7 @@ def build_resources(syncs: SyncsFile | None = None) -> dict[str, object]:
     resources: dict[str, object] = {"warehouse": default_warehouse()}
     resources.update(destination_resources(syncs or load_syncs()))
     if settings.crm_contacts_mode() == "api":
-        resources["hubspot"] = HubSpotContactsResource(
-            base_url=settings.hubspot_base_url(),
-            access_token=dg.EnvVar("HUBSPOT_ACCESS_TOKEN"),
-        )
+        resources["hubspot"] = HubSpotContactsResource(base_url=settings.hubspot_base_url())
     return resources
 
 

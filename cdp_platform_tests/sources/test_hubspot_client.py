@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from cdp_platform.definitions import build_definitions
-from cdp_platform.sources.contracts import CRM_CONTACTS
+from cdp_platform.sources.contracts import CRM_CONTACTS, SOURCES
 from cdp_platform.sources.hubspot_client import HubSpotApiError, HubSpotContactsClient
 from cdp_platform_tests.fakes.hubspot import TOKEN, HubSpotServer, contact
 
@@ -146,3 +146,36 @@ def test_crm_contacts_asset_loads_from_the_api_when_configured(
     assert all(m.metadata["api_pages"].value == 1 for m in materializations)
     logged = " ".join(str(e) for e in instance.all_logs(result.run_id))
     assert TOKEN not in logged
+
+
+def test_an_unset_token_fails_only_crm_contacts_naming_the_variable(
+    server, landing, instance, monkeypatch, query
+):
+    monkeypatch.setenv("CDP_CRM_CONTACTS_SOURCE", "api")
+    monkeypatch.setenv("CDP_HUBSPOT_BASE_URL", server.url)
+    monkeypatch.delenv("HUBSPOT_ACCESS_TOKEN", raising=False)
+    spec = SOURCES["pos_transactions"]
+    (landing / spec.name).mkdir()
+    (landing / spec.name / "2026-08-01.csv").write_text(
+        ",".join(spec.headers) + "\nR1,,S1,2026-08-01 10:00:00,1.00,GBP,1\n"
+    )
+    job = (
+        build_definitions()
+        .resolve_job_def("ingest_sources")
+        .get_subset(asset_selection={dg.AssetKey("crm_contacts"), dg.AssetKey("pos_transactions")})
+    )
+    result = job.execute_in_process(
+        instance=instance,
+        raise_on_error=False,
+        tags={
+            "dagster/asset_partition_range_start": "2026-08-01",
+            "dagster/asset_partition_range_end": "2026-08-01",
+        },
+    )
+    (failure,) = [e for e in result.all_events if e.is_step_failure]
+    assert failure.step_key == "crm_contacts"
+    assert "needs environment variable HUBSPOT_ACCESS_TOKEN, which is not set" in str(
+        failure.step_failure_data.error.message
+    )
+    assert query("SELECT count(*) FROM sources.pos_transactions") == [(1,)]
+    assert server.log == []  # nothing was asked of the API without a token
