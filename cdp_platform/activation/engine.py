@@ -49,10 +49,11 @@ from cdp_platform.activation.destinations.base import (
     ItemResult,
     TransientError,
 )
-from cdp_platform.activation.plan import Change, Plan, Row, plan_changes
+from cdp_platform.activation.plan import REMOVALS, Change, Known, Plan, Row, plan_changes
 from cdp_platform.activation.state import (
     Outcome,
     load_state,
+    mark_in_flight,
     record_outcomes,
     record_skipped,
     sent_persons,
@@ -173,7 +174,7 @@ class _Delivery:
             return max(backoff, self.policy.after_read_timeout_seconds)
         return backoff
 
-    def _confirmed(self, operation: str, changes: list[Change]) -> list[ItemResult]:
+    def confirmed(self, operation: str, changes: list[Change]) -> list[ItemResult]:
         """What a destination that can be read back already holds of a batch whose
         answer was lost; empty when it cannot tell (then the batch is sent again)."""
         confirm = getattr(self.destination, "confirm", None)
@@ -214,7 +215,7 @@ class _Delivery:
                     raise GaveUp(error, maybe_applied, confirmed) from error
                 time.sleep(self._wait(error, number))
                 if error.maybe_applied:
-                    held = self._confirmed(operation, pending)
+                    held = self.confirmed(operation, pending)
                     if held:
                         confirmed += held
                         done = {r.key for r in held}
@@ -295,9 +296,14 @@ def run_sync(
     for _, _, status in plan.skipped:
         report.results[("skip", status)] += 1
     delivery = _Delivery(sync, destination, policy or RetryPolicy(), report)
-    work = batches(plan, destination.limits.batch_size)
     accepted = _Acknowledgements(conn, sync, run_id, report)
+    # A destination that can be read back is journaled, so that what a dead run had
+    # in flight is confirmed there rather than sent again.
+    accepted.journal = getattr(destination, "confirm", None) is not None
     try:
+        if accepted.journal:
+            plan.changes = _confirm_in_flight(plan.changes, state, delivery, accepted)
+        work = batches(plan, destination.limits.batch_size)
         _deliver_all(work, delivery, destination.limits.max_concurrency, accepted, report)
     finally:
         accepted.flush()  # whatever happens, what the destination took is on record
@@ -312,13 +318,40 @@ def run_sync(
     return report
 
 
+def _confirm_in_flight(
+    changes: list[Change], state: dict[str, Known], delivery: _Delivery, accepted
+) -> list[Change]:
+    """Ask the destination which of the sends a dead run had in flight it already holds
+    as sent; those are on record as accepted, the rest are planned as before."""
+    suspects = [
+        c
+        for c in changes
+        if c.operation not in REMOVALS
+        and (known := state.get(c.key)) is not None
+        and known.in_flight_hash == c.hash
+    ]
+    held: dict[str, ItemResult] = {}
+    size = delivery.destination.limits.batch_size
+    for operation in dict.fromkeys(c.operation for c in suspects):
+        mine = [c for c in suspects if c.operation == operation]
+        for start in range(0, len(mine), size):
+            held.update(
+                {r.key: r for r in delivery.confirmed(operation, mine[start : start + size])}
+            )
+    accepted.add(
+        [Outcome(c, True, None, held[c.key].destination_id) for c in changes if c.key in held]
+    )
+    return [c for c in changes if c.key not in held]
+
+
 class _Acknowledgements:
     """Outcomes waiting to be written: flushed at least every `FLUSH_SECONDS` while
     batches are in flight (the caller waits on them until `seconds_to_flush()`), at
     `FLUSH_RECORDS`, at the end, and before any error leaves the run. A process killed
     outright loses at most that window, whose records the next run sends again,
     unchanged (the destination holds them already: upserts and idempotency keys
-    make that harmless)."""
+    make that harmless), or, for a destination that can be read back, confirms
+    there first (`journal`: each batch marked in flight before it goes)."""
 
     FLUSH_SECONDS = 0.5
     FLUSH_RECORDS = 5000
@@ -328,6 +361,11 @@ class _Acknowledgements:
         self.pending: list[Outcome] = []
         self.flushed_at = time.monotonic()
         self.flushes = 0
+        self.journal = False  # mark each batch in flight before it goes
+
+    def mark_in_flight(self, operation: str, changes: list[Change]) -> None:
+        if self.journal and operation not in REMOVALS:
+            mark_in_flight(self.conn, self.sync, changes)
 
     def add(self, outcomes: list[Outcome]) -> None:
         self.pending.extend(outcomes)
@@ -366,6 +404,7 @@ def _deliver_all(work, delivery: _Delivery, concurrency: int, accepted, report) 
                 item = next(queue, None)
                 if item is None:
                     break
+                accepted.mark_in_flight(*item)  # in this thread, before it can land
                 pending.add(pool.submit(delivery.deliver, *item))
             if not pending:
                 return

@@ -61,6 +61,8 @@ class Known:
     accepted_hash: str | None
     failed: bool = False
     destination_id: str | None = None
+    # The hash of a send that was in flight when its run died (no answer recorded).
+    in_flight_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def plan_changes(
             Change(operation, row.key, row.person_id, row.fields, digest, _id(known))
         )
     for key, known in state.items():
-        if key in present or known.accepted_hash is None:
+        # Held, or maybe held: a send in flight when its run died may have landed.
+        if key in present or (known.accepted_hash is None and known.in_flight_hash is None):
             continue
         if known.person_id in erased:
             removal = "remove" if mode in ("add", "remove") else "erase"

@@ -4,7 +4,10 @@
 destination last accepted, the destination's own id for the record, and
 whether the last attempt failed (so the next run retries it). It changes only
 for rows the destination accepted, batch by batch, so a run stopped half-way
-leaves exactly what was delivered. `activation.sync_log` (per the contract)
+leaves exactly what was delivered. For a destination that can be read back,
+each batch is also journaled as in flight (`in_flight_hash`) before it is sent,
+so after a run killed outright the next run confirms those records with the
+destination instead of sending them again. `activation.sync_log` (per the contract)
 has a row for every record sent or skipped, with its status: `succeeded`,
 `failed` (the destination refused it, or never got it), `unknown` (its batch
 gave up after a failure the destination may have applied, such as a read
@@ -30,7 +33,9 @@ DDL = (
     f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
           sync VARCHAR, key VARCHAR, person_id VARCHAR, accepted_hash VARCHAR,
           destination_id VARCHAR, failed BOOLEAN, last_error VARCHAR,
-          updated_at TIMESTAMPTZ, PRIMARY KEY (sync, key))""",
+          updated_at TIMESTAMPTZ, in_flight_hash VARCHAR, PRIMARY KEY (sync, key))""",
+    # Warehouses made before the in-flight journal.
+    f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS in_flight_hash VARCHAR",
     f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
           sync VARCHAR, run_id VARCHAR, person_id VARCHAR, key VARCHAR, operation VARCHAR,
           status VARCHAR, error VARCHAR, logged_at TIMESTAMPTZ)""",
@@ -63,13 +68,29 @@ def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
 def load_state(conn: duckdb.DuckDBPyConnection, sync: str) -> dict[str, Known]:
     ensure_tables(conn)
     rows = conn.execute(
-        f"SELECT key, person_id, accepted_hash, failed, destination_id FROM {STATE_TABLE} "
-        "WHERE sync = ?",
+        "SELECT key, person_id, accepted_hash, failed, destination_id, in_flight_hash "
+        f"FROM {STATE_TABLE} WHERE sync = ?",
         [sync],
     ).fetchall()
-    return {
-        key: Known(person, digest, bool(failed), dest) for key, person, digest, failed, dest in rows
-    }
+    return {key: Known(person, *known) for key, person, *known in rows}
+
+
+def mark_in_flight(conn: duckdb.DuckDBPyConnection, sync: str, changes: list[Change]) -> None:
+    """Journal a batch as sent before it goes: its answer, recorded by `record_outcomes`,
+    clears the mark; a mark left by a dead run makes the next one confirm first."""
+    frame = pd.DataFrame(
+        [{"key": c.key, "person_id": c.person_id, "hash": c.hash} for c in changes]
+    )
+    conn.register("_in_flight", frame)
+    try:
+        conn.execute(
+            f"""INSERT INTO {STATE_TABLE}
+                SELECT ?, key, person_id, NULL, NULL, false, NULL, now(), hash FROM _in_flight
+                ON CONFLICT (sync, key) DO UPDATE SET in_flight_hash = excluded.in_flight_hash""",
+            [sync],
+        )
+    finally:
+        conn.unregister("_in_flight")
 
 
 def record_outcomes(
@@ -105,22 +126,24 @@ def record_outcomes(
             )
             conn.execute(
                 f"""INSERT INTO {STATE_TABLE}
-                    SELECT ?, key, person_id, hash, destination_id, false, NULL, now()
+                    SELECT ?, key, person_id, hash, destination_id, false, NULL, now(), NULL
                     FROM _outcomes WHERE accepted AND NOT removing
                     ON CONFLICT (sync, key) DO UPDATE SET
                       person_id = excluded.person_id, accepted_hash = excluded.accepted_hash,
                       destination_id = coalesce(excluded.destination_id, sync_state.destination_id),
-                      failed = false, last_error = NULL, updated_at = excluded.updated_at""",
+                      failed = false, last_error = NULL, updated_at = excluded.updated_at,
+                      in_flight_hash = NULL""",
                 [sync],
             )
             # Failures (and unknowns) keep what was accepted before and are sent again
             # next run: an unknown one may be held already, which upserts make harmless.
             conn.execute(
                 f"""INSERT INTO {STATE_TABLE}
-                    SELECT ?, key, person_id, NULL, destination_id, true, error, now()
+                    SELECT ?, key, person_id, NULL, destination_id, true, error, now(), NULL
                     FROM _outcomes WHERE NOT accepted
                     ON CONFLICT (sync, key) DO UPDATE SET
-                      failed = true, last_error = excluded.last_error, updated_at = excluded.updated_at""",
+                      failed = true, last_error = excluded.last_error,
+                      updated_at = excluded.updated_at, in_flight_hash = NULL""",
                 [sync],
             )
             conn.execute(

@@ -76,3 +76,18 @@ def test_an_unknown_mode_is_refused():
 def test_an_erased_person_is_taken_out_whatever_the_mode(mode, removal):
     plan = plan_changes(mode, [SAME], STATE, erased=frozenset({"p5"}))
     assert [(c.operation, c.key) for c in plan.changes if c.key == "gone"] == [(removal, "gone")]
+
+
+def test_a_send_in_flight_when_its_run_died_may_be_held_so_it_is_removed_and_erased():
+    in_flight = {
+        "left": Known("p8", None, in_flight_hash=fields_hash({"a": 8})),
+        "erased": Known("p9", None, in_flight_hash=fields_hash({"a": 9})),
+        "never": Known("p10", None),  # neither held nor in flight: nothing to take back
+    }
+    mirror = plan_changes("mirror", [], in_flight, erased=frozenset({"p9"}))
+    assert sorted((c.operation, c.key) for c in mirror.changes) == [
+        ("delete", "left"),
+        ("erase", "erased"),
+    ]
+    upsert = plan_changes("upsert", [], in_flight, erased=frozenset({"p9"}))
+    assert [(c.operation, c.key) for c in upsert.changes] == [("erase", "erased")]
