@@ -104,7 +104,7 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
 
     from cdp_platform.automation.supervisor import RunStopped
     from cdp_platform.definitions import build_definitions
-    from cdp_platform.pipeline import PipelineError, landing_warnings, run_pipeline
+    from cdp_platform.pipeline import PipelineError, run_pipeline
     from cdp_platform.resources.warehouse import WarehouseUnavailable, check_writable, connect
     from cdp_platform.summary import render_summary
 
@@ -115,8 +115,6 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
         check_writable(settings.warehouse_path())
     except WarehouseUnavailable as exc:
         raise CliError(str(exc)) from exc
-    for warning in landing_warnings(landing_dir):
-        click.echo(f"cdp: warning: {warning}", err=True)
     started = time.perf_counter()
     try:
         result = run_pipeline(

@@ -72,10 +72,11 @@ def landing_warnings(landing: Path) -> list[str]:
     return [str(problem) for problem in scan_landing_zone(landing).problems]
 
 
-def landing_range(landing: Path) -> tuple[str, str]:
-    """The first and last day of the loadable day files; entries that cannot be
-    loaded are skipped here (`landing_warnings` names them), never block the rest."""
-    scan = scan_landing_zone(landing)
+def landing_range(landing: Path, scan: LandingScan | None = None) -> tuple[str, str]:
+    """The first and last day of the loadable day files (of `scan`, when the caller
+    has scanned already); entries that cannot be loaded are skipped here
+    (`landing_warnings` names them), never block the rest."""
+    scan = scan or scan_landing_zone(landing)
     if not scan.files:
         if scan.problems:
             raise PipelineError(
@@ -194,9 +195,13 @@ def run_pipeline(
 ) -> PipelineResult:
     """Load every landing day present, then refresh the layers below the sources.
 
-    `notify` hears what the user should know while it runs (a run waiting for the
-    warehouse, a dead run recovered). Raises `RunStopped` on SIGINT or SIGTERM."""
-    first, last = landing_range(landing)
+    `notify` hears what the user should know while it runs (a landing entry it
+    skips, a run waiting for the warehouse, a dead run recovered). Raises
+    `RunStopped` on SIGINT or SIGTERM."""
+    scan = scan_landing_zone(landing)
+    for problem in scan.problems:
+        notify(f"warning: {problem}")
+    first, last = landing_range(landing, scan)
     outcome = PipelineResult(first, last)
     graph = defs.resolve_asset_graph()
     groups = {key: graph.get(key).group_name for key in graph.get_all_asset_keys()}

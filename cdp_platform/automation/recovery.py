@@ -95,22 +95,22 @@ def run_process(instance: dg.DagsterInstance, run: dg.DagsterRun) -> RunProcess 
     return None
 
 
-def dead_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
-    """Runs in progress whose process is known to be gone."""
+def dead_runs(instance: dg.DagsterInstance) -> list[tuple[dg.DagsterRun, RunProcess]]:
+    """Runs in progress whose process is known to be gone, with that process."""
     found = []
     for run in instance.get_runs(dg.RunsFilter(statuses=IN_PROGRESS_RUN_STATUSES)):
         process = run_process(instance, run)
         if process is not None and not process_alive(process.pid, process.started):
-            found.append(run)
+            found.append((run, process))
     return found
 
 
 def recover_dead_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun]:
     """Mark every dead run failed and free its pool slots; also free slots still held
     by runs that have ended. Returns the runs marked failed."""
-    recovered = dead_runs(instance)
-    for run in recovered:
-        process = run_process(instance, run)
+    recovered = []
+    for run, process in dead_runs(instance):
+        recovered.append(run)
         instance.report_run_failed(
             run,
             message=f"The process executing this run (pid {process.pid}) is gone: it was "

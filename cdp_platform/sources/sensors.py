@@ -34,8 +34,9 @@ class WarehouseBusy(Exception):
     """Another process holds the warehouse; look again on the next tick."""
 
 
-def file_signature(day_file: DayFile) -> str:
-    stat = day_file.path.stat()
+def file_signature(path: Path) -> str:
+    """A file's size and modification time: it changed when this did."""
+    stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
@@ -71,7 +72,7 @@ def plan_landing_runs(
     for day_file in files:
         if len(requests) >= MAX_RUNS_PER_TICK:
             break
-        signature = file_signature(day_file)
+        signature = file_signature(day_file.path)
         if cursor.get(day_file.label) == signature:
             continue
         new_cursor[day_file.label] = signature
@@ -102,10 +103,9 @@ def plan_problem_warnings(
         if len(new) >= MAX_WARNINGS_PER_TICK:
             break
         try:
-            stat = problem.path.stat()
+            signature = IGNORED + file_signature(problem.path)
         except OSError:  # gone since the scan
             continue
-        signature = f"{IGNORED}{stat.st_size}:{stat.st_mtime_ns}"
         if cursor.get(problem.label) != signature:
             new_cursor[problem.label] = signature
             new.append(problem)
