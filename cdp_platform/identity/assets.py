@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from cdp_platform import settings
-from cdp_platform.identity import splink_model
+from cdp_platform.identity import model_store, splink_model
 from cdp_platform.identity.checks import (
     blocked_values_check,
     person_map_check_specs,
@@ -15,8 +15,9 @@ from cdp_platform.identity.checks import (
 from cdp_platform.identity.clusters import MAP_TABLE, assign_stable_ids, previous_person_count
 from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.linking import CLUSTERS_TABLE, EDGES_TABLE, resolve_persons
-from cdp_platform.identity.probabilistic import score_candidates
+from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
+from cdp_platform.identity.splink_logging import splink_logs_to
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
 
@@ -79,12 +80,14 @@ def identity_records(
     config = load_identity_config()
     with warehouse.get_connection() as conn:
         summary = build_identity_records(conn, config)
+        nodes = build_nodes(conn, TABLE, list(config.clustering.max_values_per_person))
     rows = "\n".join(f"| {source} | {n:,} |" for source, n in summary.by_source.items())
     fill = "\n".join(f"| {field} | {share:.1%} |" for field, share in summary.filled.items())
     context.log.info(f"identity_records: {sum(summary.by_source.values())} records")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(summary.by_source.values()),
+            "identity_nodes": nodes,
             "records_by_source": dg.MetadataValue.md(f"| source | records |\n|---|---|\n{rows}"),
             "fields_present": dg.MetadataValue.md(f"| field | present |\n|---|---|\n{fill}"),
             "emails_blocked_or_invalid": summary.blocked["email"],
@@ -99,18 +102,34 @@ def identity_records(
 
 
 class IdentityModelConfig(dg.Config):
-    retrain: bool = False  # train again even though a saved model exists
+    retrain: bool = False  # train again even though the evidence has not changed
+
+
+MODEL_CHECK = "model_trained_on_its_evidence"
+
+
+def _levels_table(report: dict) -> dg.MetadataValue:
+    rows = [
+        f"| {c['comparison']} | {lv['level']} | {lv['m']:.4g} | {lv['u']:.4g} | "
+        f"{lv['match_weight']} | {lv['source']} |"
+        for c in report["comparisons"]
+        for lv in c["levels"]
+    ]
+    return dg.MetadataValue.md(
+        "| comparison | level | m | u | match weight | parameters |\n|---|---|---|---|---|---|\n"
+        + "\n".join(rows)
+    )
 
 
 @dg.asset(
     name="identity_model",
     group_name="identity",
     description=(
-        "The Splink matching model (on DuckDB, or on Spark with `CDP_ENGINE=spark`): u by "
-        "random sampling, m by EM over "
-        "several blocking rules, seeded. Saved as Splink JSON named by a content version "
-        "beside the warehouse (`models/identity/`) and reused by prediction until retrained "
-        "(run with `retrain: true`)."
+        "The Splink matching model (on DuckDB, or on Spark with `CDP_ENGINE=spark`), built "
+        "from the fields the identity nodes carry: comparisons, prior and EM training rules "
+        "only for fields filled on enough nodes; u by random sampling, m by EM, seeded. Kept "
+        "in the warehouse (`identity.model_versions`) with the evidence profile it saw, and "
+        "trained again when that profile changes materially (or with `retrain: true`)."
     ),
     deps=[identity_records],
     check_specs=[
@@ -118,7 +137,15 @@ class IdentityModelConfig(dg.Config):
             "blocking_comparisons_below_cap",
             asset="identity_model",
             description="The prediction blocking rules generate at most `probabilistic.max_comparisons` pairs.",
-        )
+        ),
+        dg.AssetCheckSpec(
+            MODEL_CHECK,
+            asset="identity_model",
+            description=(
+                "Training ran on pairs and trained every comparison's agreement level; a "
+                "degenerate model is not used for prediction."
+            ),
+        ),
     ],
     kinds={"splink", "duckdb"},
     tags={"layer": "identity"},
@@ -131,57 +158,82 @@ def identity_model(
     cap = load_identity_config().probabilistic.max_comparisons
     with warehouse.get_connection() as conn:
         records = splink_model.read_input(conn)
-    counts = splink_model.blocking_counts(records, path) if records.num_rows else []
+        stored = model_store.current(conn)
+    profile = splink_model.evidence_profile(records)
+    fields = splink_model.present_fields(profile)
+    with splink_logs_to(context.log):
+        counts = splink_model.blocking_counts(records, path, fields) if records.num_rows else []
     total = counts[-1]["cumulative"] if counts else 0
     rows = "\n".join(f"| {c['rule']} | {c['marginal']:,} | {c['cumulative']:,} |" for c in counts)
-    blocking = {
+    common = {
         "blocking_comparisons": dg.MetadataValue.md(
             f"| rule | new pairs | cumulative |\n|---|---|---|\n{rows}"
         ),
         "comparisons": total,
         "engine": settings.engine(),
+        "evidence_profile": dg.MetadataValue.json(profile),
     }
-    check = dg.AssetCheckResult(
+    cap_check = dg.AssetCheckResult(
         check_name="blocking_comparisons_below_cap",
         passed=total <= cap,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"comparisons": total, "cap": cap},
     )
-    latest = splink_model.load_latest(path)
-    if latest is not None and not config.retrain:
-        context.log.info(f"identity_model: reusing model {latest[0]}")
+    changed = model_store.needs_retraining(stored.profile, profile) if stored else "no model yet"
+    if stored is not None and not config.retrain and changed is None:
+        context.log.info(f"identity_model: reusing model {stored.version}")
         return dg.MaterializeResult(
-            metadata={"model_version": latest[0], "retrained": False, **blocking},
-            check_results=[check],
+            metadata={"model_version": stored.version, "retrained": False, **common},
+            check_results=[cap_check, _model_check(stored.report["problems"], stored.version)],
         )
     if records.num_rows < splink_model.MIN_TRAINING_RECORDS:
         context.log.warning(
-            f"identity_model: {records.num_rows} matchable records, fewer than "
+            f"identity_model: {records.num_rows} matchable nodes, fewer than "
             f"{splink_model.MIN_TRAINING_RECORDS}; not trained, links stay deterministic"
         )
         return dg.MaterializeResult(
-            metadata={
-                "model_version": "none",
-                "retrained": False,
-                "training_records": records.num_rows,
-                **blocking,
-            },
-            check_results=[check],
+            metadata={"model_version": "none", "retrained": False, **common},
+            check_results=[
+                cap_check,
+                _model_check([f"{records.num_rows} matchable nodes: too few to train"], "none"),
+            ],
         )
-    charts = splink_model.model_dir(path) / "charts"
-    trained = splink_model.train(records, path, charts)
-    saved = splink_model.save(trained, path)
+    context.log.info(f"identity_model: training ({changed if not config.retrain else 'asked to'})")
+    charts = model_store.charts_dir(path)
+    with splink_logs_to(context.log):
+        trained = splink_model.train(records, path, charts)
+    healthy = not trained.problems
+    with warehouse.get_connection() as conn:
+        model_store.save(conn, trained, current=healthy)
+    for problem in trained.problems:
+        context.log.warning(f"identity_model: {problem}")
     return dg.MaterializeResult(
         metadata={
             "model_version": trained.version,
             "retrained": True,
+            "retrained_because": "asked to" if config.retrain else changed,
+            "used_for_prediction": healthy,
             "training_records": trained.records,
-            "model_json": dg.MetadataValue.path(str(saved)),
+            "training_rules": ", ".join(trained.report["training_rules"]) or "none",
+            "match_weights": _levels_table(trained.report),
             "match_weights_chart": dg.MetadataValue.path(str(charts / "match_weights.html")),
             "m_u_parameters_chart": dg.MetadataValue.path(str(charts / "m_u_parameters.html")),
-            **blocking,
+            **common,
         },
-        check_results=[check],
+        check_results=[cap_check, _model_check(trained.problems, trained.version)],
+    )
+
+
+def _model_check(problems: list[str], version: str) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=MODEL_CHECK,
+        asset_key="identity_model",
+        passed=not problems,
+        severity=dg.AssetCheckSeverity.ERROR,
+        metadata={
+            "model_version": version,
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in problems) or "none"),
+        },
     )
 
 
@@ -211,11 +263,12 @@ def _md_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataValue
     group_name="identity",
     description=(
         f"The identity graph: every candidate link in `{EDGES_TABLE}` with its evidence and "
-        "decision, and the records' clusters in `" + CLUSTERS_TABLE + "`. Deterministic "
-        "candidates share a strong identifier (account, order, email, phone) under merge "
-        "protection from `config/identity.yaml`; probabilistic ones are Splink pairs above "
-        "the threshold. Links are taken strongest first and refused when they would make an "
-        "implausible person (names or birth dates disagree, two accounts or CRM contacts)."
+        "decision, and the records' clusters in `" + CLUSTERS_TABLE + "`. Records with equal "
+        "identity fields are one node. Accounts and orders join nodes outright, under the "
+        "configured limits (one web-shop account per person); emails, phones and Splink's "
+        "candidates are weighed together: every pair of nodes near them is scored and people "
+        "merge while their average match probability stays above the threshold calibrated "
+        "from the model toward `probabilistic.target_precision`."
     ),
     deps=[identity_records, identity_model],
     kinds={"duckdb", "sql", "splink"},
@@ -229,21 +282,13 @@ def identity_edges(
     config = load_identity_config()
     path = Path(warehouse.database)
     with warehouse.get_connection() as conn:
-        latest = splink_model.load_latest(path)
-        with_splink = config.probabilistic.enabled and latest is not None
-        if with_splink:
-            score_candidates(
-                conn,
-                path,
-                latest[1],
-                config.probabilistic.threshold,
-                config.deterministic.first_name_similarity,
-                TABLE,
-            )
-        summary = resolve_persons(conn, config, TABLE, with_splink)
+        stored = model_store.current(conn) if config.probabilistic.enabled else None
+        with splink_logs_to(context.log):
+            summary = resolve_persons(conn, config, stored.model if stored else None, path)
     context.log.info(
-        f"identity_edges: {sum(summary.linked.values())} links, "
-        f"{sum(summary.refused.values())} refused, {summary.clusters} clusters"
+        f"identity_edges: {summary.records} records in {summary.nodes} nodes; "
+        f"{sum(summary.linked.values())} links, {sum(summary.refused.values())} refused, "
+        f"{summary.clusters} clusters"
     )
     return dg.MaterializeResult(
         metadata={
@@ -251,8 +296,10 @@ def identity_edges(
             "links": sum(summary.linked.values()),
             "refused": sum(summary.refused.values()),
             "clusters": summary.clusters,
-            "model_version": latest[0] if with_splink else "none",
+            "identity_nodes": summary.nodes,
+            "model_version": stored.version if stored else "none",
             "engine": settings.engine(),
+            **{f"splink_{k}": v for k, v in summary.scoring.items()},
             "links_by_identifier": _md_table(("identifier", "links"), summary.linked),
             "refusals_by_reason": _md_table(("reason", "candidates"), summary.refused),
         }

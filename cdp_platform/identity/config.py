@@ -80,27 +80,24 @@ class ProbabilisticRules(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
-    threshold: float = Field(default=0.9, gt=0, le=1)  # Splink match probability
-    # Both records must carry agreeing first names (households share the rest).
-    # Data without households but with whole names mistyped can turn it off.
-    require_first_name_agreement: bool = True
+    # Links are taken down to the match probability at which, by the model's
+    # own calibration, they are still right this often.
+    target_precision: float = Field(default=0.99, gt=0.5, lt=1)
     # More pairs than this from the prediction blocking rules means a rule
     # has become too loose for the data (a common value, a new source).
     max_comparisons: int = Field(default=50_000_000, ge=1)
 
 
 class ClusteringRules(BaseModel):
-    """What one person may plausibly be; links that break it are refused."""
+    """What one person may be: limits a user sets on identifiers."""
 
     model_config = ConfigDict(extra="forbid")
 
     # column of staging.identity_records -> most distinct values one person holds
     max_values_per_person: dict[str, int] = Field(default_factory=dict)
-    dob_conflicts: bool = True  # differing dates of birth keep records apart
-    # A Splink pair below this joining two multi-record people needs company:
-    # at least `bridge_support` scored pairs between them.
-    strong_link_probability: float = Field(default=0.99, gt=0, le=1)
-    bridge_support: int = Field(default=2, ge=1)
+    # Nodes near one another are scored pair by pair up to this many in a group;
+    # a larger group keeps its candidate pairs only.
+    max_group_nodes: int = Field(default=500, ge=2)
 
     @field_validator("max_values_per_person")
     @classmethod

@@ -1,4 +1,4 @@
-"""Deterministic candidate links: records that share a strong identifier.
+"""Deterministic candidate links: identity nodes that share a strong identifier.
 
 For each configured identifier (in priority order) the SQL here lists:
 - record pairs that share a value, where the rule needs no names (one
@@ -6,25 +6,26 @@ For each configured identifier (in priority order) the SQL here lists:
   (a household may share an email or a landline, its members' names differ);
 - for values that some record holds without a name, every holder, so the
   graph can decide whether the value is one person's or contested.
-A value held by more than `max_records_per_value` records is shared (a shop's
-default address, a switchboard) and links nobody on its own. Which candidates
+A value held by more than `max_records_per_value` nodes (distinct identities,
+not records: a repeat buyer's orders are one node) is shared (a shop's default
+address, a switchboard) and links nobody on its own. Which candidates
 become links is decided in `graph.py`.
 """
 
 from __future__ import annotations
 
-from cdp_platform.identity.config import LIST_COLUMNS, IdentifierRule, IdentityConfig
+from cdp_platform.identity.config import IdentifierRule, IdentityConfig
 from cdp_platform.identity.names import first_names_agree_sql
+from cdp_platform.identity.nodes import IDS
 
-RECORD_KEY = "source || ':' || source_record_id"
 
-
-def _values_sql(rule: IdentifierRule, records_table: str, max_records: int) -> str:
-    value = f"unnest({rule.column})" if rule.column in LIST_COLUMNS else rule.column
+def _values_sql(rule: IdentifierRule, nodes_table: str, max_records: int) -> str:
+    """Identifier columns are lists on nodes (a node's records may hold several)."""
     return f"""
 SELECT * FROM (
-  SELECT DISTINCT {RECORD_KEY} AS record_key, first_name_canonical, last_name, {value} AS value
-  FROM {records_table} WHERE {rule.column} IS NOT NULL
+  SELECT DISTINCT node_id AS record_key, first_name_canonical, last_name,
+         unnest({IDS}{rule.column}) AS value
+  FROM {nodes_table}
 )
 WHERE value IS NOT NULL
 QUALIFY count(*) OVER (PARTITION BY value) BETWEEN 2 AND {max_records}"""

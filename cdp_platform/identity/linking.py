@@ -1,31 +1,35 @@
-"""Assemble persons from candidate links and record every decision.
+"""Assemble persons from identity nodes and record every decision.
 
-Candidates are offered to the person graph (`graph.py`) strongest first:
-1. deterministic pairs, in the configured identifier priority order;
-2. values some record holds without a name (joined only when uncontested);
-3. Splink candidates, most probable first.
+1. Configured identifiers that need no names (one web-shop account, one
+   order) join nodes outright, under the configured limits.
+2. Identifiers that need agreeing names (an email, a phone) and Splink's
+   candidates are weighed together: every pair of nodes near them is scored
+   (`probabilistic.py`) and people are merged by average linkage at the
+   calibrated threshold (`graph.link_by_average`). Without a trained model
+   the identifier pairs link directly.
+3. Values some node holds without a name join their named holders when
+   those are one person.
 Writes `identity.identity_edges` (each linked or refused pair with its
-evidence and the reason for a refusal) and `identity.record_clusters`
-(record -> cluster) for the stable-id step.
+evidence and, if refused, why) and `identity.record_clusters` (record ->
+cluster) for the stable-id step. Records of one node are linked as
+`identical identity fields`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
+from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow as pa
 
 from cdp_platform.identity.config import IdentityConfig
-from cdp_platform.identity.deterministic import (
-    RECORD_KEY,
-    candidate_pairs_sql,
-    nameless_holders_sql,
-)
-from cdp_platform.identity.graph import PersonGraph, PersonRules, link_holders, link_scored
-from cdp_platform.identity.probabilistic import CANDIDATES
+from cdp_platform.identity.deterministic import candidate_pairs_sql, nameless_holders_sql
+from cdp_platform.identity.graph import PersonGraph, PersonRules, link_by_average, link_holders
+from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE
+from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
 
 EDGES_TABLE = "identity.identity_edges"
 CLUSTERS_TABLE = "identity.record_clusters"
@@ -34,128 +38,202 @@ CLUSTERS_TABLE = "identity.record_clusters"
 @dataclass(frozen=True)
 class GraphSummary:
     records: int
+    nodes: int
     clusters: int
     linked: dict[str, int]  # "kind: identifier" -> pairs linked
     refused: dict[str, int]  # reason -> candidate pairs refused
+    scoring: dict = field(default_factory=dict)  # candidates, groups, threshold
 
 
-def _index_records(
-    conn: duckdb.DuckDBPyConnection, records_table: str, limited: list[str]
-) -> tuple[list, list, dict[str, list]]:
-    """Number the records; return their names, birth dates and limited attributes."""
-    extra = "".join(f", {c}" for c in limited)
+@dataclass
+class _Offers:
+    """Every link offered to the graph, in the order offered."""
+
+    a: list[int] = field(default_factory=list)
+    b: list[int] = field(default_factory=list)
+    kind: list[str] = field(default_factory=list)
+    identifier: list[str] = field(default_factory=list)
+    probability: list[float] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    reason: list[str | None] = field(default_factory=list)
+
+    def add(self, a, b, kind, identifier, probability, evidence, reason) -> None:
+        for column, value in zip(
+            (
+                self.a,
+                self.b,
+                self.kind,
+                self.identifier,
+                self.probability,
+                self.evidence,
+                self.reason,
+            ),
+            (int(a), int(b), kind, identifier, float(probability), evidence, reason),
+            strict=True,
+        ):
+            column.append(value)
+
+    def table(self) -> pa.Table:
+        return pa.table(
+            {
+                "n": np.arange(len(self.a), dtype=np.int64),
+                "a": pa.array(self.a, pa.int64()),
+                "b": pa.array(self.b, pa.int64()),
+                "edge_kind": pa.array(self.kind, pa.string()),
+                "identifier": pa.array(self.identifier, pa.string()),
+                "match_probability": pa.array(self.probability, pa.float64()),
+                "evidence": pa.array(self.evidence, pa.string()),
+                "reason": pa.array(self.reason, pa.string()),
+            }
+        )
+
+
+def _index_nodes(
+    conn: duckdb.DuckDBPyConnection, limited: list[str]
+) -> tuple[list, np.ndarray, dict]:
+    """Number the nodes; return their ids, whether Splink scores them, limited values."""
+    extra = "".join(f", {IDS}{c} AS {c}" for c in limited)
     conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE _record_index AS
-        SELECT source, source_record_id, {RECORD_KEY} AS record_key,
-               (row_number() OVER (ORDER BY source, source_record_id) - 1)::BIGINT AS idx,
-               first_name_canonical, last_name, CAST(dob AS VARCHAR) AS dob{extra}
-        FROM {records_table}"""
+        f"""CREATE OR REPLACE TEMP TABLE _node_index AS
+        SELECT node_id, record_key,
+               (row_number() OVER (ORDER BY node_id) - 1)::BIGINT AS idx,
+               first_name_canonical IS NOT NULL OR last_name IS NOT NULL
+                 OR email_match IS NOT NULL OR phone IS NOT NULL AS scored{extra}
+        FROM {NODES_TABLE}"""
     )
-    rows = conn.execute(
-        "SELECT * EXCLUDE (source, source_record_id, record_key) FROM _record_index ORDER BY idx"
-    ).to_arrow_table()
-    first = rows["first_name_canonical"].to_pylist()
-    last = rows["last_name"].to_pylist()
-    names = [(f, s) if f else None for f, s in zip(first, last, strict=True)]
-    return names, rows["dob"].to_pylist(), {c: rows[c].to_pylist() for c in limited}
-
-
-def _fetch(conn: duckdb.DuckDBPyConnection, sql: str) -> dict[str, np.ndarray]:
-    return conn.execute(sql).fetchnumpy()
+    rows = conn.execute("SELECT * FROM _node_index ORDER BY idx").to_arrow_table()
+    return (
+        rows["node_id"].to_pylist(),
+        rows["scored"].to_numpy(zero_copy_only=False).astype(bool),
+        {c: rows[c].to_pylist() for c in limited},
+    )
 
 
 def resolve_persons(
     conn: duckdb.DuckDBPyConnection,
     config: IdentityConfig,
-    records_table: str,
-    with_splink: bool,
+    model: dict | None,
+    warehouse: Path,
 ) -> GraphSummary:
     limits = config.clustering.max_values_per_person
-    names, dobs, limited = _index_records(conn, records_table, list(limits))
-    graph = PersonGraph(
-        names,
-        dobs,
-        limited,
-        PersonRules(
-            name_similarity=config.deterministic.first_name_similarity,
-            dob_conflicts=config.clustering.dob_conflicts,
-            max_values=dict(limits),
-        ),
-    )
+    node_ids, scored, limited = _index_nodes(conn, list(limits))
+    graph = PersonGraph(len(node_ids), limited, PersonRules(max_values=dict(limits)))
+    offers = _Offers()
 
-    # 1. Deterministic pairs, strongest identifier first.
+    # 1. Configured identifiers, strongest first; those needing names wait for the model.
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _pairs AS
-        SELECT row_number() OVER (ORDER BY p.priority, a.idx, b.idx) - 1 AS n,
-               a.idx AS a, b.idx AS b, p.*
-        FROM ({candidate_pairs_sql(config, records_table)}) p
-        JOIN _record_index a ON a.record_key = p.record_a
-        JOIN _record_index b ON b.record_key = p.record_b"""
+        SELECT a.idx AS a, b.idx AS b, p.*
+        FROM ({candidate_pairs_sql(config, NODES_TABLE)}) p
+        JOIN _node_index a ON a.node_id = p.record_a
+        JOIN _node_index b ON b.node_id = p.record_b
+        ORDER BY p.priority, a.idx, b.idx"""
     )
-    pairs = _fetch(conn, "SELECT a, b, check_names FROM _pairs ORDER BY n")
-    pair_reasons = [
-        graph.link(int(a), int(b), bool(check))
-        for a, b, check in zip(pairs["a"], pairs["b"], pairs["check_names"], strict=True)
-    ]
+    pairs = conn.execute("SELECT a, b, identifier, check_names, evidence FROM _pairs").fetchall()
+    named_pairs = []
+    for a, b, identifier, check_names, evidence in pairs:
+        if check_names and model is not None:
+            named_pairs.append((a, b, identifier, evidence))
+            continue
+        offers.add(a, b, "deterministic", identifier, 1.0, evidence, graph.link(a, b))
 
-    # 2. Values held without a name: joined only when one person holds them.
+    # 2. The model's evidence, weighed by average linkage.
+    scoring: dict = {}
+    if model is not None:
+        joined = np.array(graph.labels(), dtype=np.int64)
+        named = (
+            np.array([p[0] for p in named_pairs], dtype=np.int64),
+            np.array([p[1] for p in named_pairs], dtype=np.int64),
+        )
+        probabilistic = config.probabilistic
+        result = score_nodes(
+            conn,
+            warehouse,
+            model,
+            node_ids,
+            joined,
+            named,
+            probabilistic.target_precision,
+            config.clustering.max_group_nodes,
+        )
+        triples = list(
+            zip(result.a.tolist(), result.b.tolist(), result.probability.tolist(), strict=True)
+        )
+        refused = link_by_average(graph, triples, scored.tolist(), result.threshold)
+        scoring = {
+            "candidates": result.candidates,
+            "groups_scored": result.groups,
+            "pairs_scored": len(triples),
+            "threshold": round(result.threshold, 4),
+        }
+        scores = {
+            (a, b): (p, e)
+            for a, b, p, e in zip(
+                result.a.tolist(),
+                result.b.tolist(),
+                result.probability.tolist(),
+                result.evidence,
+                strict=True,
+            )
+        }
+        below = (
+            f"the two people's nodes match on average below the threshold {result.threshold:.3f}"
+        )
+        for a, b, identifier, evidence in named_pairs:
+            p, splink_evidence = scores.get((min(a, b), max(a, b)), (None, "not scored"))
+            offers.add(
+                a,
+                b,
+                "deterministic",
+                identifier,
+                1.0,
+                f"{evidence}; {splink_evidence}",
+                _why_apart(graph, refused, a, b, below),
+            )
+        for (a, b), (p, evidence) in scores.items():
+            if p >= CANDIDATE_PROBABILITY:
+                offers.add(
+                    a,
+                    b,
+                    "probabilistic",
+                    "splink",
+                    p,
+                    evidence,
+                    _why_apart(graph, refused, a, b, below),
+                )
+
+    # 3. Values held without a name: joined only when one person holds them.
     holders = conn.execute(
-        f"""SELECT h.priority, h.identifier, h.value, r.idx, h.named
-        FROM ({nameless_holders_sql(config, records_table)}) h
-        JOIN _record_index r USING (record_key)
-        ORDER BY h.priority, h.identifier, h.value, r.idx"""
+        f"""SELECT h.priority, h.identifier, h.value, n.idx, h.named
+        FROM ({nameless_holders_sql(config, NODES_TABLE)}) h
+        JOIN _node_index n ON n.node_id = h.record_key
+        ORDER BY h.priority, h.identifier, h.value, n.idx"""
     ).fetchall()
-    held = []
     for (_, identifier, _), group in groupby(holders, key=lambda h: h[:3]):
         for a, anchor, reason in link_holders(graph, ((h[3], h[4]) for h in group)):
-            held.append((a, anchor, identifier, reason))
-
-    # 3. Splink candidates, most probable first.
-    splink_reasons: list[str | None] = []
-    if with_splink:
-        conn.execute(
-            f"""CREATE OR REPLACE TEMP TABLE _scored_pairs AS
-            SELECT row_number() OVER (ORDER BY c.match_probability DESC, a.idx, b.idx) - 1 AS n,
-                   a.idx AS a, b.idx AS b, c.*
-            FROM {CANDIDATES} c
-            JOIN _record_index a ON a.record_key = c.record_a
-            JOIN _record_index b ON b.record_key = c.record_b"""
-        )
-        scored = _fetch(
-            conn,
-            "SELECT a, b, match_probability, names_ok, supported FROM _scored_pairs ORDER BY n",
-        )
-        names = config.probabilistic.require_first_name_agreement
-        splink_reasons = [
-            _splink_refusal(ok, supported, names)
-            for ok, supported in zip(scored["names_ok"], scored["supported"], strict=True)
-        ]
-        offered = [i for i, reason in enumerate(splink_reasons) if reason is None]
-        decided = link_scored(
-            graph,
-            [
-                (int(scored["a"][i]), int(scored["b"][i]), float(scored["match_probability"][i]))
-                for i in offered
-            ],
-            names,
-            config.clustering.strong_link_probability,
-            config.clustering.bridge_support,
-        )
-        for i, reason in zip(offered, decided, strict=True):
-            splink_reasons[i] = reason
+            offers.add(
+                a,
+                anchor,
+                "deterministic",
+                identifier,
+                1.0,
+                f"{identifier} equal, no first name on one record",
+                reason,
+            )
 
     labels = graph.labels()
     _write_clusters(conn, labels)
-    _write_edges(conn, pair_reasons, held, splink_reasons, with_splink)
-    return _summarise(conn, len(labels), len(set(labels)))
+    _write_edges(conn, offers)
+    records = conn.execute(f"SELECT count(*) FROM {RECORD_NODES_TABLE}").fetchone()[0]
+    return _summarise(conn, records, len(labels), len(set(labels)), scoring)
 
 
-def _splink_refusal(names_ok: bool, supported: bool, require_names: bool) -> str | None:
-    if require_names and not names_ok:
-        return "first names disagree or missing"
-    if not supported:
-        return "names alone"
-    return None
+def _why_apart(graph: PersonGraph, refused: dict, a: int, b: int, below: str) -> str | None:
+    """None when the pair's nodes ended in one person; else the reason."""
+    ra, rb = graph.find(a), graph.find(b)
+    if ra == rb:
+        return None
+    return graph.conflict(ra, rb) or refused.get((min(ra, rb), max(ra, rb))) or below
 
 
 def _write_clusters(conn: duckdb.DuckDBPyConnection, labels: list[int]) -> None:
@@ -166,84 +244,53 @@ def _write_clusters(conn: duckdb.DuckDBPyConnection, labels: list[int]) -> None:
     conn.execute(
         f"""CREATE OR REPLACE TABLE {CLUSTERS_TABLE} AS
         SELECT r.source, r.source_record_id, r.record_key, l.cluster
-        FROM _record_index r JOIN _labels l USING (idx)"""
+        FROM {RECORD_NODES_TABLE} r JOIN _node_index n USING (node_id) JOIN _labels l USING (idx)"""
     )
     conn.unregister("_labels")
 
 
-def _numbered(reasons: list[str | None]) -> pa.Table:
-    return pa.table(
-        {"n": np.arange(len(reasons), dtype=np.int64), "reason": pa.array(reasons, pa.string())}
-    )
-
-
-def _write_edges(
-    conn: duckdb.DuckDBPyConnection,
-    pair_reasons: list[str | None],
-    held: list[tuple[int, int, str, str | None]],
-    splink_reasons: list[str | None],
-    with_splink: bool,
-) -> None:
-    conn.register("_pair_reasons", _numbered(pair_reasons))
-    conn.register(
-        "_held",
-        pa.table(
-            {
-                "a": pa.array([h[0] for h in held], pa.int64()),
-                "b": pa.array([h[1] for h in held], pa.int64()),
-                "identifier": pa.array([h[2] for h in held], pa.string()),
-                "reason": pa.array([h[3] for h in held], pa.string()),
-            }
-        ),
-    )
-    scored = ""
-    if with_splink:
-        conn.register("_splink_reasons", _numbered(splink_reasons))
-        scored = """
-          UNION ALL
-          SELECT 2, s.n, s.a, s.b, 'probabilistic', 'splink', s.match_probability, s.evidence,
-                 r.reason
-          FROM _scored_pairs s JOIN _splink_reasons r USING (n)"""
-    # One row per pair: the first candidate offered names it, all give evidence.
+def _write_edges(conn: duckdb.DuckDBPyConnection, offers: _Offers) -> None:
+    conn.register("_offers", offers.table())
+    # One row per pair: the first offer names it, all give evidence. Records of
+    # one node are one person by their identical fields.
     conn.execute(
         f"""CREATE OR REPLACE TABLE {EDGES_TABLE} AS
-        WITH offered (stage, n, a, b, edge_kind, identifier, match_probability, evidence, reason) AS (
-          SELECT 0, p.n, p.a, p.b, 'deterministic', p.identifier, 1.0, p.evidence, r.reason
-          FROM _pairs p JOIN _pair_reasons r USING (n)
-          UNION ALL
-          SELECT 1, row_number() OVER (), least(a, b), greatest(a, b), 'deterministic',
-                 identifier, 1.0, identifier || ' equal, no first name on one record', reason
-          FROM _held{scored}
-        ), pairs AS (
+        WITH pairs AS (
           SELECT least(a, b) AS a, greatest(a, b) AS b,
-                 arg_min(edge_kind, (stage, n)) AS edge_kind,
-                 arg_min(identifier, (stage, n)) AS identifier,
-                 arg_min(match_probability, (stage, n)) AS match_probability,
-                 string_agg(evidence, ' | ' ORDER BY stage, n) AS evidence,
-                 arg_min(reason, (stage, n)) FILTER (WHERE reason IS NOT NULL) AS reason
-          FROM offered GROUP BY 1, 2
+                 arg_min(edge_kind, n) AS edge_kind,
+                 arg_min(identifier, n) AS identifier,
+                 max(match_probability) AS match_probability,
+                 string_agg(evidence, ' | ' ORDER BY n) AS evidence,
+                 arg_min(reason, n) FILTER (WHERE reason IS NOT NULL) AS reason
+          FROM _offers GROUP BY 1, 2
         )
-        SELECT ra.record_key AS record_a, rb.record_key AS record_b, p.edge_kind, p.identifier,
+        SELECT na.record_key AS record_a, nb.record_key AS record_b, p.edge_kind, p.identifier,
                p.match_probability, p.evidence,
                CASE WHEN ca.cluster = cb.cluster THEN 'linked' ELSE 'refused' END AS decision,
-               CASE WHEN ca.cluster <> cb.cluster THEN p.reason END AS refusal
+               CASE WHEN ca.cluster <> cb.cluster THEN coalesce(p.reason, 'linked elsewhere') END
+                 AS refusal
         FROM pairs p
-        JOIN _record_index ra ON ra.idx = p.a JOIN _record_index rb ON rb.idx = p.b
-        JOIN {CLUSTERS_TABLE} ca ON ca.record_key = ra.record_key
-        JOIN {CLUSTERS_TABLE} cb ON cb.record_key = rb.record_key"""
+        JOIN _node_index na ON na.idx = p.a JOIN _node_index nb ON nb.idx = p.b
+        JOIN {CLUSTERS_TABLE} ca ON ca.record_key = na.record_key
+        JOIN {CLUSTERS_TABLE} cb ON cb.record_key = nb.record_key
+        UNION ALL
+        SELECT n.record_key, r.record_key, 'deterministic', 'identical identity fields', 1.0,
+               'every identity field equal', 'linked', NULL
+        FROM {RECORD_NODES_TABLE} r JOIN _node_index n USING (node_id)
+        WHERE r.record_key <> n.record_key"""
     )
-    for name in ("_pair_reasons", "_held", "_splink_reasons"):
-        if name != "_splink_reasons" or with_splink:
-            conn.unregister(name)
+    conn.unregister("_offers")
 
 
-def _summarise(conn: duckdb.DuckDBPyConnection, records: int, clusters: int) -> GraphSummary:
+def _summarise(
+    conn: duckdb.DuckDBPyConnection, records: int, nodes: int, clusters: int, scoring: dict
+) -> GraphSummary:
     linked = conn.execute(
         f"""SELECT edge_kind || ': ' || identifier, count(*) FROM {EDGES_TABLE}
         WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"""
     ).fetchall()
     refused = conn.execute(
-        f"""SELECT coalesce(refusal, 'linked elsewhere'), count(*) FROM {EDGES_TABLE}
+        f"""SELECT refusal, count(*) FROM {EDGES_TABLE}
         WHERE decision = 'refused' GROUP BY 1 ORDER BY 2 DESC"""
     ).fetchall()
-    return GraphSummary(records, clusters, dict(linked), dict(refused))
+    return GraphSummary(records, nodes, clusters, dict(linked), dict(refused), scoring)

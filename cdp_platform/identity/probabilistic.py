@@ -1,26 +1,49 @@
-"""Probabilistic candidate links: Splink's scored pairs with their evidence.
+"""Splink's evidence for the graph: candidate pairs, then every pair near them.
 
-Every pair scored at or above the threshold is kept with its match
-probability and the comparison levels that produced it (first name exact,
-postcode sector, email different, ...). Only pairs whose two records carry
-agreeing first names may link (`names_ok`): a household shares a surname, an
-address and often a phone, and Splink alone scores its members as one person.
-Names alone never link (`supported`): at least one other field must agree
-(a level the model weighs as evidence for a match), because at scale many
-people share a name. Whether a candidate links is decided in `graph.py`.
+Two passes over the nodes (`staging.identity_nodes`):
+1. **Candidates.** The model's blocking rules, skipping pairs a configured
+   identifier has already joined, keep the pairs at least as likely a match
+   as not (`CANDIDATE_PROBABILITY`).
+2. **Neighbourhoods.** Candidates and identifier links form tentative groups;
+   within each, every pair of nodes is scored, so the graph can weigh two
+   people by all their nodes rather than by their best pair. A group larger
+   than `max_group_nodes` keeps its candidate pairs only.
+
+The decision threshold is chosen from the model's own calibration
+(`calibrated_threshold`): the lowest probability at which the candidates
+linked would, by the model's estimate, still be right at the target
+precision.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pyarrow as pa
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from cdp_platform.identity import splink_model
-from cdp_platform.identity.names import first_names_agree_sql
 
-CANDIDATES = "_splink_candidates"
-NAME_COMPARISONS = ("first_name", "last_name")
+# Pairs at least as likely a match as not are candidates.
+CANDIDATE_PROBABILITY = 0.5
+STATE = "_node_state"
+
+
+@dataclass
+class ScoredPairs:
+    """Pairs of node indices with Splink's probability and evidence."""
+
+    a: np.ndarray
+    b: np.ndarray
+    probability: np.ndarray
+    evidence: list[str]
+    candidates: int  # pairs from the first pass
+    groups: int  # tentative groups scored in full
+    threshold: float
 
 
 def _literal(text: str) -> str:
@@ -31,23 +54,6 @@ def _levels(comparison: dict) -> list[tuple[int, dict]]:
     """(gamma, level) of the non-null levels; Splink numbers them from the top, highest first."""
     levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
     return [(len(levels) - 1 - i, level) for i, level in enumerate(levels)]
-
-
-def support_sql(model: dict) -> str:
-    """SQL: some field other than the names sits at a level the model counts for a match."""
-    parts = []
-    for comparison in model["comparisons"]:
-        column = comparison["output_column_name"]
-        if column in NAME_COMPARISONS:
-            continue
-        positive = [
-            str(gamma)
-            for gamma, level in _levels(comparison)
-            if (level.get("m_probability") or 0) > (level.get("u_probability") or 1)
-        ]
-        if positive:
-            parts.append(f"s.gamma_{column} IN ({', '.join(positive)})")
-    return " OR ".join(parts) or "FALSE"
 
 
 def evidence_sql(model: dict) -> str:
@@ -63,32 +69,119 @@ def evidence_sql(model: dict) -> str:
     return f"concat_ws('; ', {', '.join(parts)})"
 
 
-def score_candidates(
+def calibrated_threshold(probabilities: np.ndarray, target_precision: float) -> float:
+    """The lowest probability at which the pairs at or above it are, by the
+    model's own estimate (their mean probability), right at `target_precision`."""
+    if len(probabilities) == 0:
+        return CANDIDATE_PROBABILITY
+    ordered = np.sort(probabilities)[::-1]
+    running = np.cumsum(ordered) / np.arange(1, len(ordered) + 1)
+    meets = np.nonzero(running >= target_precision)[0]
+    if len(meets) == 0:
+        return float(ordered[0])
+    return max(float(ordered[meets[-1]]), CANDIDATE_PROBABILITY)
+
+
+def _predict(
+    conn: duckdb.DuckDBPyConnection,
+    model: dict,
+    warehouse: Path,
+    where: str,
+    threshold: float | None,
+    rules: list[str],
+) -> pa.Table:
+    records = splink_model.read_input(conn, f"JOIN {STATE} x ON x.node_id = i.unique_id {where}")
+    if records.num_rows < 2:
+        return pa.table(
+            {
+                "unique_id_l": pa.array([], pa.string()),
+                "unique_id_r": pa.array([], pa.string()),
+                "match_probability": pa.array([], pa.float64()),
+            }
+        )
+    return splink_model.predict(records, model, warehouse, threshold, rules)
+
+
+def _groups(count: int, edges: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    a = np.concatenate([e[0] for e in edges]) if edges else np.array([], dtype=np.int64)
+    b = np.concatenate([e[1] for e in edges]) if edges else np.array([], dtype=np.int64)
+    graph = coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(count, count))
+    return connected_components(graph, directed=False)[1]
+
+
+def score_nodes(
     conn: duckdb.DuckDBPyConnection,
     warehouse: Path,
     model: dict,
-    threshold: float,
-    name_similarity: float,
-    records_table: str,
-) -> int:
-    """Create temp table `_splink_candidates`; returns its row count."""
-    records = splink_model.read_input(conn)
-    scored = splink_model.predict(records, model, warehouse, threshold)
-    conn.register("_scored", scored)
-    agree = first_names_agree_sql("a", "b", name_similarity)
-    conn.execute(
-        f"""CREATE OR REPLACE TEMP TABLE {CANDIDATES} AS
-        SELECT least(s.unique_id_l, s.unique_id_r) AS record_a,
-               greatest(s.unique_id_l, s.unique_id_r) AS record_b,
-               s.match_probability,
-               a.first_name_canonical IS NOT NULL AND b.first_name_canonical IS NOT NULL
-                 AND {agree} AS names_ok,
-               {support_sql(model)} AS supported,
-               'splink match probability ' || round(s.match_probability, 4) || ': '
-                 || {evidence_sql(model)} AS evidence
-        FROM _scored s
-        JOIN {records_table} a ON a.source || ':' || a.source_record_id = s.unique_id_l
-        JOIN {records_table} b ON b.source || ':' || b.source_record_id = s.unique_id_r"""
+    node_ids: list[str],
+    joined: np.ndarray,
+    identifier_pairs: tuple[np.ndarray, np.ndarray],
+    target_precision: float,
+    max_group_nodes: int,
+) -> ScoredPairs:
+    """Both passes for the nodes `node_ids` (their index is their position);
+    `joined` is each node's cluster after the configured identifiers."""
+    fields = splink_model.model_fields(model)
+    index = {node: i for i, node in enumerate(node_ids)}
+    state = pa.table({"node_id": node_ids, "joined": joined.astype(np.int64)})
+    conn.register(STATE, state)
+    try:
+        rules = [sql for _, sql in splink_model.prediction_rules(fields, apart="joined")]
+        first = _predict(conn, model, warehouse, "", CANDIDATE_PROBABILITY, rules)
+        fa = np.array([index[u] for u in first["unique_id_l"].to_pylist()], dtype=np.int64)
+        fb = np.array([index[u] for u in first["unique_id_r"].to_pylist()], dtype=np.int64)
+        count = len(node_ids)
+        spine = np.arange(count, dtype=np.int64)
+        group = _groups(count, [(spine, joined.astype(np.int64)), identifier_pairs, (fa, fb)])
+        sizes = np.bincount(group)
+        in_group = np.where(sizes[group] > 1, group, -1)
+        in_group = np.where(sizes[group] <= max_group_nodes, in_group, -1)
+        conn.unregister(STATE)
+        conn.register(
+            STATE,
+            pa.table({"node_id": node_ids, "joined": joined.astype(np.int64), "grp": in_group}),
+        )
+        second = _predict(
+            conn,
+            model,
+            warehouse,
+            "WHERE x.grp >= 0",
+            None,
+            ["l.grp = r.grp AND l.joined <> r.joined"],
+        )
+    finally:
+        conn.unregister(STATE)
+    pairs = _combine(conn, model, first, second, index)
+    threshold = calibrated_threshold(
+        first["match_probability"].to_numpy() if first.num_rows else np.array([]),
+        target_precision,
     )
-    conn.unregister("_scored")
-    return conn.execute(f"SELECT count(*) FROM {CANDIDATES}").fetchone()[0]
+    return ScoredPairs(
+        *pairs,
+        candidates=first.num_rows,
+        groups=int(len(set(in_group.tolist()) - {-1})),
+        threshold=threshold,
+    )
+
+
+def _combine(conn, model: dict, first: pa.Table, second: pa.Table, index: dict[str, int]):
+    """One row per node pair (the full second pass wins), with its evidence."""
+    tables = [t for t in (second, first) if t.num_rows]
+    if not tables:
+        empty = np.array([], dtype=np.int64)
+        return empty, empty, np.array([], dtype=float), []
+    columns = tables[0].column_names
+    conn.register("_scored", pa.concat_tables([t.select(columns) for t in tables]))
+    try:
+        rows = conn.execute(
+            f"""SELECT least(s.unique_id_l, s.unique_id_r) AS l, greatest(s.unique_id_l, s.unique_id_r) AS r,
+                   any_value(s.match_probability) AS p,
+                   any_value('splink match probability ' || round(s.match_probability, 4) || ': '
+                     || {evidence_sql(model)}) AS evidence
+            FROM _scored s GROUP BY 1, 2"""
+        ).to_arrow_table()
+    finally:
+        conn.unregister("_scored")
+    a = np.array([index[u] for u in rows["l"].to_pylist()], dtype=np.int64)
+    b = np.array([index[u] for u in rows["r"].to_pylist()], dtype=np.int64)
+    return a, b, rows["p"].to_numpy(), rows["evidence"].to_pylist()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,19 +37,43 @@ SEED = 20260801
 # EM sees at most this many pairs per blocking rule: more adds time, not accuracy
 # (a common name pairs tens of millions of records at a million records).
 EM_MAX_PAIRS = 5e6
+# Pairs sampled at random to estimate u: enough to see rare levels, bounded time.
+U_MAX_PAIRS = 5e6
 # Fewer records than this give EM too few pairs for credible parameters.
 MIN_TRAINING_RECORDS = 1000
+# A field filled on fewer nodes than this is not evidence the model can learn.
+MIN_FILL = 0.01
+# The fields the model can compare, as Splink sees them (see INPUT_SQL).
+FIELDS = ("first_name", "last_name", "dob", "email", "phone", "postcode", "street", "city")
+# Saved beside Splink's settings in the model JSON (Splink itself does not read it).
+FIELDS_KEY = "cdp_fields"
 INPUT_SQL = """
-SELECT source || ':' || source_record_id AS unique_id, first_name_canonical AS first_name,
-       first_name AS first_name_typed, last_name, email_match AS email, phone, phone_kind, postcode, city,
+SELECT node_id AS unique_id, first_name_canonical AS first_name,
+       first_name AS first_name_typed, last_name, email_match AS email, phone, phone_kind,
+       postcode, city,
        replace(street, ' ', '') AS street,  -- a space typed in the wrong place is common
        CAST(dob AS VARCHAR) AS dob
-FROM staging.identity_records
+FROM staging.identity_nodes
 WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
    OR email_match IS NOT NULL OR phone IS NOT NULL
 """
-MODEL_DIR_NAME = "models/identity"
-TRAINING_BLOCKS = (("email",), ("first_name", "last_name"), ("dob",), ("phone",), ("postcode",))
+# Candidate EM training rules; those whose fields the data lacks are left out.
+TRAINING_BLOCKS = (
+    ("email",),
+    ("first_name", "last_name"),
+    ("dob",),
+    ("phone",),
+    ("postcode",),
+    ("street",),
+)
+# Rules that almost only pair one person's records: the prior's estimate.
+PRIOR_BLOCKS = (
+    ("email", "first_name"),
+    ("phone", "first_name"),
+    ("first_name", "last_name", "dob"),
+    ("first_name", "last_name", "postcode"),
+    ("first_name", "last_name", "street"),
+)
 # Pairs Splink scores: each rule pairs records equal on its expressions. The
 # name prefixes catch a typo further along a name.
 PREDICTION_BLOCKS = (
@@ -87,14 +112,42 @@ SAVED_DIALECT = "duckdb"
 CROSSED_NAME = "first_name_typed_l = last_name_r OR last_name_l = first_name_typed_r"
 
 
-def prediction_rules() -> list[tuple[str, object]]:
-    """(label, Splink blocking rule) of every prediction rule."""
-    rules = [(" and ".join(cols), block_on(*cols)) for cols in PREDICTION_BLOCKS]
-    return [
-        *rules,
-        ("names swapped", CustomRule(SWAPPED_NAMES)),
-        ("dob and swapped name prefixes", CustomRule(SWAPPED_PREFIXES_SAME_DOB)),
+def _column(expression: str) -> str:
+    """The field a blocking expression reads: `substr(dob, 1, 4)` -> `dob`."""
+    return expression.split("(", 1)[-1].split(",", 1)[0].strip()
+
+
+def _uses(columns: tuple[str, ...], fields: set[str]) -> bool:
+    return all(_column(c) in fields for c in columns)
+
+
+def _sql_side(expression: str, side: str) -> str:
+    column = _column(expression)
+    return expression.replace(column, f"{side}.{column}", 1)
+
+
+def _rule_sql(columns: tuple[str, ...]) -> str:
+    return " AND ".join(f"{_sql_side(c, 'l')} = {_sql_side(c, 'r')}" for c in columns)
+
+
+def prediction_rules(fields: set[str], apart: str | None = None) -> list[tuple[str, str]]:
+    """(label, SQL) of every prediction rule the fields present can use.
+
+    `apart` names a column whose equal values mark pairs already decided (one
+    person by a strong identifier): those pairs are not generated again."""
+    rules = [
+        (" and ".join(cols), _rule_sql(cols)) for cols in PREDICTION_BLOCKS if _uses(cols, fields)
     ]
+    if {"first_name", "last_name"} <= fields:
+        rules.append(("names swapped", SWAPPED_NAMES))
+        if "dob" in fields:
+            rules.append(("dob and swapped name prefixes", SWAPPED_PREFIXES_SAME_DOB))
+    if apart:
+        rules = [
+            (label, f"({sql}) AND (l.{apart} IS NULL OR l.{apart} <> r.{apart})")
+            for label, sql in rules
+        ]
+    return rules
 
 
 # Splink narrates every training step at INFO; the run log wants the outcome.
@@ -110,14 +163,24 @@ class EngineLevel(cll.CustomLevel):
         return self.sql_condition.format(jaro_winkler=sql_dialect.jaro_winkler_function_name)
 
 
-def _name_comparison(column: str) -> cl.CustomComparison:
+def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
     """Exact (term-frequency adjusted), swapped with the other name, or similar.
 
     One name alone in the other's box (the other name missing or different)
     is one agreement, so only the last-name comparison counts it."""
+    swapped = (
+        [
+            cll.ColumnsReversedLevel("first_name_typed", "last_name", symmetrical=True).configure(
+                label_for_charts="first and last name swapped"
+            ),
+            EngineLevel(SIMILAR_SWAPPED, label_for_charts="names swapped, with a typo"),
+        ]
+        if both_names
+        else []
+    )
     crossed = (
         [cll.CustomLevel(CROSSED_NAME, label_for_charts="one name typed in the other's box")]
-        if column == "last_name"
+        if column == "last_name" and both_names
         else []
     )
     return cl.CustomComparison(
@@ -125,10 +188,7 @@ def _name_comparison(column: str) -> cl.CustomComparison:
         comparison_levels=[
             cll.NullLevel(column),
             cll.ExactMatchLevel(column, term_frequency_adjustments=True),
-            cll.ColumnsReversedLevel("first_name_typed", "last_name", symmetrical=True).configure(
-                label_for_charts="first and last name swapped"
-            ),
-            EngineLevel(SIMILAR_SWAPPED, label_for_charts="names swapped, with a typo"),
+            *swapped,
             *crossed,
             cll.JaroWinklerLevel(column, 0.95),
             cll.JaroWinklerLevel(column, 0.88),
@@ -145,6 +205,7 @@ def _dob_comparison() -> cl.CustomComparison:
         )
         for threshold, metric in ((1, "month"), (1, "year"), (10, "year"))
     ]
+    swapped = "substr(dob_l, 1, 4) = substr(dob_r, 1, 4) AND substr(dob_l, 6, 2) = substr(dob_r, 9, 2) AND substr(dob_l, 9, 2) = substr(dob_r, 6, 2)"
     return cl.CustomComparison(
         output_column_name="dob",
         comparison_levels=[
@@ -153,89 +214,123 @@ def _dob_comparison() -> cl.CustomComparison:
             cll.DamerauLevenshteinLevel("dob", 1).configure(
                 label_for_charts="one digit mistyped or two swapped"
             ),
+            cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
             *date_levels,
             cll.ElseLevel(),
         ],
     )
 
 
-def _email_comparison() -> cl.CustomComparison:
-    return cl.CustomComparison(
-        output_column_name="email",
-        comparison_levels=[
-            cll.NullLevel("email"),
-            cll.And(cll.ExactMatchLevel("email"), cll.ExactMatchLevel("first_name")).configure(
-                label_for_charts="email and first name equal"
-            ),
-            cll.ExactMatchLevel("email").configure(
-                label_for_charts="email equal, first names differ or missing"
-            ),
-            cll.ElseLevel(),
-        ],
+def _identifier_comparison(column: str, with_first_name: bool) -> cl.CustomComparison:
+    """Exact agreement, split by whether the first names agree too: one address
+    or number typed by two household members is weaker evidence than by one."""
+    split = (
+        [
+            cll.And(cll.ExactMatchLevel(column), cll.ExactMatchLevel("first_name")).configure(
+                label_for_charts=f"{column} and first name equal"
+            )
+        ]
+        if with_first_name
+        else []
     )
-
-
-def _phone_comparison() -> cl.CustomComparison:
-    """A mobile is personal: two different mobiles is evidence of two people."""
-    return cl.CustomComparison(
-        output_column_name="phone",
-        comparison_levels=[
-            cll.NullLevel("phone"),
-            cll.And(cll.ExactMatchLevel("phone"), cll.ExactMatchLevel("first_name")).configure(
-                label_for_charts="phone and first name equal"
-            ),
-            cll.ExactMatchLevel("phone").configure(
-                label_for_charts="phone equal, first names differ or missing"
-            ),
+    # A mobile is personal: two different mobiles is evidence of two people.
+    mobiles = (
+        [
             cll.CustomLevel(
                 "phone_kind_l = 'mobile' AND phone_kind_r = 'mobile'",
                 label_for_charts="two different mobile numbers",
+            )
+        ]
+        if column == "phone"
+        else []
+    )
+    return cl.CustomComparison(
+        output_column_name=column,
+        comparison_levels=[
+            cll.NullLevel(column),
+            *split,
+            cll.ExactMatchLevel(column).configure(
+                label_for_charts=f"{column} equal, first names differ or missing"
+                if with_first_name
+                else f"{column} equal"
             ),
+            *mobiles,
             cll.ElseLevel(),
         ],
     )
 
 
-def _address_comparison() -> cl.CustomComparison:
-    """Street and postcode as one address: a household shares both, so they are not
-    two independent pieces of evidence."""
-    missing = "(({c}_l IS NULL AND {c2}_l IS NULL) OR ({c}_r IS NULL AND {c2}_r IS NULL))"
-    return cl.CustomComparison(
-        output_column_name="address",
-        comparison_levels=[
-            cll.CustomLevel(
-                missing.format(c="postcode", c2="street"), label_for_charts="address missing"
-            ).configure(is_null_level=True),
+def _address_comparison(fields: set[str]) -> cl.CustomComparison:
+    """Street, postcode and town as one address: a household shares them all, so
+    they are not independent pieces of evidence."""
+    parts = [c for c in ("postcode", "street", "city") if c in fields]
+    missing = " OR ".join(
+        "(" + " AND ".join(f"{c}_{side} IS NULL" for c in parts) + ")" for side in ("l", "r")
+    )
+    levels = [
+        cll.CustomLevel(missing, label_for_charts="address missing").configure(is_null_level=True)
+    ]
+    if {"postcode", "street"} <= fields:
+        levels.append(
             cll.And(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("street")).configure(
                 label_for_charts="postcode and street equal"
-            ),
-            cll.ExactMatchLevel("street").configure(label_for_charts="street equal"),
-            cll.ExactMatchLevel("postcode").configure(label_for_charts="postcode equal"),
-            cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar"),
+            )
+        )
+    if "street" in fields:
+        levels.append(cll.ExactMatchLevel("street").configure(label_for_charts="street equal"))
+    if "postcode" in fields:
+        levels.append(cll.ExactMatchLevel("postcode").configure(label_for_charts="postcode equal"))
+    if "street" in fields:
+        levels.append(
+            cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar")
+        )
+    if "postcode" in fields:
+        levels.append(
             cll.DamerauLevenshteinLevel("postcode", 1).configure(
                 label_for_charts="postcode one typo"
-            ),
-            cll.ExactMatchLevel("city").configure(label_for_charts="same town only"),
-            cll.ElseLevel(),
-        ],
-    )
+            )
+        )
+    if "city" in fields:
+        levels.append(cll.ExactMatchLevel("city").configure(label_for_charts="same town only"))
+    levels.append(cll.ElseLevel())
+    return cl.CustomComparison(output_column_name="address", comparison_levels=levels)
 
 
-def model_settings() -> SettingsCreator:
+def present_fields(profile: dict) -> set[str]:
+    """The fields filled on enough nodes to be evidence."""
+    return {f for f, share in profile["fill"].items() if share >= MIN_FILL}
+
+
+def model_settings(fields: set[str]) -> SettingsCreator:
+    """Comparisons for the fields the data carries, and nothing it lacks: a level
+    no pair can reach keeps an untrained m and says nothing true."""
+    both_names = {"first_name", "last_name"} <= fields
+    comparisons = [
+        _name_comparison(column, both_names)
+        for column in ("first_name", "last_name")
+        if column in fields
+    ]
+    if "dob" in fields:
+        comparisons.append(_dob_comparison())
+    for column in ("email", "phone"):
+        if column in fields:
+            comparisons.append(_identifier_comparison(column, "first_name" in fields))
+    if fields & {"postcode", "street", "city"}:
+        comparisons.append(_address_comparison(fields))
     return SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[
-            _name_comparison("first_name"),
-            _name_comparison("last_name"),
-            _dob_comparison(),
-            _email_comparison(),
-            _phone_comparison(),
-            _address_comparison(),
+        comparisons=comparisons,
+        blocking_rules_to_generate_predictions=[
+            CustomRule(sql) for _, sql in prediction_rules(fields)
         ],
-        blocking_rules_to_generate_predictions=[rule for _, rule in prediction_rules()],
         retain_intermediate_calculation_columns=False,
     )
+
+
+def model_fields(model: dict) -> set[str]:
+    """The fields a saved model was built for."""
+    return set(model.get(FIELDS_KEY) or FIELDS)
 
 
 def splink_connection(warehouse: Path) -> duckdb.DuckDBPyConnection:
@@ -299,7 +394,7 @@ def model_for_dialect(model: dict, dialect: str) -> dict:
     over level by level; the prior and every other setting are kept."""
     if model.get("sql_dialect") == dialect:
         return model
-    target = model_settings().create_settings_dict(dialect)
+    target = model_settings(model_fields(model)).create_settings_dict(dialect)
 
     def shape(settings_dict: dict) -> list:
         return [
@@ -325,8 +420,20 @@ def model_for_dialect(model: dict, dialect: str) -> dict:
     }
 
 
-def read_input(conn: duckdb.DuckDBPyConnection) -> pa.Table:
-    return conn.execute(INPUT_SQL).to_arrow_table()
+def read_input(conn: duckdb.DuckDBPyConnection, extra: str = "") -> pa.Table:
+    """The nodes Splink compares; `extra` is a SQL join adding columns (aliased `x`)."""
+    if not extra:
+        return conn.execute(INPUT_SQL).to_arrow_table()
+    return conn.execute(
+        f"SELECT i.*, x.* EXCLUDE (node_id) FROM ({INPUT_SQL}) i {extra}"
+    ).to_arrow_table()
+
+
+def evidence_profile(records: pa.Table) -> dict:
+    """What the model sees: how many nodes, and the share of them carrying each field."""
+    count = records.num_rows
+    fill = {f: round((count - records[f].null_count) / count, 4) if count else 0.0 for f in FIELDS}
+    return {"nodes": count, "fill": fill}
 
 
 @dataclass
@@ -334,6 +441,12 @@ class TrainedModel:
     model: dict
     version: str
     records: int
+    profile: dict
+    report: dict
+
+    @property
+    def problems(self) -> list[str]:
+        return self.report["problems"]
 
 
 def model_version(model: dict) -> str:
@@ -350,97 +463,153 @@ def _set_prior(linker: Linker, value: float) -> None:
     linker._settings_obj.core_model_settings.probability_two_random_records_match = value
 
 
-def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) -> TrainedModel:
-    """u by random sampling, then EM over several blocking rules; seeded."""
-    with _splink_api(warehouse) as api:
-        linker = Linker(_register(api, records), model_settings(), log_level=QUIET)
-        # Rules that almost only pair one person's records; whichever fields a
-        # data set lacks (FEBRL has no emails) simply contribute no pairs.
-        linker.training.estimate_probability_two_random_records_match(
-            [
-                block_on("email", "first_name"),
-                block_on("phone", "first_name"),
-                block_on("first_name", "last_name", "dob"),
-                block_on("first_name", "last_name", "postcode"),
-            ],
-            recall=0.6,
+def _fix_unobserved(linker: Linker) -> list[dict]:
+    """Every level the model uses, trained or deliberately fixed, with its parameters.
+
+    A level EM never saw keeps m = u: it weighs nothing either way rather than
+    a default that means nothing. A level the random sample never reached is
+    rarer than one pair in the sample: u is set to that bound."""
+    report = []
+    for comparison in linker._settings_obj.comparisons:
+        levels = []
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
+            source = "trained"
+            if not level._has_estimated_u_values:
+                level.u_probability = 1 / U_MAX_PAIRS
+                source = "u fixed: never seen in the random sample"
+            if not level._has_estimated_m_values:
+                level.m_probability = level.u_probability
+                source = "m fixed to u (no weight): never seen in training"
+            m, u = level.m_probability, level.u_probability
+            levels.append(
+                {
+                    "level": level.label_for_charts,
+                    "m": m,
+                    "u": u,
+                    "match_weight": round(math.log2(m / u), 3) if m and u else None,
+                    "source": source,
+                }
+            )
+        report.append({"comparison": comparison.output_column_name, "levels": levels})
+    return report
+
+
+def _problems(report: list[dict], trained_rules: list[str], fields: set[str]) -> list[str]:
+    """Why a training run is not a model to trust, if it is not."""
+    problems = []
+    if not trained_rules:
+        problems.append("no training rule produced pairs: EM never ran")
+    if len(report) < 2:
+        problems.append(
+            f"only {len(report)} comparison(s) from the fields present ({', '.join(sorted(fields)) or 'none'})"
         )
+    for comparison in report:
+        exact = comparison["levels"][0]
+        if exact["source"] != "trained":
+            problems.append(
+                f"{comparison['comparison']}: its agreement level was not trained ({exact['source']})"
+            )
+    return problems
+
+
+def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) -> TrainedModel:
+    """Comparisons, prior and EM rules chosen from the fields present; u by random
+    sampling, then EM over every rule the data can feed; seeded."""
+    profile = evidence_profile(records)
+    fields = present_fields(profile)
+    with _splink_api(warehouse) as api:
+        linker = Linker(_register(api, records), model_settings(fields), log_level=QUIET)
+        prior_rules = [block_on(*cols) for cols in PRIOR_BLOCKS if _uses(cols, fields)]
+        linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.6)
         prior = _prior(linker)
         # u from every sampled pair in one pass: the chunked default stops early
         # once each level is seen often enough, and which pairs it has seen by then
         # depends on the engine's hash function (DuckDB and Spark would differ).
-        linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED, num_chunks=1)
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
+        )
+        trained_rules, skipped = [], {}
         for cols in TRAINING_BLOCKS:
+            if not _uses(cols, fields):
+                continue
+            label = " and ".join(cols)
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*cols), max_pairs=EM_MAX_PAIRS
                 )
-            except EMTrainingException:
-                continue  # no pairs under this rule in this data; the other rules still train
+                trained_rules.append(label)
+            except EMTrainingException as exc:
+                skipped[label] = str(exc).splitlines()[0]
             except ValueError as exc:
                 # On a small set EM can drive a level's m to exactly 0, which
                 # Splink refuses to store; the session then applies nothing (it
                 # trains on a copy) and the other rules still train.
                 if "below the minimum allowed" not in str(exc):
                     raise
-                continue
+                skipped[label] = "a level's m fell to 0"
         # An EM session can leave behind the prior it adjusted for its own
         # blocking rule (far higher: blocked pairs are mostly matches; 35 times
         # the true rate on FEBRL3). The prior from the near-certain rules above
         # is the one that applies to all pairs.
         _set_prior(linker, prior)
+        levels = _fix_unobserved(linker)
 
         model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)
+        model[FIELDS_KEY] = sorted(fields)
         if charts_dir is not None:
             charts_dir.mkdir(parents=True, exist_ok=True)
             linker.visualisations.match_weights_chart().save(str(charts_dir / "match_weights.html"))
             linker.visualisations.m_u_parameters_chart().save(
                 str(charts_dir / "m_u_parameters.html")
             )
-        return TrainedModel(model, model_version(model), records.num_rows)
+        report = {
+            "prior": prior,
+            "training_rules": trained_rules,
+            "rules_without_pairs": skipped,
+            "comparisons": levels,
+            "problems": _problems(levels, trained_rules, fields),
+        }
+        return TrainedModel(model, model_version(model), records.num_rows, profile, report)
 
 
-def predict(records: pa.Table, model: dict, warehouse: Path, threshold: float) -> pa.Table:
-    """Scored pairs at or above `threshold`: ids, match_probability and the gamma levels."""
+def predict(
+    records: pa.Table,
+    model: dict,
+    warehouse: Path,
+    threshold: float | None,
+    rules: list[str] | None = None,
+) -> pa.Table:
+    """Scored pairs at or above `threshold`: ids, match_probability and the gamma
+    levels. `rules` replaces the model's prediction blocking rules (SQL)."""
     with _splink_api(warehouse) as api:
         model = model_for_dialect(model, api.sql_dialect.sql_dialect_str)
-        linker = Linker(_register(api, records), model, log_level=QUIET)
+        if rules is not None:
+            model = {
+                **model,
+                "blocking_rules_to_generate_predictions": [
+                    {"blocking_rule": sql, "sql_dialect": model["sql_dialect"]} for sql in rules
+                ],
+            }
+        splink_settings = {k: v for k, v in model.items() if k != FIELDS_KEY}
+        linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
         scored = linker.inference.predict(threshold_match_probability=threshold)
         return _scored_pairs(api, scored)
 
 
-def model_dir(warehouse: Path) -> Path:
-    """Saved models live beside the warehouse they were trained on."""
-    return warehouse.resolve().parent / MODEL_DIR_NAME
-
-
-def save(trained: TrainedModel, warehouse: Path) -> Path:
-    folder = model_dir(warehouse)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"model_{trained.version}.json"
-    path.write_text(json.dumps(trained.model, indent=1, default=str))
-    (folder / "latest.json").write_text(json.dumps({"version": trained.version, "path": path.name}))
-    return path
-
-
-def load_latest(warehouse: Path) -> tuple[str, dict] | None:
-    """(version, model) of the model prediction uses, or None before the first training."""
-    pointer = model_dir(warehouse) / "latest.json"
-    if not pointer.exists():
-        return None
-    latest = json.loads(pointer.read_text())
-    return latest["version"], json.loads((model_dir(warehouse) / latest["path"]).read_text())
-
-
-def blocking_counts(records: pa.Table, warehouse: Path) -> list[dict]:
+def blocking_counts(records: pa.Table, warehouse: Path, fields: set[str]) -> list[dict]:
     """Exact pairs each prediction blocking rule adds (marginal) and in total (cumulative)."""
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
+    rules = prediction_rules(fields)
+    if not rules:
+        return []
     with _splink_api(warehouse) as api:
         table = _register(api, records)
         counted = count_comparisons_from_blocking_rules(
             table,
-            blocking_rules=[rule for _, rule in prediction_rules()],
+            blocking_rules=[CustomRule(sql) for _, sql in rules],
             link_type="dedupe_only",
             record_sample_proportion=1.0,
         )
@@ -450,5 +619,5 @@ def blocking_counts(records: pa.Table, warehouse: Path) -> list[dict]:
                 "marginal": int(c["marginal_comparison_count"]),
                 "cumulative": int(c["cumulative_comparison_count"]),
             }
-            for (label, _), c in zip(prediction_rules(), counted, strict=True)
+            for (label, _), c in zip(rules, counted, strict=True)
         ]

@@ -1,0 +1,94 @@
+"""Trained matching models, kept in the warehouse they were trained for.
+
+Every model trained is a row of `identity.model_versions`: its Splink JSON,
+the evidence profile it saw (nodes and the share carrying each field), its
+training report and whether prediction uses it. A second warehouse in the same
+folder therefore never picks up another's model, and a copied warehouse takes
+its model along. The charts of the current model are written beside the
+warehouse under `models/<warehouse file stem>/`.
+
+A model is retrained when the evidence changes materially (`needs_retraining`):
+a field appears or disappears, a field's fill moves by more than
+`FILL_SHIFT`, or the number of nodes changes more than `SIZE_FACTOR` times.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from cdp_platform.identity.splink_model import MIN_FILL, TrainedModel
+
+TABLE = "identity.model_versions"
+FILL_SHIFT = 0.15
+SIZE_FACTOR = 2.0
+
+
+@dataclass(frozen=True)
+class StoredModel:
+    version: str
+    model: dict
+    profile: dict
+    report: dict
+
+
+def charts_dir(warehouse: Path) -> Path:
+    warehouse = warehouse.resolve()
+    return warehouse.parent / "models" / warehouse.stem / "charts"
+
+
+def _ensure(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(
+        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+            version VARCHAR, trained_at TIMESTAMPTZ, is_current BOOLEAN, records BIGINT,
+            model_json VARCHAR, profile_json VARCHAR, report_json VARCHAR)"""
+    )
+
+
+def save(conn: duckdb.DuckDBPyConnection, trained: TrainedModel, current: bool = True) -> None:
+    """Store a trained model; `current` makes it the one prediction uses."""
+    _ensure(conn)
+    if current:
+        conn.execute(f"UPDATE {TABLE} SET is_current = false")
+    conn.execute(f"DELETE FROM {TABLE} WHERE version = ?", [trained.version])
+    conn.execute(
+        f"INSERT INTO {TABLE} VALUES (?, now(), ?, ?, ?, ?, ?)",
+        [
+            trained.version,
+            current,
+            trained.records,
+            json.dumps(trained.model, default=str),
+            json.dumps(trained.profile),
+            json.dumps(trained.report, default=str),
+        ],
+    )
+
+
+def current(conn: duckdb.DuckDBPyConnection) -> StoredModel | None:
+    """The model prediction uses, or None before the first healthy training."""
+    _ensure(conn)
+    row = conn.execute(
+        f"SELECT version, model_json, profile_json, report_json FROM {TABLE} "
+        "WHERE is_current ORDER BY trained_at DESC LIMIT 1"
+    ).fetchone()
+    if row is None:
+        return None
+    return StoredModel(row[0], json.loads(row[1]), json.loads(row[2]), json.loads(row[3]))
+
+
+def needs_retraining(trained_on: dict, now: dict) -> str | None:
+    """Why the evidence has changed enough to train again, or None."""
+    before, after = trained_on["fill"], now["fill"]
+    for field in sorted(set(before) | set(after)):
+        was, is_ = before.get(field, 0.0), after.get(field, 0.0)
+        if (was >= MIN_FILL) != (is_ >= MIN_FILL):
+            return f"{field} {'appeared' if is_ >= MIN_FILL else 'disappeared'}"
+        if abs(was - is_) > FILL_SHIFT:
+            return f"{field} filled on {is_:.0%} of nodes, {was:.0%} when trained"
+    old, new = max(trained_on["nodes"], 1), max(now["nodes"], 1)
+    if new / old > SIZE_FACTOR or old / new > SIZE_FACTOR:
+        return f"{new:,} nodes, {old:,} when trained"
+    return None
