@@ -6,9 +6,10 @@ link at a time. Two kinds of decision:
   outright; a merge is refused only when the person would hold more distinct
   values of a limited attribute than the configuration allows;
 - **scored evidence** joins two people only when the model, over every pair
-  of their nodes it scored, finds them the same person on average
-  (`link_by_average`). One strong pair between two people whose other nodes
-  disagree is a chain, not a match, and is refused.
+  of their nodes it scored, finds them the same person
+  (`link_by_evidence`): their best pair is a match and none of their pairs
+  speaks against it, or on average over all their pairs. One strong pair
+  between two people whose other nodes disagree is a chain, not a match.
 A refused link keeps its reason, so every decision can be explained.
 """
 
@@ -91,64 +92,88 @@ def link_holders(
     return [(i, anchor, graph.link(i, anchor)) for i in nameless if i != anchor]
 
 
-class AverageLinkage:
-    """Sums of pair probabilities between clusters, kept as clusters merge.
+class Linkage:
+    """What the scored pairs between two clusters say, kept as clusters merge.
 
-    The linkage of two clusters is the sum of their scored pairs' match
-    probabilities over the pairs they could have (their scored nodes
-    multiplied): a pair never scored counts as no evidence of a match.
+    Two clusters are one person when their best pair is a match and no pair of
+    their nodes carries evidence against it (a probability below the prior:
+    the comparison made them less likely one person than two records drawn at
+    random). Otherwise they need the average over every pair they could have
+    (their scored nodes multiplied, a pair never scored counting as nothing)
+    to reach the threshold: one strong pair between people whose other nodes
+    disagree is a chain, not a match.
     """
 
-    def __init__(self, graph: PersonGraph, scored: list[bool]):
+    def __init__(self, graph: PersonGraph, scored: list[bool], against: float):
         self.graph = graph
+        self.against = against
         self.weight: dict[int, int] = {}
         for i, is_scored in enumerate(scored):
             if is_scored:
                 root = graph.find(i)
                 self.weight[root] = self.weight.get(root, 0) + 1
-        self.sums: dict[int, dict[int, float]] = {}
+        # root -> root -> [sum, best, worst] of the pairs between them
+        self.pairs: dict[int, dict[int, list[float]]] = {}
 
     def add(self, a: int, b: int, probability: float) -> None:
         ra, rb = self.graph.find(a), self.graph.find(b)
         if ra == rb:
             return
-        left, right = self.sums.setdefault(ra, {}), self.sums.setdefault(rb, {})
-        left[rb] = left.get(rb, 0.0) + probability
-        right[ra] = right.get(ra, 0.0) + probability
+        stats = self.pairs.setdefault(ra, {}).get(rb)
+        if stats is None:
+            stats = [0.0, 0.0, 1.0]
+            self.pairs[ra][rb] = stats
+            self.pairs.setdefault(rb, {})[ra] = stats
+        stats[0] += probability
+        stats[1] = max(stats[1], probability)
+        stats[2] = min(stats[2], probability)
 
-    def linkage(self, ra: int, rb: int) -> float:
+    def score(self, ra: int, rb: int) -> float:
+        total, best, worst = self.pairs[ra][rb]
+        if worst >= self.against:
+            return best
         possible = max(self.weight.get(ra, 1), 1) * max(self.weight.get(rb, 1), 1)
-        return self.sums.get(ra, {}).get(rb, 0.0) / possible
+        return total / possible
 
     def merged(self, kept: int, gone: int) -> None:
         self.weight[kept] = self.weight.get(kept, 0) + self.weight.pop(gone, 0)
-        moved = self.sums.pop(gone, {})
+        moved = self.pairs.pop(gone, {})
         moved.pop(kept, None)
-        into = self.sums.setdefault(kept, {})
+        into = self.pairs.setdefault(kept, {})
         into.pop(gone, None)
-        for other, total in moved.items():
-            into[other] = into.get(other, 0.0) + total
-            neighbour = self.sums[other]
+        for other, stats in moved.items():
+            neighbour = self.pairs[other]
             neighbour.pop(gone, None)
-            neighbour[kept] = neighbour.get(kept, 0.0) + total
+            current = into.get(other)
+            if current is None:
+                into[other] = neighbour[kept] = stats
+                continue
+            current[0] += stats[0]
+            current[1] = max(current[1], stats[1])
+            current[2] = min(current[2], stats[2])
 
 
-def link_by_average(
-    graph: PersonGraph, pairs: list[tuple[int, int, float]], scored: list[bool], threshold: float
+def link_by_evidence(
+    graph: PersonGraph,
+    pairs: list[tuple[int, int, float]],
+    scored: list[bool],
+    threshold: float,
+    against: float,
 ) -> dict[tuple[int, int], str]:
-    """Merge clusters while the best average linkage is at least `threshold`.
+    """Merge clusters, most convincing first, while their score (`Linkage`) is at
+    least `threshold`.
 
     Returns the refusals by the configured limits, keyed by the two roots
     refused (at the time); other pairs left apart fell short of the threshold.
     """
-    linkage = AverageLinkage(graph, scored)
+    linkage = Linkage(graph, scored, against)
     for a, b, p in pairs:
         linkage.add(a, b, p)
     heap = [
-        (-linkage.linkage(ra, rb), ra, rb)
-        for ra, others in linkage.sums.items()
+        (-linkage.score(ra, rb), ra, rb)
+        for ra, others in linkage.pairs.items()
         for rb in others
-        if ra < rb and linkage.linkage(ra, rb) >= threshold
+        if ra < rb and linkage.score(ra, rb) >= threshold
     ]
     heapq.heapify(heap)
     refused: dict[tuple[int, int], str] = {}
@@ -156,17 +181,16 @@ def link_by_average(
         negative, ra, rb = heapq.heappop(heap)
         if graph.find(ra) != ra or graph.find(rb) != rb or (ra, rb) in refused:
             continue  # stale: one side has merged since
-        value = linkage.linkage(ra, rb)
-        if abs(value + negative) > 1e-12:
-            continue  # stale: the linkage changed
+        if abs(linkage.score(ra, rb) + negative) > 1e-12:
+            continue  # stale: the score changed, and was pushed again
         reason = graph.link(ra, rb)
         if reason is not None:
             refused[(ra, rb)] = reason
             continue
         kept = graph.find(ra)
         linkage.merged(kept, rb if kept == ra else ra)
-        for other in linkage.sums.get(kept, {}):
-            value = linkage.linkage(kept, other)
+        for other in linkage.pairs.get(kept, {}):
+            value = linkage.score(kept, other)
             if value >= threshold:
                 heapq.heappush(heap, (-value, min(kept, other), max(kept, other)))
     return refused

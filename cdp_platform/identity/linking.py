@@ -5,7 +5,7 @@
 2. Identifiers that need agreeing names (an email, a phone) and Splink's
    candidates are weighed together: every pair of nodes near them is scored
    (`probabilistic.py`) and people are merged by average linkage at the
-   calibrated threshold (`graph.link_by_average`). Without a trained model
+   calibrated threshold (`graph.link_by_evidence`). Without a trained model
    the identifier pairs link directly.
 3. Values some node holds without a name join their named holders when
    those are one person.
@@ -27,7 +27,7 @@ import pyarrow as pa
 
 from cdp_platform.identity.config import IdentityConfig
 from cdp_platform.identity.deterministic import candidate_pairs_sql, nameless_holders_sql
-from cdp_platform.identity.graph import PersonGraph, PersonRules, link_by_average, link_holders
+from cdp_platform.identity.graph import PersonGraph, PersonRules, link_by_evidence, link_holders
 from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE
 from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
 
@@ -159,7 +159,8 @@ def resolve_persons(
         triples = list(
             zip(result.a.tolist(), result.b.tolist(), result.probability.tolist(), strict=True)
         )
-        refused = link_by_average(graph, triples, scored.tolist(), result.threshold)
+        prior = model["probability_two_random_records_match"]
+        refused = link_by_evidence(graph, triples, scored.tolist(), result.threshold, prior)
         scoring = {
             "candidates": result.candidates,
             "groups_scored": result.groups,
@@ -176,9 +177,7 @@ def resolve_persons(
                 strict=True,
             )
         }
-        below = (
-            f"the two people's nodes match on average below the threshold {result.threshold:.3f}"
-        )
+        below = f"the two people's nodes are not one person at the threshold {result.threshold:.3f}"
         for a, b, identifier, evidence in named_pairs:
             p, splink_evidence = scores.get((min(a, b), max(a, b)), (None, "not scored"))
             offers.add(

@@ -57,7 +57,7 @@ FROM staging.identity_nodes
 WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
    OR email_match IS NOT NULL OR phone IS NOT NULL
 """
-# Candidate EM training rules; those whose fields the data lacks are left out.
+# Candidate EM training rules, most trusted first (see `training_rules`).
 TRAINING_BLOCKS = (
     ("email",),
     ("first_name", "last_name"),
@@ -128,6 +128,32 @@ def _sql_side(expression: str, side: str) -> str:
 
 def _rule_sql(columns: tuple[str, ...]) -> str:
     return " AND ".join(f"{_sql_side(c, 'l')} = {_sql_side(c, 'r')}" for c in columns)
+
+
+def _comparisons_of(fields: set[str]) -> set[str]:
+    address = {"address"} if fields & {"postcode", "street", "city"} else set()
+    return (fields - {"postcode", "street", "city"}) | address
+
+
+def training_rules(fields: set[str]) -> list[tuple[str, ...]]:
+    """EM rules, most trusted first, until each comparison is trained.
+
+    An EM session trains every comparison but those its rule blocks on. Rules
+    on an address pair a household's members, whom EM would learn to call one
+    person (first names would stop counting), so they come last and are used
+    only when no other rule can train the names."""
+    needed = {c: 1 for c in _comparisons_of(fields)}
+    chosen = []
+    for cols in TRAINING_BLOCKS:
+        if not _uses(cols, fields):
+            continue
+        blocked = _comparisons_of({_column(c) for c in cols})
+        trains = [c for c in needed if c not in blocked and needed[c] > 0]
+        if trains:
+            chosen.append(cols)
+            for c in trains:
+                needed[c] -= 1
+    return chosen
 
 
 def prediction_rules(fields: set[str], apart: str | None = None) -> list[tuple[str, str]]:
@@ -531,9 +557,7 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
             max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
         )
         trained_rules, skipped = [], {}
-        for cols in TRAINING_BLOCKS:
-            if not _uses(cols, fields):
-                continue
+        for cols in training_rules(fields):
             label = " and ".join(cols)
             try:
                 linker.training.estimate_parameters_using_expectation_maximisation(
