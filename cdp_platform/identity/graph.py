@@ -19,17 +19,68 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import jellyfish
+
+from cdp_platform.identity.names import names_agree
+
+Name = tuple[str, str | None]
+
 
 @dataclass(frozen=True)
 class PersonRules:
     max_values: dict[str, int] = field(default_factory=dict)  # attribute -> limit
 
 
+def dobs_close(a: str, b: str) -> bool:
+    """ISO dates one typed character apart, or with day and month swapped."""
+    if a == b or jellyfish.damerau_levenshtein_distance(a, b) <= 1:
+        return True
+    return a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]
+
+
+class PlausiblePeople:
+    """Without a trained model, what an identifier that needs agreeing names may
+    join: people whose full first names and birth dates agree (an initial agrees
+    with its name, a date with a one-character slip or swapped day and month),
+    judged over every record a person already holds so one initial cannot chain
+    Katherine to Kevin."""
+
+    def __init__(self, names: list[Name | None], dobs: list[str | None], similarity: float):
+        self.similarity = similarity
+        self.names: dict[int, set[Name]] = {i: {n} for i, n in enumerate(names) if n}
+        self.dobs: dict[int, set[str]] = {i: {d} for i, d in enumerate(dobs) if d}
+
+    def conflict(self, ra: int, rb: int) -> str | None:
+        na, nb = self.names.get(ra), self.names.get(rb)
+        if na and nb:
+            full_a = [n for n in na if len(n[0]) > 1] or list(na)
+            full_b = [n for n in nb if len(n[0]) > 1] or list(nb)
+            if not any(names_agree(x, y, self.similarity) for x in full_a for y in full_b):
+                return "first names disagree"
+        da, db = self.dobs.get(ra), self.dobs.get(rb)
+        if da and db and not any(dobs_close(x, y) for x in da for y in db):
+            return "dates of birth disagree"
+        return None
+
+    def merged(self, kept: int, gone: int) -> None:
+        for sets in (self.names, self.dobs):
+            moved = sets.pop(gone, None)
+            if moved:
+                sets.setdefault(kept, set()).update(moved)
+
+
 class PersonGraph:
     """Union-find over node indices that keeps the limited values each cluster holds."""
 
-    def __init__(self, count: int, limited: dict[str, list[list[str] | None]], rules: PersonRules):
+    def __init__(
+        self,
+        count: int,
+        limited: dict[str, list[list[str] | None]],
+        rules: PersonRules,
+        plausible: PlausiblePeople | None = None,
+    ):
         self.rules = rules
+        self.plausible = plausible
         self.parent = list(range(count))
         self.size = [1] * count
         self.limited: dict[str, dict[int, set[str]]] = {
@@ -50,12 +101,15 @@ class PersonGraph:
                 return f"more than {limit} {attr} per person"
         return None
 
-    def link(self, a: int, b: int) -> str | None:
-        """Merge the clusters of `a` and `b`; the reason if refused, else None."""
+    def link(self, a: int, b: int, check_names: bool = False) -> str | None:
+        """Merge the clusters of `a` and `b`; the reason if refused, else None.
+        `check_names` applies `PlausiblePeople` (links made without a model)."""
         ra, rb = self.find(a), self.find(b)
         if ra == rb:
             return None
         reason = self.conflict(ra, rb)
+        if reason is None and check_names and self.plausible is not None:
+            reason = self.plausible.conflict(ra, rb)
         if reason is not None:
             return reason
         if self.size[ra] < self.size[rb]:
@@ -66,6 +120,8 @@ class PersonGraph:
             moved = sets.pop(rb, None)
             if moved:
                 sets.setdefault(ra, set()).update(moved)
+        if self.plausible is not None:
+            self.plausible.merged(ra, rb)
         return None
 
     def labels(self) -> list[int]:
@@ -89,7 +145,7 @@ def link_holders(
         anchor = named[0]
         return [(i, anchor, "value shared by several named people") for i in nameless]
     anchor = named[0] if named else nameless[0]
-    return [(i, anchor, graph.link(i, anchor)) for i in nameless if i != anchor]
+    return [(i, anchor, graph.link(i, anchor, check_names=True)) for i in nameless if i != anchor]
 
 
 class Linkage:

@@ -27,7 +27,13 @@ import pyarrow as pa
 
 from cdp_platform.identity.config import IdentityConfig
 from cdp_platform.identity.deterministic import candidate_pairs_sql, nameless_holders_sql
-from cdp_platform.identity.graph import PersonGraph, PersonRules, link_by_evidence, link_holders
+from cdp_platform.identity.graph import (
+    PersonGraph,
+    PersonRules,
+    PlausiblePeople,
+    link_by_evidence,
+    link_holders,
+)
 from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE
 from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
 
@@ -93,19 +99,23 @@ def _index_nodes(
 ) -> tuple[list, np.ndarray, dict]:
     """Number the nodes; return their ids, whether Splink scores them, limited values."""
     extra = "".join(f", {IDS}{c} AS {c}" for c in limited)
+    extra += ", first_name_canonical, last_name, CAST(dob AS VARCHAR) AS dob"
     conn.execute(
         f"""CREATE OR REPLACE TEMP TABLE _node_index AS
         SELECT node_id, record_key,
-               (row_number() OVER (ORDER BY node_id) - 1)::BIGINT AS idx,
+               (row_number() OVER (ORDER BY record_key) - 1)::BIGINT AS idx,
                first_name_canonical IS NOT NULL OR last_name IS NOT NULL
                  OR email_match IS NOT NULL OR phone IS NOT NULL AS scored{extra}
         FROM {NODES_TABLE}"""
     )
     rows = conn.execute("SELECT * FROM _node_index ORDER BY idx").to_arrow_table()
+    first, last = rows["first_name_canonical"].to_pylist(), rows["last_name"].to_pylist()
     return (
         rows["node_id"].to_pylist(),
         rows["scored"].to_numpy(zero_copy_only=False).astype(bool),
         {c: rows[c].to_pylist() for c in limited},
+        [(f, s) if f else None for f, s in zip(first, last, strict=True)],
+        rows["dob"].to_pylist(),
     )
 
 
@@ -116,8 +126,12 @@ def resolve_persons(
     warehouse: Path,
 ) -> GraphSummary:
     limits = config.clustering.max_values_per_person
-    node_ids, scored, limited = _index_nodes(conn, list(limits))
-    graph = PersonGraph(len(node_ids), limited, PersonRules(max_values=dict(limits)))
+    node_ids, scored, limited, names, dobs = _index_nodes(conn, list(limits))
+    similarity = config.deterministic.first_name_similarity
+    # Without a model, links that need agreeing names are judged by names and
+    # birth dates over whole people; with one, the model weighs them.
+    plausible = PlausiblePeople(names, dobs, similarity) if model is None else None
+    graph = PersonGraph(len(node_ids), limited, PersonRules(dict(limits)), plausible)
     offers = _Offers()
 
     # 1. Configured identifiers, strongest first; those needing names wait for the model.
@@ -135,7 +149,7 @@ def resolve_persons(
         if check_names and model is not None:
             named_pairs.append((a, b, identifier, evidence))
             continue
-        offers.add(a, b, "deterministic", identifier, 1.0, evidence, graph.link(a, b))
+        offers.add(a, b, "deterministic", identifier, 1.0, evidence, graph.link(a, b, check_names))
 
     # 2. The model's evidence, weighed by average linkage.
     scoring: dict = {}
@@ -263,7 +277,8 @@ def _write_edges(conn: duckdb.DuckDBPyConnection, offers: _Offers) -> None:
                  arg_min(reason, n) FILTER (WHERE reason IS NOT NULL) AS reason
           FROM _offers GROUP BY 1, 2
         )
-        SELECT na.record_key AS record_a, nb.record_key AS record_b, p.edge_kind, p.identifier,
+        SELECT least(na.record_key, nb.record_key) AS record_a,
+               greatest(na.record_key, nb.record_key) AS record_b, p.edge_kind, p.identifier,
                p.match_probability, p.evidence,
                CASE WHEN ca.cluster = cb.cluster THEN 'linked' ELSE 'refused' END AS decision,
                CASE WHEN ca.cluster <> cb.cluster THEN coalesce(p.reason, 'linked elsewhere') END

@@ -7,8 +7,10 @@ work grows with distinct identities rather than with records.
 
 Records collapse into one node only when they agree on every field matching
 reads (names, email, phone, birth date, address) and on every attribute a
-person is limited to (one web-shop account), and carry at least one field
-beyond a name: two bare "John Smith" rows are two nodes, left to the model.
+person is limited to (one web-shop account), and carry a name and at least
+one field beyond it: two bare "John Smith" rows are two nodes, left to the
+model, and nameless orders typed with a shop's own address are not one
+person (the shared-value limit judges them).
 Every identifier is kept as a list on the node (`ids_<column>`): those that
 differ between a node's records (order ids, loyalty cards, browsers) have
 several values.
@@ -37,7 +39,7 @@ MATCH_FIELDS = (
     "street",
     "dob",
 )
-# At least one of these beyond a name before equal records are collapsed.
+# A name and at least one of these before equal records are collapsed.
 DISTINCTIVE_FIELDS = ("email_match", "phone", "dob", "street", "user_id")
 
 
@@ -45,6 +47,7 @@ def _key_sql(limited: list[str]) -> str:
     fields = [*MATCH_FIELDS, *[c for c in limited if c not in MATCH_FIELDS]]
     parts = ", ".join(f"coalesce(CAST({f} AS VARCHAR), '')" for f in fields)
     distinctive = " OR ".join(f"{f} IS NOT NULL" for f in DISTINCTIVE_FIELDS)
+    distinctive = f"(first_name_canonical IS NOT NULL OR last_name IS NOT NULL) AND ({distinctive})"
     record_key = "source || ':' || source_record_id"
     return f"CASE WHEN {distinctive} THEN 'n:' || md5(concat_ws('|', {parts})) ELSE 'r:' || {record_key} END"
 

@@ -130,9 +130,21 @@ def _rule_sql(columns: tuple[str, ...]) -> str:
     return " AND ".join(f"{_sql_side(c, 'l')} = {_sql_side(c, 'r')}" for c in columns)
 
 
-def _comparisons_of(fields: set[str]) -> set[str]:
-    address = {"address"} if fields & {"postcode", "street", "city"} else set()
-    return (fields - {"postcode", "street", "city"}) | address
+def _comparison_columns(fields: set[str]) -> dict[str, set[str]]:
+    """Each comparison the fields give, with every column its levels read (Splink
+    does not train a comparison on pairs blocked on any of them)."""
+    names = {"first_name", "last_name"} & fields if {"first_name", "last_name"} <= fields else set()
+    columns = {
+        "first_name": {"first_name"} | names,
+        "last_name": {"last_name"} | names,
+        "dob": {"dob"},
+        "email": {"email"} | ({"first_name"} & fields),
+        "phone": {"phone"} | ({"first_name"} & fields),
+    }
+    found = {name: cols for name, cols in columns.items() if name in fields}
+    if fields & {"postcode", "street", "city"}:
+        found["address"] = {"postcode", "street", "city"}
+    return found
 
 
 def training_rules(fields: set[str]) -> list[tuple[str, ...]]:
@@ -142,13 +154,14 @@ def training_rules(fields: set[str]) -> list[tuple[str, ...]]:
     on an address pair a household's members, whom EM would learn to call one
     person (first names would stop counting), so they come last and are used
     only when no other rule can train the names."""
-    needed = {c: 1 for c in _comparisons_of(fields)}
+    comparisons = _comparison_columns(fields)
+    needed = dict.fromkeys(comparisons, 1)
     chosen = []
     for cols in TRAINING_BLOCKS:
         if not _uses(cols, fields):
             continue
-        blocked = _comparisons_of({_column(c) for c in cols})
-        trains = [c for c in needed if c not in blocked and needed[c] > 0]
+        blocked = {_column(c) for c in cols}
+        trains = [c for c in needed if needed[c] > 0 and not comparisons[c] & blocked]
         if trains:
             chosen.append(cols)
             for c in trains:
@@ -532,10 +545,11 @@ def _problems(report: list[dict], trained_rules: list[str], fields: set[str]) ->
             f"only {len(report)} comparison(s) from the fields present ({', '.join(sorted(fields)) or 'none'})"
         )
     for comparison in report:
-        exact = comparison["levels"][0]
-        if exact["source"] != "trained":
+        trained = [lv for lv in comparison["levels"][:-1] if lv["source"] == "trained"]
+        if not any((lv["match_weight"] or 0) > 0 for lv in trained):
             problems.append(
-                f"{comparison['comparison']}: its agreement level was not trained ({exact['source']})"
+                f"{comparison['comparison']}: no agreement level was trained, so agreement "
+                "on it counts for nothing"
             )
     return problems
 
@@ -548,7 +562,8 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
     with _splink_api(warehouse) as api:
         linker = Linker(_register(api, records), model_settings(fields), log_level=QUIET)
         prior_rules = [block_on(*cols) for cols in PRIOR_BLOCKS if _uses(cols, fields)]
-        linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.6)
+        if prior_rules:  # else Splink's default prior stands, and the report says so
+            linker.training.estimate_probability_two_random_records_match(prior_rules, recall=0.6)
         prior = _prior(linker)
         # u from every sampled pair in one pass: the chunked default stops early
         # once each level is seen often enough, and which pairs it has seen by then
@@ -593,7 +608,8 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
             "training_rules": trained_rules,
             "rules_without_pairs": skipped,
             "comparisons": levels,
-            "problems": _problems(levels, trained_rules, fields),
+            "problems": _problems(levels, trained_rules, fields)
+            + ([] if prior_rules else ["no near-certain rule to estimate the prior from"]),
         }
         return TrainedModel(model, model_version(model), records.num_rows, profile, report)
 

@@ -10,10 +10,17 @@ import pytest
 
 from cdp_platform.benchmarks.febrl import write_febrl3
 from cdp_platform.definitions import build_definitions
-from cdp_platform.identity import splink_model
+from cdp_platform.identity import model_store
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import connect
+
+
+def _saved(warehouse):
+    """(version, model) of the model a warehouse predicts with."""
+    with connect(warehouse) as conn:
+        stored = model_store.current(conn)
+    return stored.version, stored.model
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +30,6 @@ def febrl3(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CDP_LANDING_DIR", str(landing))
         env.setenv("CDP_WAREHOUSE", str(out / "warehouse.duckdb"))
-        env.setenv("CDP_IDENTITY_CONFIG", str(out / "identity.yaml"))
         env.setenv("CDP_START_DATE", "2026-08-01")
         assert run_pipeline(build_definitions(), landing).success
     return out
@@ -40,7 +46,7 @@ def test_prior_is_the_share_of_matching_pairs_not_the_blocked_share(febrl3):
     """Training ends with the prior from the near-certain rules; EM on a
     blocking rule must not leave behind the far higher share of matches among
     the pairs that rule blocked (which turns weak pairs into links)."""
-    _, model = splink_model.load_latest(febrl3 / "warehouse.duckdb")
+    _, model = _saved(febrl3 / "warehouse.duckdb")
     prior = model["probability_two_random_records_match"]
     true_rate = _true_match_rate(febrl3 / "ground_truth.csv")
     assert true_rate / 4 < prior < true_rate * 2

@@ -1,8 +1,8 @@
-"""The Splink model asset: trained, saved with a version, reused, and used for edges."""
+"""The Splink model asset: built from the evidence present, kept in its warehouse
+with a version, reused, checked, and used for edges."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from datetime import date
 
@@ -11,8 +11,16 @@ import pytest
 
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
-from cdp_platform.identity import splink_model
+from cdp_platform.identity import model_store, splink_model
 from cdp_platform.pipeline import run_pipeline
+from cdp_platform.resources.warehouse import connect
+
+
+def _models(warehouse) -> list[tuple[str, bool]]:
+    with connect(warehouse) as conn:
+        return conn.execute(
+            f"SELECT version, is_current FROM {model_store.TABLE} ORDER BY trained_at"
+        ).fetchall()
 
 
 @pytest.fixture(scope="module")
@@ -32,10 +40,22 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
     monkeypatch.setenv("CDP_WAREHOUSE", str(warehouse))
 
     assert run_pipeline(build_definitions(), landing).success
-    version, model = splink_model.load_latest(warehouse)
-    saved = splink_model.model_dir(warehouse) / f"model_{version}.json"
-    assert json.loads(saved.read_text())["link_type"] == "dedupe_only"
-    assert (splink_model.model_dir(warehouse) / "charts" / "match_weights.html").exists()
+    ((version, current),) = _models(warehouse)
+    assert current
+    with connect(warehouse) as conn:
+        stored = model_store.current(conn)
+    assert stored.version == version and stored.model["link_type"] == "dedupe_only"
+    assert not stored.report["problems"]
+    # Built from the fields present: the demo carries all of them.
+    assert {c["output_column_name"] for c in stored.model["comparisons"]} == {
+        "first_name",
+        "last_name",
+        "dob",
+        "email",
+        "phone",
+        "address",
+    }
+    assert (model_store.charts_dir(warehouse) / "match_weights.html").exists()
     kinds = dict(query("SELECT edge_kind, count(*) FROM identity.identity_edges GROUP BY 1"))
     assert kinds.get("probabilistic", 0) > 0 and kinds.get("deterministic", 0) > 0
     evidence = query(
@@ -57,8 +77,14 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
 
     # A second run reuses the saved model rather than training again.
     assert run_pipeline(build_definitions(), landing).success
-    assert splink_model.load_latest(warehouse)[0] == version
-    assert len(list(splink_model.model_dir(warehouse).glob("model_*.json"))) == 1
+    assert _models(warehouse) == [(version, True)]
+
+    # A second warehouse in the same folder trains its own model.
+    other = tmp_path / "other.duckdb"
+    monkeypatch.setenv("CDP_WAREHOUSE", str(other))
+    assert run_pipeline(build_definitions(), landing).success
+    assert len(_models(other)) == 1 and _models(warehouse) == [(version, True)]
+    monkeypatch.setenv("CDP_WAREHOUSE", str(warehouse))
 
     # The weekly schedule's job trains again and re-links with the new model.
     defs = build_definitions()
@@ -95,3 +121,49 @@ def test_too_few_records_leave_links_deterministic(landing, instance, query):
     assert result.success
     (materialization,) = result.asset_materializations_for_node("identity_model")
     assert materialization.metadata["model_version"].value == "none"
+
+
+def test_a_degenerate_training_names_its_problems(tmp_path):
+    """Records carrying first names only: no comparison beside the name, no rule
+    that gives EM pairs; the training report says so, and the asset's check fails."""
+    import pyarrow as pa
+
+    from cdp_platform.identity.assets import _model_check
+
+    names = ["ann", "bob", "cara", "dan", "eve", "finn"]
+    n = 1200
+    records = pa.table(
+        {
+            "unique_id": [f"n:{i}" for i in range(n)],
+            "first_name": [names[i % len(names)] for i in range(n)],
+            "first_name_typed": [names[i % len(names)] for i in range(n)],
+            **{
+                column: pa.array([None] * n, pa.string())
+                for column in (
+                    "last_name",
+                    "email",
+                    "phone",
+                    "phone_kind",
+                    "postcode",
+                    "city",
+                    "street",
+                    "dob",
+                )
+            },
+        }
+    )
+    trained = splink_model.train(records, tmp_path / "w.duckdb")
+    assert trained.report["training_rules"] == []
+    assert "no training rule produced pairs: EM never ran" in trained.problems
+    assert any("only 1 comparison" in p for p in trained.problems)
+    check = _model_check(trained.problems, trained.version)
+    assert not check.passed and "EM never ran" in check.metadata["problems"].value
+
+
+def test_the_model_is_retrained_when_the_evidence_shifts():
+    profile = {"nodes": 10_000, "fill": {"first_name": 0.9, "email": 0.6, "dob": 0.0}}
+    assert model_store.needs_retraining(profile, profile) is None
+    grown = {**profile, "nodes": 25_000}
+    assert model_store.needs_retraining(profile, grown) == "25,000 nodes, 10,000 when trained"
+    with_dob = {**profile, "fill": {**profile["fill"], "dob": 0.4}}
+    assert model_store.needs_retraining(profile, with_dob) == "dob appeared"

@@ -19,7 +19,7 @@ import pytest
 from cdp_platform import settings
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
-from cdp_platform.identity import spark_engine, splink_model
+from cdp_platform.identity import model_store, spark_engine, splink_model
 from cdp_platform.identity.assets import identity_edges, identity_model, person_id_map
 from cdp_platform.identity.assets import identity_records as identity_records_asset
 from cdp_platform.identity.clusters import MAP_TABLE
@@ -40,6 +40,13 @@ SPARK_ENV = {
 }
 IDENTITY = [identity_model, identity_edges, person_id_map]
 RETRAIN = {"ops": {"identity_model": {"config": {"retrain": True}}}}
+
+
+def _saved(warehouse):
+    """(version, model) of the model a warehouse predicts with."""
+    with connect(warehouse) as conn:
+        stored = model_store.current(conn)
+    return stored.version, stored.model
 
 
 @pytest.fixture(scope="module")
@@ -121,8 +128,8 @@ def test_spark_finds_the_same_persons_as_duckdb(duckdb_run, spark_run):
     # Trained on the same pairs, the two models agree closely (the few name
     # pairs Jaro-Winkler scores differently move u of those levels a little).
     (_, duck_model), (_, spark_saved) = (
-        splink_model.load_latest(duck_warehouse),
-        splink_model.load_latest(spark_warehouse),
+        _saved(duck_warehouse),
+        _saved(spark_warehouse),
     )
     assert spark_saved["sql_dialect"] == "duckdb"  # one format on disk, whichever engine
     assert spark_saved["probability_two_random_records_match"] == pytest.approx(
@@ -157,7 +164,7 @@ def _scores(pairs) -> dict[tuple[str, str], tuple]:
 
 def test_a_model_saved_on_duckdb_scores_the_same_on_spark(duckdb_run, spark_run, monkeypatch):
     warehouse, _ = duckdb_run
-    _, model = splink_model.load_latest(warehouse)
+    _, model = _saved(warehouse)
     with connect(warehouse) as conn:
         records = splink_model.read_input(conn)
     # Threshold 0: every blocked pair, whatever its score.
@@ -178,7 +185,7 @@ def test_a_model_saved_on_duckdb_scores_the_same_on_spark(duckdb_run, spark_run,
 
 
 def test_model_sql_is_rewritten_for_the_other_engine_and_back(duckdb_run):
-    _, model = splink_model.load_latest(duckdb_run[0])
+    _, model = _saved(duckdb_run[0])
     on_spark = splink_model.model_for_dialect(model, "spark")
     sql = " ".join(
         level["sql_condition"]
@@ -195,7 +202,7 @@ def test_model_sql_is_rewritten_for_the_other_engine_and_back(duckdb_run):
 
 
 def test_a_model_from_other_comparisons_is_refused(duckdb_run):
-    _, model = splink_model.load_latest(duckdb_run[0])
+    _, model = _saved(duckdb_run[0])
     model["comparisons"] = model["comparisons"][:-1]
     with pytest.raises(ValueError, match="train it again"):
         splink_model.model_for_dialect(model, "spark")
