@@ -109,6 +109,8 @@ SIMILAR_SWAPPED = (
 )
 # Models on disk are in this dialect, whichever engine trained them.
 SAVED_DIALECT = "duckdb"
+SWAPPED_LABEL = "first and last name swapped"
+SWAPPED_TYPO_LABEL = "names swapped, with a typo"
 CROSSED_NAME = "first_name_typed_l = last_name_r OR last_name_l = first_name_typed_r"
 
 
@@ -210,9 +212,9 @@ def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
     swapped = (
         [
             cll.ColumnsReversedLevel("first_name_typed", "last_name", symmetrical=True).configure(
-                label_for_charts="first and last name swapped"
+                label_for_charts=SWAPPED_LABEL
             ),
-            EngineLevel(SIMILAR_SWAPPED, label_for_charts="names swapped, with a typo"),
+            EngineLevel(SIMILAR_SWAPPED, label_for_charts=SWAPPED_TYPO_LABEL),
         ]
         if both_names
         else []
@@ -502,6 +504,18 @@ def _set_prior(linker: Linker, value: float) -> None:
     linker._settings_obj.core_model_settings.probability_two_random_records_match = value
 
 
+# Disagreement levels EM cannot learn: a household's members (one surname, one
+# address) and a junior and a senior look to it like one person with a
+# mistyped name or birth date, so it would learn that one person's records
+# often carry wholly different first names or birth dates. They rarely do once
+# nicknames, initials, typos, swaps and missing values have levels of their
+# own: these levels' m is fixed, not trained.
+FIXED_M = {("first_name", "All other comparisons"): 1e-3, ("dob", "All other comparisons"): 1e-3}
+# Names swapped between the boxes show in both name comparisons; the evidence
+# is counted once, in first_name: the last-name level weighs nothing.
+NEUTRAL = {("last_name", SWAPPED_LABEL), ("last_name", SWAPPED_TYPO_LABEL)}
+
+
 def _fix_unobserved(linker: Linker) -> list[dict]:
     """Every level the model uses, trained or deliberately fixed, with its parameters.
 
@@ -518,7 +532,15 @@ def _fix_unobserved(linker: Linker) -> list[dict]:
             if not level._has_estimated_u_values:
                 level.u_probability = 1 / U_MAX_PAIRS
                 source = "u fixed: never seen in the random sample"
-            if not level._has_estimated_m_values:
+            key = (comparison.output_column_name, level.label_for_charts)
+            fixed = FIXED_M.get(key)
+            if key in NEUTRAL:
+                level.m_probability = level.u_probability
+                source = "m fixed to u: counted once, in first_name"
+            elif fixed is not None:
+                level.m_probability = fixed
+                source = "m fixed: households would teach EM otherwise"
+            elif not level._has_estimated_m_values:
                 level.m_probability = level.u_probability
                 source = "m fixed to u (no weight): never seen in training"
             m, u = level.m_probability, level.u_probability
