@@ -242,6 +242,59 @@ def segment_preview(name: str, as_of: date | None, sample: int, warehouse: Path 
 
 
 @cli.group()
+def identity() -> None:
+    """Identity resolution: the review queue of uncertain pairs."""
+
+
+@identity.command("review")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--label",
+    "labelled",
+    nargs=3,
+    default=None,
+    metavar="RECORD_A RECORD_B match|non-match",
+    help="Label one pair; records are named source:source_record_id.",
+)
+@_warehouse_option
+def identity_review(
+    limit: int, labelled: tuple[str, str, str] | None, warehouse: Path | None
+) -> None:
+    """List the pairs waiting for review, or label one (it decides later runs)."""
+    from cdp_platform.identity.review import add_label, has_queue, pending
+    from cdp_platform.resources.warehouse import connect
+    from cdp_platform.summary import render_table
+
+    path = warehouse or settings.warehouse_path()
+    if not path.exists():
+        raise CliError(f"warehouse {path} does not exist: run `cdp run` first")
+    if labelled:
+        record_a, record_b, label = labelled
+        with connect(path) as conn:
+            try:
+                add_label(conn, record_a, record_b, label, os.environ.get("USER", "cli"))
+            except ValueError as exc:
+                raise CliError(str(exc)) from exc
+        click.echo(f"{record_a} and {record_b}: {label}; applied on the next identity run")
+        return
+    with _read_only_warehouse(path) as conn:
+        if not has_queue(conn):
+            raise CliError("no review queue in this warehouse yet: run `cdp run` first")
+        rows = pending(conn, limit)
+    if not rows:
+        click.echo("Nothing to review.")
+        return
+    for a, b, probability, decision, *fields in rows:
+        click.echo(f"{a}  {b}  probability {probability}  ({decision})")
+        names = ["first name", "last name", "email", "phone", "birth date", "postcode", "street"]
+        half = len(fields) // 2
+        table = [(n, fields[i] or "", fields[half + i] or "") for i, n in enumerate(names)]
+        click.echo(render_table(["field", a, b], table))
+        click.echo("")
+    click.echo("Label with: cdp identity review --label RECORD_A RECORD_B match|non-match")
+
+
+@cli.group()
 def privacy() -> None:
     """Data-subject requests."""
 

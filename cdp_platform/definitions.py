@@ -22,6 +22,7 @@ from cdp_platform.identity.assets import (
     identity_edges,
     identity_model,
     identity_records,
+    identity_review_queue,
     person_id_map,
 )
 from cdp_platform.privacy.assets import erased_subjects, privacy_subjects
@@ -61,6 +62,7 @@ def build_definitions() -> dg.Definitions:
                 identity_records,
                 identity_model,
                 identity_edges,
+                identity_review_queue,
                 person_id_map,
                 golden_profiles,
                 customer_traits,

@@ -17,6 +17,7 @@ from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.linking import CLUSTERS_TABLE, EDGES_TABLE, resolve_persons
 from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
+from cdp_platform.identity.review import QUEUE_TABLE, build_queue
 from cdp_platform.identity.splink_logging import splink_logs_to
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
@@ -361,4 +362,40 @@ def person_id_map(
             "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
         },
         check_results=checks,
+    )
+
+
+@dg.asset(
+    name="identity_review_queue",
+    group_name="identity",
+    description=(
+        f"`{QUEUE_TABLE}`: the Splink pairs whose match probability falls in "
+        "`probabilistic.review_band`, most uncertain first, with their evidence, decision "
+        "and any label. Label them with `cdp identity review`: a `match` joins the two "
+        "people and a `non-match` keeps them apart on every later run, and the labels give "
+        "the model's labelled precision."
+    ),
+    deps=[identity_edges],
+    kinds={"duckdb", "sql"},
+    tags={"layer": "identity"},
+    **WAREHOUSE_ASSET,
+    metadata={"dagster/table_name": QUEUE_TABLE},
+)
+def identity_review_queue(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    band = load_identity_config().probabilistic.review_band
+    with warehouse.get_connection() as conn:
+        summary = build_queue(conn, band)
+    precision = summary.labelled_precision
+    context.log.info(f"identity_review_queue: {summary.pending} pairs to review")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": summary.pending + summary.labelled,
+            "pending_review": summary.pending,
+            "labelled": summary.labelled,
+            "review_band": f"{band[0]} to {band[1]}",
+            "labelled_precision": round(precision, 4) if precision is not None else "no labels",
+            "labelled_pairs_scored_likely": summary.labelled_likely,
+        }
     )

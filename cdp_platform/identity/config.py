@@ -83,6 +83,8 @@ class ProbabilisticRules(BaseModel):
     # Links are taken down to the match probability at which, by the model's
     # own calibration, they are still right this often.
     target_precision: float = Field(default=0.99, gt=0.5, lt=1)
+    # Pairs scored in this band of match probability go to the review queue.
+    review_band: tuple[float, float] = (0.5, 0.95)
     # More pairs than this from the prediction blocking rules means a rule
     # has become too loose for the data (a common value, a new source).
     max_comparisons: int = Field(default=50_000_000, ge=1)

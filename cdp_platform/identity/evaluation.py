@@ -39,14 +39,23 @@ def pairwise_scores(
     conn: duckdb.DuckDBPyConnection,
     ground_truth_csv: Path,
     map_table: str = "identity.person_id_map",
+    identifying_only: bool = False,
+    records_table: str = "staging.identity_records",
 ) -> PairwiseScores:
+    """`identifying_only` counts only records carrying an identifying field: a
+    browser that never signed in or ordered can be placed by no method."""
+    only = (
+        f"JOIN {records_table} r USING (source, source_record_id) WHERE NOT ({_bare('r')})"
+        if identifying_only
+        else ""
+    )
     row = conn.execute(
         f"""
         WITH truth AS (
           SELECT * FROM read_csv(?, header = true, all_varchar = true)
         ), joined AS (
           SELECT m.person_id, t.true_person
-          FROM {map_table} m JOIN truth t USING (source, source_record_id)
+          FROM {map_table} m JOIN truth t USING (source, source_record_id) {only}
         ),
         predicted AS (SELECT count(*) AS n FROM joined GROUP BY person_id),
         actual AS (SELECT count(*) AS n FROM joined GROUP BY true_person),
@@ -75,19 +84,24 @@ IDENTIFYING = (
 )
 
 
+def _bare(alias: str) -> str:
+    """SQL: the record carries nothing that could tie it to anyone."""
+    empty = " AND ".join(f"{alias}.{c} IS NULL" for c in IDENTIFYING)
+    return f"({empty} AND coalesce(len({alias}.order_ids), 0) = 0)"
+
+
 def recall_ceiling(
     conn: duckdb.DuckDBPyConnection,
     ground_truth_csv: Path,
     records_table: str = "staging.identity_records",
 ) -> float:
     """Share of true pairs whose two records both carry an identifying field."""
-    bare = " AND ".join(f"r.{c} IS NULL" for c in IDENTIFYING)
     true_pairs, linkable = conn.execute(
         f"""
         WITH truth AS (
           SELECT * FROM read_csv(?, header = true, all_varchar = true)
         ), joined AS (
-          SELECT t.true_person, ({bare} AND coalesce(len(r.order_ids), 0) = 0) AS bare
+          SELECT t.true_person, {_bare("r")} AS bare
           FROM {records_table} r JOIN truth t USING (source, source_record_id)
         ), groups AS (
           SELECT count(*) AS n, count(*) FILTER (WHERE NOT bare) AS k

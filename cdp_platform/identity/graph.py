@@ -81,6 +81,8 @@ class PersonGraph:
     ):
         self.rules = rules
         self.plausible = plausible
+        self.apart: dict[int, set[int]] = {}  # node -> nodes labelled another person
+        self.constrained: dict[int, set[int]] = {}  # root -> its nodes with such labels
         self.parent = list(range(count))
         self.size = [1] * count
         self.limited: dict[str, dict[int, set[str]]] = {
@@ -94,7 +96,18 @@ class PersonGraph:
             i = parent[i]
         return i
 
+    def keep_apart(self, a: int, b: int) -> None:
+        """A reviewer's `non-match`: the nodes' people never merge."""
+        self.apart.setdefault(a, set()).add(b)
+        self.apart.setdefault(b, set()).add(a)
+        for node in (a, b):
+            self.constrained.setdefault(self.find(node), set()).add(node)
+
     def conflict(self, ra: int, rb: int) -> str | None:
+        small, other = sorted((ra, rb), key=lambda r: len(self.constrained.get(r, ())))
+        for node in self.constrained.get(small, ()):
+            if any(self.find(m) == other for m in self.apart[node]):
+                return "labelled non-match in review"
         for attr, limit in self.rules.max_values.items():
             va, vb = self.limited[attr].get(ra), self.limited[attr].get(rb)
             if va and vb and len(va | vb) > limit:
@@ -122,6 +135,9 @@ class PersonGraph:
                 sets.setdefault(ra, set()).update(moved)
         if self.plausible is not None:
             self.plausible.merged(ra, rb)
+        moved = self.constrained.pop(rb, None)
+        if moved:
+            self.constrained.setdefault(ra, set()).update(moved)
         return None
 
     def labels(self) -> list[int]:

@@ -38,6 +38,7 @@ from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE
 from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
 
 EDGES_TABLE = "identity.identity_edges"
+LABELS_TABLE = "identity.review_labels"  # written by `review.py`
 CLUSTERS_TABLE = "identity.record_clusters"
 
 
@@ -133,6 +134,25 @@ def resolve_persons(
     plausible = PlausiblePeople(names, dobs, similarity) if model is None else None
     graph = PersonGraph(len(node_ids), limited, PersonRules(dict(limits)), plausible)
     offers = _Offers()
+
+    # 0. Reviewers' labels: a non-match keeps people apart, a match joins them.
+    labelled = (
+        conn.execute(
+            f"""SELECT a.idx, b.idx, l.label
+        FROM {LABELS_TABLE} l
+        JOIN {RECORD_NODES_TABLE} ra ON ra.record_key = l.record_a
+        JOIN {RECORD_NODES_TABLE} rb ON rb.record_key = l.record_b
+        JOIN _node_index a ON a.node_id = ra.node_id JOIN _node_index b ON b.node_id = rb.node_id
+        ORDER BY l.record_a, l.record_b"""
+        ).fetchall()
+        if _has_labels(conn)
+        else []
+    )
+    for a, b, label in labelled:
+        if label == "non-match":
+            graph.keep_apart(a, b)
+    # Offered last, so a pair's edge keeps the model's evidence and probability.
+    matched = [(a, b, graph.link(a, b)) for a, b, label in labelled if label == "match"]
 
     # 1. Configured identifiers, strongest first; those needing names wait for the model.
     conn.execute(
@@ -234,11 +254,23 @@ def resolve_persons(
                 reason,
             )
 
+    for a, b, reason in matched:
+        offers.add(a, b, "deterministic", "review label", 1.0, "labelled match in review", reason)
+
     labels = graph.labels()
     _write_clusters(conn, labels)
     _write_edges(conn, offers)
     records = conn.execute(f"SELECT count(*) FROM {RECORD_NODES_TABLE}").fetchone()[0]
     return _summarise(conn, records, len(labels), len(set(labels)), scoring)
+
+
+def _has_labels(conn: duckdb.DuckDBPyConnection) -> bool:
+    return bool(
+        conn.execute(
+            "SELECT count(*) FROM duckdb_tables() "
+            "WHERE schema_name = 'identity' AND table_name = 'review_labels'"
+        ).fetchone()[0]
+    )
 
 
 def _why_apart(graph: PersonGraph, refused: dict, a: int, b: int, below: str) -> str | None:
@@ -272,7 +304,7 @@ def _write_edges(conn: duckdb.DuckDBPyConnection, offers: _Offers) -> None:
           SELECT least(a, b) AS a, greatest(a, b) AS b,
                  arg_min(edge_kind, n) AS edge_kind,
                  arg_min(identifier, n) AS identifier,
-                 max(match_probability) AS match_probability,
+                 arg_min(match_probability, n) AS match_probability,
                  string_agg(evidence, ' | ' ORDER BY n) AS evidence,
                  arg_min(reason, n) FILTER (WHERE reason IS NOT NULL) AS reason
           FROM _offers GROUP BY 1, 2

@@ -10,6 +10,9 @@ include exactly that)."""
 from __future__ import annotations
 
 import csv
+import subprocess
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -87,3 +90,66 @@ def test_the_export_is_deduplicated(crm):
         ).fetchone()
     assert model_fields is not None  # a model was trained on names, dates and addresses
     assert scores.recall > 0.9 and scores.precision > 0.8
+
+
+def _cdp(*args: str, warehouse) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "cdp"), *args, "--warehouse", str(warehouse)],
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_review_labels_decide_the_next_run_both_ways(crm, monkeypatch):
+    """Runs last in this module: it changes the warehouse."""
+    warehouse, _ = crm
+    listed = _cdp("identity", "review", "--limit", "3", warehouse=warehouse)
+    assert listed.returncode == 0, listed.stderr
+    assert "probability" in listed.stdout and "--label" in listed.stdout
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        linked = conn.execute(
+            "SELECT record_a, record_b FROM identity.identity_edges WHERE edge_kind = "
+            "'probabilistic' AND decision = 'linked' ORDER BY match_probability LIMIT 1"
+        ).fetchone()
+        refused = conn.execute(
+            "SELECT record_a, record_b FROM identity.identity_edges WHERE edge_kind = "
+            "'probabilistic' AND decision = 'refused' ORDER BY match_probability DESC LIMIT 1"
+        ).fetchone()
+    assert (
+        _cdp("identity", "review", "--label", *linked, "non-match", warehouse=warehouse).returncode
+        == 0
+    )
+    assert (
+        _cdp("identity", "review", "--label", *refused, "match", warehouse=warehouse).returncode
+        == 0
+    )
+    bad = _cdp(
+        "identity",
+        "review",
+        "--label",
+        linked[0],
+        "crm_contacts:nope",
+        "match",
+        warehouse=warehouse,
+    )
+    assert bad.returncode != 0 and "must be two records" in bad.stderr
+
+    landing = warehouse.parent / "generated" / "landing"
+    monkeypatch.setenv("CDP_LANDING_DIR", str(landing))
+    monkeypatch.setenv("CDP_WAREHOUSE", str(warehouse))
+    monkeypatch.setenv("CDP_START_DATE", "2026-08-01")
+    result = run_pipeline(build_definitions(), landing)
+    assert result.success
+
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert _person(conn, linked[0].split(":")[1]) != _person(conn, linked[1].split(":")[1])
+        assert _person(conn, refused[0].split(":")[1]) == _person(conn, refused[1].split(":")[1])
+        refusal = conn.execute(
+            "SELECT refusal FROM identity.identity_edges WHERE record_a = ? AND record_b = ?",
+            list(linked),
+        ).fetchone()[0]
+        labelled = conn.execute(
+            "SELECT count(label) FROM identity.review_queue WHERE label IS NOT NULL"
+        ).fetchone()[0]
+    assert refusal == "labelled non-match in review"
+    assert labelled >= 1
