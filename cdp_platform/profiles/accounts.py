@@ -286,6 +286,9 @@ def _members(person_domains, associations, account_of) -> pd.DataFrame:
     return members
 
 
+TEXT_COLUMNS = ("name", "domain", "industry", "country", "via")
+
+
 def build_accounts(conn: duckdb.DuckDBPyConnection, settings: AccountSettings) -> dict:
     """Write `profiles.accounts` and `profiles.account_members`; returns counts."""
     tables = loaded_sources(conn)
@@ -298,8 +301,10 @@ def build_accounts(conn: duckdb.DuckDBPyConnection, settings: AccountSettings) -
         (ACCOUNTS_TABLE, accounts, "account_id"),
         (MEMBERS_TABLE, members, "account_id, person_id"),
     ):
-        if frame.empty:  # ids of no rows would otherwise be typed INTEGER, not text
-            frame = frame.astype({c: "string" for c in frame.columns if c.endswith("_id")})
+        # Text columns typed as text: with no rows, or no CRM company behind any
+        # account (every industry empty), they would otherwise be typed INTEGER.
+        text = [c for c in frame.columns if c.endswith("_id") or c in TEXT_COLUMNS]
+        frame = frame.astype({c: "string" for c in text})
         conn.register("frame", frame)
         try:
             conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame ORDER BY {order}")

@@ -147,6 +147,21 @@ def test_a_free_mail_domain_never_makes_or_joins_an_account(db):
     assert "p7" not in people and "p9" not in people
 
 
+def test_accounts_from_work_domains_alone_keep_their_text_columns_text(db):
+    """No CRM companies loaded: every account comes from a work domain and has no
+    industry or country, which must still be text for the lead scores' rules."""
+    db.execute("DROP TABLE sources.crm_companies")
+    build_accounts(db, _settings())
+    types = dict(
+        db.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'profiles' AND table_name = 'accounts'"
+        ).fetchall()
+    )
+    assert {types[c] for c in ("name", "domain", "industry", "country")} == {"VARCHAR"}
+    assert db.execute("SELECT count(*) FROM profiles.accounts").fetchone()[0] > 0
+
+
 def test_account_ids_survive_a_rerun(db):
     build_accounts(db, _settings())
     first = db.execute("SELECT account_id, domain FROM profiles.accounts ORDER BY 1").fetchall()
