@@ -178,7 +178,7 @@ def _combine(conn, model: dict, first: pa.Table, second: pa.Table, index: dict[s
                    any_value(s.match_probability) AS p,
                    any_value('splink match probability ' || round(s.match_probability, 4) || ': '
                      || {evidence_sql(model)}) AS evidence
-            FROM _scored s GROUP BY 1, 2"""
+            FROM _scored s GROUP BY 1, 2 ORDER BY 1, 2"""
         ).to_arrow_table()
     finally:
         conn.unregister("_scored")
