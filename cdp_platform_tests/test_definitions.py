@@ -28,7 +28,7 @@ SNAPSHOT = {
             "support_tickets",
             "web_events",
         ],
-        "identity": ["identity_edges", "identity_model", "person_id_map"],
+        "identity": ["identity_edges", "identity_model", "identity_review_queue", "person_id_map"],
         "privacy": ["erased_subjects", "privacy_subjects"],
         "profiles": [
             "account_traits",

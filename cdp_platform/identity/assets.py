@@ -379,7 +379,20 @@ def person_id_map(
     kinds={"duckdb", "sql"},
     tags={"layer": "identity"},
     **WAREHOUSE_ASSET,
-    metadata={"dagster/table_name": QUEUE_TABLE},
+    metadata={
+        "dagster/table_name": QUEUE_TABLE,
+        "dagster/column_schema": dg.TableSchema(
+            columns=[
+                dg.TableColumn("record_a", "VARCHAR", "`source:source_record_id` of one record"),
+                dg.TableColumn("record_b", "VARCHAR", "`source:source_record_id` of the other"),
+                dg.TableColumn("match_probability", "DOUBLE", "Splink's probability"),
+                dg.TableColumn("decision", "VARCHAR", "linked or refused on the last run"),
+                dg.TableColumn("evidence", "VARCHAR", "the comparison levels behind it"),
+                dg.TableColumn("label", "VARCHAR", "match, non-match, or NULL while pending"),
+                dg.TableColumn("labelled_at", "TIMESTAMPTZ"),
+            ]
+        ),
+    },
 )
 def identity_review_queue(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
