@@ -2,13 +2,15 @@
 
     python -m cdp_platform.benchmarks.identity [--persons 10000 100000]
         [--retail-persons 10000 100000] [--crm-persons 5000]
-        [--febrl | --no-febrl] [--speed-records 1000000]
+        [--febrl | --no-febrl] [--register FILE ...] [--speed-records 1000000]
 
 Accuracy, with the one shipped configuration and no per-data-set settings, on:
 the demo generator at each size; an independently written retail generator
 (other name pools, error model and households; repeat buyers with many
 orders); a name-only CRM export with duplicates; FEBRL3 and FEBRL4 (written
-as landing files of two sources). Each is run through the whole pipeline
+as landing files of two sources); and any person register with known answers
+given with `--register` (`register.py`, e.g. Splink's historical figures with
+errors). Each is run through the whole pipeline
 (`cdp run`) and scored by pairwise precision, recall and F1 over record pairs
 that share a person, counting records that carry any identifying field (a
 browser that never signed in can be placed by no method; F1 over all records
@@ -41,6 +43,7 @@ from pathlib import Path
 from cdp_platform.benchmarks.crm_dedupe import write_crm_dedupe
 from cdp_platform.benchmarks.febrl import write_febrl3, write_febrl4
 from cdp_platform.benchmarks.measure import Measurement, cdp_command, generate_args, measure
+from cdp_platform.benchmarks.register import write_register
 from cdp_platform.benchmarks.resolvers import SPLINK_ALONE_MAP
 from cdp_platform.benchmarks.retail_generator import generate as generate_retail
 from cdp_platform.benchmarks.stability import measure_stability
@@ -177,6 +180,14 @@ def febrl(tmp: Path, name: str) -> list[dict]:
     return splink_and_scores(name.upper(), warehouse, out / "ground_truth.csv", env)[1]
 
 
+def register(tmp: Path, source_file: Path) -> list[dict]:
+    out = tmp / f"register-{source_file.stem}"
+    landing = write_register(source_file, out)
+    env = {"CDP_START_DATE": "2026-08-01"}
+    warehouse = run_pipeline(source_file.name, out, landing, env)
+    return splink_and_scores(source_file.name, warehouse, out / "ground_truth.csv", env)[1]
+
+
 def speed(tmp: Path, records: int, days: int) -> dict:
     persons = math.ceil(records / RECORDS_PER_PERSON)
     out = tmp / "speed"
@@ -210,6 +221,7 @@ def main() -> None:
     parser.add_argument("--retail-persons", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--crm-persons", type=int, default=5000, help="0 skips it")
     parser.add_argument("--febrl", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--register", type=Path, nargs="*", default=[], help="register files")
     parser.add_argument("--speed-records", type=int, default=1_000_000, help="0 skips it")
     args = parser.parse_args()
     report: dict = {"accuracy": [], "stability": None, "speed": None}
@@ -222,6 +234,8 @@ def main() -> None:
             report["accuracy"] += crm_dedupe(Path(tmp), args.crm_persons)
         if args.febrl:
             report["accuracy"] += febrl(Path(tmp), "febrl3") + febrl(Path(tmp), "febrl4")
+        for source_file in args.register:
+            report["accuracy"] += register(Path(tmp), source_file)
         print_accuracy(report["accuracy"])
         if args.persons:
             smallest = Path(tmp) / f"p{min(args.persons)}"

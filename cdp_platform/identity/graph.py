@@ -23,6 +23,9 @@ import jellyfish
 
 from cdp_platform.identity.names import names_agree
 
+# Why two people a reviewer labelled a non-match stay apart.
+KEPT_APART = "labelled non-match in review"
+
 Name = tuple[str, str | None]
 
 
@@ -107,7 +110,7 @@ class PersonGraph:
         small, other = sorted((ra, rb), key=lambda r: len(self.constrained.get(r, ())))
         for node in self.constrained.get(small, ()):
             if any(self.find(m) == other for m in self.apart[node]):
-                return "labelled non-match in review"
+                return KEPT_APART
         for attr, limit in self.rules.max_values.items():
             va, vb = self.limited[attr].get(ra), self.limited[attr].get(rb)
             if va and vb and len(va | vb) > limit:
@@ -164,21 +167,27 @@ def link_holders(
     return [(i, anchor, graph.link(i, anchor, check_names=True)) for i in nameless if i != anchor]
 
 
+# Clusters whose pairs on average say "more likely one person than two".
+EVEN_ODDS = 0.5
+
+
 class Linkage:
     """What the scored pairs between two clusters say, kept as clusters merge.
 
-    Two clusters are one person when their best pair is a match and no pair of
-    their nodes carries evidence against it (a probability below the prior:
-    the comparison made them less likely one person than two records drawn at
-    random). Otherwise they need the average over every pair they could have
-    (their scored nodes multiplied, a pair never scored counting as nothing)
-    to reach the threshold: one strong pair between people whose other nodes
-    disagree is a chain, not a match.
+    Two clusters are one person when their best pair reaches the threshold and
+    no pair of their nodes carries evidence against it (a probability below
+    the prior: the comparison made them less likely one person than two
+    records drawn at random). Otherwise the average over every pair they could
+    have (their scored nodes multiplied, a pair never scored counting as
+    nothing) must say they are more likely one person than two: one strong
+    pair between people whose other nodes disagree is a chain, not a match,
+    while one person's many records, some badly typed, still hold together.
     """
 
-    def __init__(self, graph: PersonGraph, scored: list[bool], against: float):
+    def __init__(self, graph: PersonGraph, scored: list[bool], against: float, threshold: float):
         self.graph = graph
         self.against = against
+        self.threshold = threshold
         self.weight: dict[int, int] = {}
         for i, is_scored in enumerate(scored):
             if is_scored:
@@ -201,11 +210,14 @@ class Linkage:
         stats[2] = min(stats[2], probability)
 
     def score(self, ra: int, rb: int) -> float:
+        """How convincing the two clusters are as one person: at least the
+        threshold when they are."""
         total, best, worst = self.pairs[ra][rb]
         if worst >= self.against:
             return best
         possible = max(self.weight.get(ra, 1), 1) * max(self.weight.get(rb, 1), 1)
-        return total / possible
+        # The average's bar is even odds, mapped onto the threshold's scale.
+        return min(total / possible / EVEN_ODDS, 1.0) * self.threshold
 
     def merged(self, kept: int, gone: int) -> None:
         self.weight[kept] = self.weight.get(kept, 0) + self.weight.pop(gone, 0)
@@ -238,7 +250,7 @@ def link_by_evidence(
     Returns the refusals by the configured limits, keyed by the two roots
     refused (at the time); other pairs left apart fell short of the threshold.
     """
-    linkage = Linkage(graph, scored, against)
+    linkage = Linkage(graph, scored, against, threshold)
     for a, b, p in pairs:
         linkage.add(a, b, p)
     heap = [

@@ -28,6 +28,7 @@ import pyarrow as pa
 from cdp_platform.identity.config import IdentityConfig
 from cdp_platform.identity.deterministic import candidate_pairs_sql, nameless_holders_sql
 from cdp_platform.identity.graph import (
+    KEPT_APART,
     PersonGraph,
     PersonRules,
     PlausiblePeople,
@@ -56,41 +57,22 @@ class GraphSummary:
 class _Offers:
     """Every link offered to the graph, in the order offered."""
 
-    a: list[int] = field(default_factory=list)
-    b: list[int] = field(default_factory=list)
-    kind: list[str] = field(default_factory=list)
-    identifier: list[str] = field(default_factory=list)
-    probability: list[float] = field(default_factory=list)
-    evidence: list[str] = field(default_factory=list)
-    reason: list[str | None] = field(default_factory=list)
+    rows: list[tuple] = field(default_factory=list)
 
     def add(self, a, b, kind, identifier, probability, evidence, reason) -> None:
-        for column, value in zip(
-            (
-                self.a,
-                self.b,
-                self.kind,
-                self.identifier,
-                self.probability,
-                self.evidence,
-                self.reason,
-            ),
-            (int(a), int(b), kind, identifier, float(probability), evidence, reason),
-            strict=True,
-        ):
-            column.append(value)
+        self.rows.append((int(a), int(b), kind, identifier, float(probability), evidence, reason))
 
     def table(self) -> pa.Table:
+        columns = list(zip(*self.rows, strict=True)) if self.rows else [[]] * 7
+        types = (pa.int64(), pa.int64(), *[pa.string()] * 2, pa.float64(), *[pa.string()] * 2)
+        names = ("a", "b", "edge_kind", "identifier", "match_probability", "evidence", "reason")
         return pa.table(
             {
-                "n": np.arange(len(self.a), dtype=np.int64),
-                "a": pa.array(self.a, pa.int64()),
-                "b": pa.array(self.b, pa.int64()),
-                "edge_kind": pa.array(self.kind, pa.string()),
-                "identifier": pa.array(self.identifier, pa.string()),
-                "match_probability": pa.array(self.probability, pa.float64()),
-                "evidence": pa.array(self.evidence, pa.string()),
-                "reason": pa.array(self.reason, pa.string()),
+                "n": np.arange(len(self.rows), dtype=np.int64),
+                **{
+                    name: pa.array(column, kind)
+                    for name, column, kind in zip(names, columns, types, strict=True)
+                },
             }
         )
 
@@ -200,6 +182,7 @@ def resolve_persons(
             "groups_scored": result.groups,
             "pairs_scored": len(triples),
             "threshold": round(result.threshold, 4),
+            "rules_too_loose": ", ".join(result.loose_rules) or "none",
         }
         scores = {
             (a, b): (p, e)
@@ -256,6 +239,18 @@ def resolve_persons(
 
     for a, b, reason in matched:
         offers.add(a, b, "deterministic", "review label", 1.0, "labelled match in review", reason)
+    # A labelled pair the model did not score again still shows why it is apart.
+    for a, b, label in labelled:
+        if label == "non-match":
+            offers.add(
+                a,
+                b,
+                "deterministic",
+                "review label",
+                0.0,
+                "labelled non-match in review",
+                KEPT_APART,
+            )
 
     labels = graph.labels()
     _write_clusters(conn, labels)

@@ -17,6 +17,7 @@ precision.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from cdp_platform.identity import splink_model
 
 # Pairs at least as likely a match as not are candidates.
 CANDIDATE_PROBABILITY = 0.5
+THRESHOLD_STEP = 0.01
 STATE = "_node_state"
 
 
@@ -44,6 +46,7 @@ class ScoredPairs:
     candidates: int  # pairs from the first pass
     groups: int  # tentative groups scored in full
     threshold: float
+    loose_rules: list[str]  # prediction rules left out: too many pairs for the data
 
 
 def _literal(text: str) -> str:
@@ -71,7 +74,8 @@ def evidence_sql(model: dict) -> str:
 
 def calibrated_threshold(probabilities: np.ndarray, target_precision: float) -> float:
     """The lowest probability at which the pairs at or above it are, by the
-    model's own estimate (their mean probability), right at `target_precision`."""
+    model's own estimate (their mean probability), right at `target_precision`,
+    rounded down to a step of `THRESHOLD_STEP`."""
     if len(probabilities) == 0:
         return CANDIDATE_PROBABILITY
     ordered = np.sort(probabilities)[::-1]
@@ -79,7 +83,11 @@ def calibrated_threshold(probabilities: np.ndarray, target_precision: float) -> 
     meets = np.nonzero(running >= target_precision)[0]
     if len(meets) == 0:
         return float(ordered[0])
-    return max(float(ordered[meets[-1]]), CANDIDATE_PROBABILITY)
+    # On a grid of THRESHOLD_STEP: a day's new records or an erasure moves the
+    # estimate a little, and a threshold that followed it would flip the pairs
+    # sitting on it from one run to the next.
+    stepped = math.floor(float(ordered[meets[-1]]) / THRESHOLD_STEP) * THRESHOLD_STEP
+    return max(round(stepped, 6), CANDIDATE_PROBABILITY)
 
 
 def _predict(
@@ -126,7 +134,8 @@ def score_nodes(
     state = pa.table({"node_id": node_ids, "joined": joined.astype(np.int64)})
     conn.register(STATE, state)
     try:
-        rules = [sql for _, sql in splink_model.prediction_rules(fields, apart="joined")]
+        everyone = splink_model.read_input(conn)
+        rules, loose = splink_model.affordable_rules(everyone, warehouse, fields, apart="joined")
         first = _predict(conn, model, warehouse, "", CANDIDATE_PROBABILITY, rules)
         fa = np.array([index[u] for u in first["unique_id_l"].to_pylist()], dtype=np.int64)
         fb = np.array([index[u] for u in first["unique_id_r"].to_pylist()], dtype=np.int64)
@@ -161,12 +170,18 @@ def score_nodes(
         candidates=first.num_rows,
         groups=int(len(set(in_group.tolist()) - {-1})),
         threshold=threshold,
+        loose_rules=loose,
     )
 
 
 def _combine(conn, model: dict, first: pa.Table, second: pa.Table, index: dict[str, int]):
-    """One row per node pair (the full second pass wins), with its evidence."""
-    tables = [t for t in (second, first) if t.num_rows]
+    """One row per node pair, with its evidence; the second pass, scored among
+    the group's nodes, wins."""
+    tables = [
+        t.append_column("pass", pa.array([n] * t.num_rows, pa.int8()))
+        for n, t in ((2, second), (1, first))
+        if t.num_rows
+    ]
     if not tables:
         empty = np.array([], dtype=np.int64)
         return empty, empty, np.array([], dtype=float), []
@@ -175,9 +190,9 @@ def _combine(conn, model: dict, first: pa.Table, second: pa.Table, index: dict[s
     try:
         rows = conn.execute(
             f"""SELECT least(s.unique_id_l, s.unique_id_r) AS l, greatest(s.unique_id_l, s.unique_id_r) AS r,
-                   any_value(s.match_probability) AS p,
-                   any_value('splink match probability ' || round(s.match_probability, 4) || ': '
-                     || {evidence_sql(model)}) AS evidence
+                   arg_max(s.match_probability, s.pass) AS p,
+                   arg_max('splink match probability ' || round(s.match_probability, 4) || ': '
+                     || {evidence_sql(model)}, s.pass) AS evidence
             FROM _scored s GROUP BY 1, 2 ORDER BY 1, 2"""
         ).to_arrow_table()
     finally:

@@ -29,6 +29,7 @@ import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 from splink.blocking_rule_library import CustomRule
+from splink.internals import comparison_level
 from splink.internals.exceptions import EMTrainingException
 
 from cdp_platform import settings
@@ -57,14 +58,25 @@ FROM staging.identity_nodes
 WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
    OR email_match IS NOT NULL OR phone IS NOT NULL
 """
-# Candidate EM training rules, most trusted first (see `training_rules`).
+# Candidate EM training rules, most trusted first (see `train_em`). EM learns
+# how often one person's records disagree on a field from pairs that agree on
+# the rule's fields; the more those fields single out one person, the fewer
+# namesakes, households and neighbours it mistakes for one person.
 TRAINING_BLOCKS = (
+    ("first_name", "last_name", "dob"),
+    ("first_name", "last_name", "postcode"),
+    ("first_name", "last_name", "street"),
+    ("dob", "postcode"),
+    ("dob", "street"),
+    ("dob", "city"),
     ("email",),
+    ("phone",),
     ("first_name", "last_name"),
     ("dob",),
-    ("phone",),
     ("postcode",),
     ("street",),
+    ("city", "substr(first_name, 1, 1)"),
+    ("city",),
 )
 # Rules that almost only pair one person's records: the prior's estimate.
 PRIOR_BLOCKS = (
@@ -75,23 +87,27 @@ PRIOR_BLOCKS = (
     ("first_name", "last_name", "street"),
 )
 # Pairs Splink scores: each rule pairs records equal on its expressions. The
-# name prefixes catch a typo further along a name.
+# prefixes catch a typo further along a name; a rule that adds too many pairs
+# for the data is left out (`affordable_rules`).
 PREDICTION_BLOCKS = (
     ("email",),
     ("phone",),
+    ("postcode",),
+    ("street",),
     ("first_name", "last_name", "city"),
     ("first_name", "last_name", "substr(dob, 1, 4)"),
     ("first_name", "last_name", "substr(dob, 6, 5)"),
     ("last_name", "dob"),
-    ("postcode", "last_name"),
     ("dob", "substr(first_name, 1, 2)"),
     ("dob", "substr(last_name, 1, 2)"),
-    ("postcode", "first_name"),
-    ("postcode", "dob"),
-    ("street",),
+    ("substr(first_name, 1, 3)", "substr(last_name, 1, 4)"),
+    ("last_name", "city"),
+    ("city", "substr(dob, 1, 4)"),
     ("city", "substr(first_name, 1, 2)", "substr(last_name, 1, 2)"),
-    ("postcode", "substr(first_name, 1, 1)", "substr(last_name, 1, 1)"),
 )
+# More pairs than this per node from one rule, beyond those of the rules before
+# it, and the rule is too loose for the data.
+PAIRS_PER_NODE = 10
 # First and last name typed into each other's boxes, compared as typed (a
 # nickname in the last-name box has no canonical form).
 SWAPPED_NAMES = "l.first_name_typed = r.last_name AND l.last_name = r.first_name_typed"
@@ -111,6 +127,8 @@ SIMILAR_SWAPPED = (
 SAVED_DIALECT = "duckdb"
 SWAPPED_LABEL = "first and last name swapped"
 SWAPPED_TYPO_LABEL = "names swapped, with a typo"
+HOUSEHOLD = "first names differ, one surname and address"
+HOME_LEVELS = ("postcode and street equal", "street equal", "postcode equal")
 CROSSED_NAME = "first_name_typed_l = last_name_r OR last_name_l = first_name_typed_r"
 
 
@@ -137,7 +155,9 @@ def _comparison_columns(fields: set[str]) -> dict[str, set[str]]:
     does not train a comparison on pairs blocked on any of them)."""
     names = {"first_name", "last_name"} & fields if {"first_name", "last_name"} <= fields else set()
     columns = {
-        "first_name": {"first_name"} | names,
+        "first_name": {"first_name"}
+        | names
+        | ({"postcode", "street"} & fields if names else set()),
         "last_name": {"last_name"} | names,
         "dob": {"dob"},
         "email": {"email"} | ({"first_name"} & fields),
@@ -150,25 +170,58 @@ def _comparison_columns(fields: set[str]) -> dict[str, set[str]]:
 
 
 def training_rules(fields: set[str]) -> list[tuple[str, ...]]:
-    """EM rules, most trusted first, until each comparison is trained.
+    """Every EM rule the fields can feed, most trusted first (see `train_em`)."""
+    return [cols for cols in TRAINING_BLOCKS if _uses(cols, fields)]
 
-    An EM session trains every comparison but those its rule blocks on. Rules
-    on an address pair a household's members, whom EM would learn to call one
-    person (first names would stop counting), so they come last and are used
-    only when no other rule can train the names."""
+
+def _trains(cols: tuple[str, ...], comparisons: dict[str, set[str]], needed: set[str]) -> set[str]:
+    """The comparisons still needing training that a session on `cols` trains:
+    an EM session trains every comparison but those reading a column it blocks on."""
+    blocked = {_column(c) for c in cols}
+    return {name for name in needed if not comparisons[name] & blocked}
+
+
+@contextmanager
+def _m_may_underflow() -> Iterator[None]:
+    """Let EM store an m that underflowed below float64's range.
+
+    When no match in a rule's pairs reaches a level, EM drives its m towards
+    0; Splink refuses to store such a value and the whole session is lost.
+    The level is then weighed as unseen by `_fix_unobserved`."""
+    original = comparison_level._validate_m_u_probability
+    comparison_level._validate_m_u_probability = lambda value, name, text: None
+    try:
+        yield
+    finally:
+        comparison_level._validate_m_u_probability = original
+
+
+def train_em(linker: Linker, fields: set[str]) -> tuple[list[str], dict[str, str]]:
+    """EM sessions, most trusted rule first, until each comparison is trained once.
+
+    Rules on an address pair a household's members, whom EM would learn to
+    call one person (first names would stop counting), so they come last and
+    are used only when no other rule can train the names. A rule that yields
+    no pairs is passed over, and a later one trains what it would have."""
     comparisons = _comparison_columns(fields)
-    needed = dict.fromkeys(comparisons, 1)
-    chosen = []
-    for cols in TRAINING_BLOCKS:
-        if not _uses(cols, fields):
+    needed = set(comparisons)
+    trained, skipped = [], {}
+    for cols in training_rules(fields):
+        trains = _trains(cols, comparisons, needed)
+        if not trains:
             continue
-        blocked = {_column(c) for c in cols}
-        trains = [c for c in needed if needed[c] > 0 and not comparisons[c] & blocked]
-        if trains:
-            chosen.append(cols)
-            for c in trains:
-                needed[c] -= 1
-    return chosen
+        label = " and ".join(cols)
+        try:
+            with _m_may_underflow():
+                linker.training.estimate_parameters_using_expectation_maximisation(
+                    block_on(*cols), max_pairs=EM_MAX_PAIRS
+                )
+        except EMTrainingException as exc:
+            skipped[label] = str(exc).splitlines()[0]
+            continue
+        trained.append(label)
+        needed -= trains
+    return trained, skipped
 
 
 def prediction_rules(fields: set[str], apart: str | None = None) -> list[tuple[str, str]]:
@@ -204,7 +257,7 @@ class EngineLevel(cll.CustomLevel):
         return self.sql_condition.format(jaro_winkler=sql_dialect.jaro_winkler_function_name)
 
 
-def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
+def _name_comparison(column: str, both_names: bool, home: str | None = None) -> cl.CustomComparison:
     """Exact (term-frequency adjusted), swapped with the other name, or similar.
 
     One name alone in the other's box (the other name missing or different)
@@ -224,6 +277,20 @@ def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
         if column == "last_name" and both_names
         else []
     )
+    # A name written as its initial agrees with every name of that letter.
+    typed = "first_name_typed" if column == "first_name" else column
+    initial = cll.CustomLevel(
+        f"(length({typed}_l) = 1 OR length({typed}_r) = 1)"
+        f" AND substr({typed}_l, 1, 1) = substr({typed}_r, 1, 1)",
+        label_for_charts="an initial and a name that starts with it",
+    )
+    # Different first names under one surname at one address: a household's
+    # members far more often than chance (see `_household_dependence`).
+    household = (
+        [cll.CustomLevel(f"last_name_l = last_name_r AND ({home})", label_for_charts=HOUSEHOLD)]
+        if home and column == "first_name"
+        else []
+    )
     return cl.CustomComparison(
         output_column_name=column,
         comparison_levels=[
@@ -233,6 +300,9 @@ def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
             *crossed,
             cll.JaroWinklerLevel(column, 0.95),
             cll.JaroWinklerLevel(column, 0.88),
+            initial,
+            *household,
+            cll.JaroWinklerLevel(column, 0.7),
             cll.ElseLevel(),
         ],
     )
@@ -331,6 +401,15 @@ def _address_comparison(fields: set[str]) -> cl.CustomComparison:
                 label_for_charts="postcode one typo"
             )
         )
+        # The district: all but a postcode's last three characters (a UK
+        # outward code, the first two digits of a five-digit ZIP code).
+        levels.append(
+            cll.CustomLevel(
+                "length(postcode_l) > 4 AND length(postcode_r) > 4 AND "
+                "left(postcode_l, length(postcode_l) - 3) = left(postcode_r, length(postcode_r) - 3)",
+                label_for_charts="same postcode district",
+            )
+        )
     if "city" in fields:
         levels.append(cll.ExactMatchLevel("city").configure(label_for_charts="same town only"))
     levels.append(cll.ElseLevel())
@@ -342,12 +421,18 @@ def present_fields(profile: dict) -> set[str]:
     return {f for f, share in profile["fill"].items() if share >= MIN_FILL}
 
 
+def _home(fields: set[str]) -> str | None:
+    """SQL for two records at one address (postcode or street equal), if either is present."""
+    parts = [f"{c}_l = {c}_r" for c in ("postcode", "street") if c in fields]
+    return " OR ".join(parts) or None
+
+
 def model_settings(fields: set[str]) -> SettingsCreator:
     """Comparisons for the fields the data carries, and nothing it lacks: a level
     no pair can reach keeps an untrained m and says nothing true."""
     both_names = {"first_name", "last_name"} <= fields
     comparisons = [
-        _name_comparison(column, both_names)
+        _name_comparison(column, both_names, _home(fields))
         for column in ("first_name", "last_name")
         if column in fields
     ]
@@ -504,27 +589,31 @@ def _set_prior(linker: Linker, value: float) -> None:
     linker._settings_obj.core_model_settings.probability_two_random_records_match = value
 
 
-# Disagreement levels EM cannot learn: a household's members (one surname, one
-# address) and a junior and a senior look to it like one person with a
-# mistyped name or birth date, so it would learn that one person's records
-# often carry wholly different first names or birth dates. They rarely do once
-# nicknames, initials, typos, swaps and missing values have levels of their
-# own: these levels' m is fixed, not trained.
-FIXED_M = {("first_name", "All other comparisons"): 1e-3, ("dob", "All other comparisons"): 1e-3}
+# A disagreement EM cannot learn: a junior and a senior (one name, one
+# address) look to it like one person whose birth date was typed wholly
+# wrong, so it would learn that one person's records often carry birth dates
+# decades apart. They rarely do once typos, swaps and missing dates have
+# levels of their own: this level's m is fixed, not trained. (Different first
+# names are learned: a household is weighed by its own level, see
+# `_household_dependence`, and registers differ in how freely names vary.)
+FIXED_M = {("dob", "All other comparisons"): 1e-3}
+# The m of a level no match in training reached (EM drove it towards 0): rare
+# among matches, but not impossible.
+M_UNSEEN = 1e-4
 # Names swapped between the boxes show in both name comparisons; the evidence
 # is counted once, in first_name: the last-name level weighs nothing.
 NEUTRAL = {("last_name", SWAPPED_LABEL), ("last_name", SWAPPED_TYPO_LABEL)}
 
 
-def _fix_unobserved(linker: Linker) -> list[dict]:
-    """Every level the model uses, trained or deliberately fixed, with its parameters.
+def _fix_unobserved(linker: Linker) -> dict[tuple[str, str], str]:
+    """Every level the model uses, trained or deliberately fixed: where each
+    level's parameters came from.
 
     A level EM never saw keeps m = u: it weighs nothing either way rather than
     a default that means nothing. A level the random sample never reached is
     rarer than one pair in the sample: u is set to that bound."""
-    report = []
+    sources = {}
     for comparison in linker._settings_obj.comparisons:
-        levels = []
         for level in comparison.comparison_levels:
             if level.is_null_level:
                 continue
@@ -539,10 +628,25 @@ def _fix_unobserved(linker: Linker) -> list[dict]:
                 source = "m fixed to u: counted once, in first_name"
             elif fixed is not None:
                 level.m_probability = fixed
-                source = "m fixed: households would teach EM otherwise"
+                source = "m fixed: a junior and a senior would teach EM otherwise"
             elif not level._has_estimated_m_values:
                 level.m_probability = level.u_probability
                 source = "m fixed to u (no weight): never seen in training"
+            elif level.m_probability < M_UNSEEN:
+                level.m_probability = M_UNSEEN
+                source = "m floored: no match in training reached it"
+            sources[key] = source
+    return sources
+
+
+def _level_report(linker: Linker, sources: dict[tuple[str, str], str]) -> list[dict]:
+    """Each comparison's levels with m, u, match weight and where they came from."""
+    report = []
+    for comparison in linker._settings_obj.comparisons:
+        levels = []
+        for level in comparison.comparison_levels:
+            if level.is_null_level:
+                continue
             m, u = level.m_probability, level.u_probability
             levels.append(
                 {
@@ -550,11 +654,52 @@ def _fix_unobserved(linker: Linker) -> list[dict]:
                     "m": m,
                     "u": u,
                     "match_weight": round(math.log2(m / u), 3) if m and u else None,
-                    "source": source,
+                    "source": sources[(comparison.output_column_name, level.label_for_charts)],
                 }
             )
         report.append({"comparison": comparison.output_column_name, "levels": levels})
     return report
+
+
+def _level(linker: Linker, comparison: str, label: str):
+    for c in linker._settings_obj.comparisons:
+        if c.output_column_name == comparison:
+            for level in c.comparison_levels:
+                if level.label_for_charts == label:
+                    return level
+    return None
+
+
+def _household_dependence(linker: Linker, prior: float) -> dict | None:
+    """Weigh the household level by how often strangers really share a surname
+    and an address, not by chance.
+
+    The model treats surname and address agreement as independent among
+    non-matches, but a household's members agree on both: multiplied, the two
+    weights count a shared home as near-proof of one person. The household
+    level's u is sampled jointly (different first names, one surname, one
+    address), so dividing it by the two agreements' own u gives the factor by
+    which they are not independent; its m is how often one person's records
+    carry different first names anywhere. Pairs of one person among the
+    sampled pairs (the prior times the level's trained m) are taken out of
+    its u."""
+    level = _level(linker, "first_name", HOUSEHOLD)
+    surname = _level(linker, "last_name", "Exact match on last_name")
+    homes = [_level(linker, "address", label) for label in HOME_LEVELS]
+    other = _level(linker, "first_name", "All other comparisons")
+    if level is None or surname is None or other is None:
+        return None
+    if not (level._has_estimated_u_values and surname._has_estimated_u_values):
+        return None
+    u_home = sum(h.u_probability for h in homes if h is not None and h._has_estimated_u_values)
+    # Its own m, trained, took households for one person: the first names of
+    # one person's records differ as often at home as elsewhere.
+    m_differ = other.m_probability
+    joint = max(level.u_probability - prior * level.m_probability, 0.0)
+    dependence = joint / (surname.u_probability * u_home) if u_home else 0.0
+    level.u_probability = max(dependence, other.u_probability)
+    level.m_probability = m_differ
+    return {"joint_u": joint, "dependence": dependence, "m": m_differ}
 
 
 def _problems(report: list[dict], trained_rules: list[str], fields: set[str]) -> list[str]:
@@ -593,29 +738,19 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
         linker.training.estimate_u_using_random_sampling(
             max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
         )
-        trained_rules, skipped = [], {}
-        for cols in training_rules(fields):
-            label = " and ".join(cols)
-            try:
-                linker.training.estimate_parameters_using_expectation_maximisation(
-                    block_on(*cols), max_pairs=EM_MAX_PAIRS
-                )
-                trained_rules.append(label)
-            except EMTrainingException as exc:
-                skipped[label] = str(exc).splitlines()[0]
-            except ValueError as exc:
-                # On a small set EM can drive a level's m to exactly 0, which
-                # Splink refuses to store; the session then applies nothing (it
-                # trains on a copy) and the other rules still train.
-                if "below the minimum allowed" not in str(exc):
-                    raise
-                skipped[label] = "a level's m fell to 0"
+        trained_rules, skipped = train_em(linker, fields)
         # An EM session can leave behind the prior it adjusted for its own
         # blocking rule (far higher: blocked pairs are mostly matches; 35 times
         # the true rate on FEBRL3). The prior from the near-certain rules above
         # is the one that applies to all pairs.
         _set_prior(linker, prior)
-        levels = _fix_unobserved(linker)
+        sources = _fix_unobserved(linker)
+        household = _household_dependence(linker, prior)
+        if household is not None:
+            sources[("first_name", HOUSEHOLD)] = (
+                "u: strangers sharing surname and address, beyond chance; m: first names differing"
+            )
+        levels = _level_report(linker, sources)
 
         model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)
         model[FIELDS_KEY] = sorted(fields)
@@ -630,6 +765,7 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
             "training_rules": trained_rules,
             "rules_without_pairs": skipped,
             "comparisons": levels,
+            "household": household,
             "problems": _problems(levels, trained_rules, fields)
             + ([] if prior_rules else ["no near-certain rule to estimate the prior from"]),
         }
@@ -658,6 +794,22 @@ def predict(
         linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
         scored = linker.inference.predict(threshold_match_probability=threshold)
         return _scored_pairs(api, scored)
+
+
+def affordable_rules(
+    records: pa.Table, warehouse: Path, fields: set[str], apart: str | None = None
+) -> tuple[list[str], list[str]]:
+    """(SQL of the prediction rules to use, labels of those too loose to use).
+
+    A rule is judged by the pairs it adds to the rules before it: more than
+    `PAIRS_PER_NODE` for every node means its values are shared by crowds in
+    this data (a first-name prefix and surname prefix among millions of
+    records), and its pairs would cost more than the few matches only it finds."""
+    counts = blocking_counts(records, warehouse, fields)
+    budget = PAIRS_PER_NODE * max(records.num_rows, 1)
+    loose = {c["rule"] for c in counts if c["marginal"] > budget}
+    rules = prediction_rules(fields, apart=apart)
+    return [sql for label, sql in rules if label not in loose], sorted(loose)
 
 
 def blocking_counts(records: pa.Table, warehouse: Path, fields: set[str]) -> list[dict]:

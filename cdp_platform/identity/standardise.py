@@ -239,7 +239,9 @@ WITH raw ({", ".join(RAW_FIELDS)}) AS (
 SELECT
   clean.* EXCLUDE (dob, phone_kind),
   CASE WHEN clean.phone IS NOT NULL THEN phone_kind END AS phone_kind,
-  CASE WHEN dob BETWEEN DATE '1900-01-01' AND current_date THEN dob END AS dob,
+  -- Any past date is a birth date (registers hold people born centuries ago);
+  -- 1900-01-01 and 0001-01-01 are what systems write for "unknown".
+  CASE WHEN dob <= current_date AND dob NOT IN (DATE '1900-01-01', DATE '0001-01-01') THEN dob END AS dob,
   coalesce(nick.canonical, split_part(first_name, ' ', 1)) AS first_name_canonical,
   {email_match_sql("email", config.email_domain_corrections)} AS email_match
 FROM clean LEFT JOIN staging.nicknames nick ON nick.name = split_part(clean.first_name, ' ', 1)

