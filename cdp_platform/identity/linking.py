@@ -37,6 +37,7 @@ from cdp_platform.identity.graph import (
 )
 from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE
 from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
+from cdp_platform.resources.warehouse import table_exists
 
 EDGES_TABLE = "identity.identity_edges"
 LABELS_TABLE = "identity.review_labels"  # written by `review.py`
@@ -127,7 +128,7 @@ def resolve_persons(
         JOIN _node_index a ON a.node_id = ra.node_id JOIN _node_index b ON b.node_id = rb.node_id
         ORDER BY l.record_a, l.record_b"""
         ).fetchall()
-        if _has_labels(conn)
+        if table_exists(conn, LABELS_TABLE)
         else []
     )
     for a, b, label in labelled:
@@ -257,15 +258,6 @@ def resolve_persons(
     _write_edges(conn, offers)
     records = conn.execute(f"SELECT count(*) FROM {RECORD_NODES_TABLE}").fetchone()[0]
     return _summarise(conn, records, len(labels), len(set(labels)), scoring)
-
-
-def _has_labels(conn: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM duckdb_tables() "
-            "WHERE schema_name = 'identity' AND table_name = 'review_labels'"
-        ).fetchone()[0]
-    )
 
 
 def _why_apart(graph: PersonGraph, refused: dict, a: int, b: int, below: str) -> str | None:

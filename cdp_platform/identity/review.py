@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import duckdb
 
 from cdp_platform.identity.linking import EDGES_TABLE, LABELS_TABLE
+from cdp_platform.resources.warehouse import table_exists
 
 QUEUE_TABLE = "identity.review_queue"
 LABELS = ("match", "non-match")
@@ -96,12 +97,7 @@ def build_queue(conn: duckdb.DuckDBPyConnection, band: tuple[float, float]) -> Q
 
 
 def has_queue(conn: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        conn.execute(
-            "SELECT count(*) FROM duckdb_tables() "
-            "WHERE schema_name = 'identity' AND table_name = 'review_queue'"
-        ).fetchone()[0]
-    )
+    return table_exists(conn, QUEUE_TABLE)
 
 
 def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple]:

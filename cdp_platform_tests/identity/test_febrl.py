@@ -9,11 +9,10 @@ from itertools import combinations
 import pytest
 
 from cdp_platform.benchmarks.febrl import write_febrl3
-from cdp_platform.definitions import build_definitions
 from cdp_platform.identity import model_store
 from cdp_platform.identity.evaluation import pairwise_scores
-from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import connect
+from cdp_platform_tests.pipeline_runs import run_landing
 
 
 def _saved(warehouse):
@@ -27,11 +26,7 @@ def _saved(warehouse):
 def febrl3(tmp_path_factory):
     out = tmp_path_factory.mktemp("febrl3")
     landing = write_febrl3(out)
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CDP_LANDING_DIR", str(landing))
-        env.setenv("CDP_WAREHOUSE", str(out / "warehouse.duckdb"))
-        env.setenv("CDP_START_DATE", "2026-08-01")
-        assert run_pipeline(build_definitions(), landing).success
+    run_landing(landing, out / "warehouse.duckdb")
     return out
 
 

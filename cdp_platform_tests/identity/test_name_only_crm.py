@@ -21,6 +21,7 @@ from cdp_platform.benchmarks.crm_dedupe import hand_made_duplicates, write_crm_d
 from cdp_platform.definitions import build_definitions
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.pipeline import run_pipeline
+from cdp_platform_tests.pipeline_runs import run_landing
 
 DAY_FILE = "crm_contacts/2026-08-01.csv"
 
@@ -39,11 +40,7 @@ def crm(tmp_path_factory):
     hand_truth = (out / "hand" / "ground_truth.csv").read_text().splitlines()[1:]
     (out / "truth.csv").write_text(truth.rstrip("\n") + "\n" + "\n".join(hand_truth) + "\n")
     warehouse = out / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CDP_LANDING_DIR", str(landing))
-        env.setenv("CDP_WAREHOUSE", str(warehouse))
-        env.setenv("CDP_START_DATE", "2026-08-01")
-        assert run_pipeline(build_definitions(), landing).success
+    run_landing(landing, warehouse)
     return warehouse, out / "truth.csv"
 
 

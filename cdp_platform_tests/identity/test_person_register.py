@@ -11,11 +11,10 @@ import pytest
 
 from cdp_platform.benchmarks.crm_dedupe import write_crm_dedupe
 from cdp_platform.benchmarks.register import write_register
-from cdp_platform.definitions import build_definitions
 from cdp_platform.identity import model_store
 from cdp_platform.identity.evaluation import pairwise_scores
-from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import connect
+from cdp_platform_tests.pipeline_runs import run_landing
 
 
 def _historical(row: dict) -> str:
@@ -51,11 +50,7 @@ def register(tmp_path_factory):
             )
     landing = write_register(source_file, out / "register")
     warehouse = out / "warehouse.duckdb"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("CDP_LANDING_DIR", str(landing))
-        env.setenv("CDP_WAREHOUSE", str(warehouse))
-        env.setenv("CDP_START_DATE", "2026-08-01")
-        assert run_pipeline(build_definitions(), landing).success
+    run_landing(landing, warehouse)
     return warehouse, out / "register" / "ground_truth.csv"
 
 
