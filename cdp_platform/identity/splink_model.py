@@ -187,7 +187,7 @@ def _m_may_underflow() -> Iterator[None]:
 
     When no match in a rule's pairs reaches a level, EM drives its m towards
     0; Splink refuses to store such a value and the whole session is lost.
-    The level is then weighed as unseen by `_fix_unobserved`."""
+    `_fix_unobserved` then floors it at `M_UNSEEN`."""
     original = comparison_level._validate_m_u_probability
     comparison_level._validate_m_u_probability = lambda value, name, text: None
     try:
@@ -199,10 +199,9 @@ def _m_may_underflow() -> Iterator[None]:
 def train_em(linker: Linker, fields: set[str]) -> tuple[list[str], dict[str, str]]:
     """EM sessions, most trusted rule first, until each comparison is trained once.
 
-    Rules on an address pair a household's members, whom EM would learn to
-    call one person (first names would stop counting), so they come last and
-    are used only when no other rule can train the names. A rule that yields
-    no pairs is passed over, and a later one trains what it would have."""
+    Rules are tried in `TRAINING_BLOCKS` order, strictest first; a rule that
+    trains nothing still needed is skipped, and one EM cannot use is passed
+    over, so a later one trains what it would have."""
     comparisons = _comparison_columns(fields)
     needed = set(comparisons)
     trained, skipped = [], {}
