@@ -19,7 +19,7 @@ everything else from `random.Random(seed)`; the same seed writes the same
 files. No `identity.yaml` is written: the platform's shipped configuration is
 what is measured.
 
-`hand_made_duplicates` writes sixteen rows spelled out below, one case each,
+`hand_made_duplicates` writes eighteen rows spelled out below, one case each,
 for tests that must see why a pair is or is not merged.
 """
 
@@ -632,6 +632,9 @@ HAND_MADE = (
     # The postcode missing from the copy.
     ("107", "priya_raman", "Priya", "Raman", "3 Beech Avenue", "Leicester", "LE2 1TA", "1991-12-02"),
     ("108", "priya_raman", "Priya", "Raman", "3 Beech Avenue", "Leicester", "", "1991-12-02"),
+    # The surname typed in the first-name box, the last-name box left empty.
+    ("117", "olivia_grant", "Olivia", "Grant", "14 Park Terrace", "Cardiff", "CF10 3AT", "1975-01-30"),
+    ("118", "olivia_grant", "Grant", "", "14 Park Terrace", "Cardiff", "CF10 3AT", "1975-01-30"),
     # Different people who must stay apart.
     # A household: one surname, street and postcode; different first names and birth dates.
     ("109", "mark_fletcher", "Mark", "Fletcher", "21 Church Street", "York", "YO1 7HH", "1969-11-23"),

@@ -97,6 +97,7 @@ def _predict(
     where: str,
     threshold: float | None,
     rules: list[str],
+    frequencies: dict[str, pa.Table],
 ) -> pa.Table:
     records = splink_model.read_input(conn, f"JOIN {STATE} x ON x.node_id = i.unique_id {where}")
     if records.num_rows < 2:
@@ -107,7 +108,7 @@ def _predict(
                 "match_probability": pa.array([], pa.float64()),
             }
         )
-    return splink_model.predict(records, model, warehouse, threshold, rules)
+    return splink_model.predict(records, model, warehouse, threshold, rules, frequencies)
 
 
 def _groups(count: int, edges: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -136,7 +137,8 @@ def score_nodes(
     try:
         everyone = splink_model.read_input(conn)
         rules, loose = splink_model.affordable_rules(everyone, warehouse, fields, apart="joined")
-        first = _predict(conn, model, warehouse, "", CANDIDATE_PROBABILITY, rules)
+        frequencies = splink_model.term_frequencies(everyone)
+        first = _predict(conn, model, warehouse, "", CANDIDATE_PROBABILITY, rules, frequencies)
         fa = np.array([index[u] for u in first["unique_id_l"].to_pylist()], dtype=np.int64)
         fb = np.array([index[u] for u in first["unique_id_r"].to_pylist()], dtype=np.int64)
         count = len(node_ids)
@@ -157,6 +159,7 @@ def score_nodes(
             "WHERE x.grp >= 0",
             None,
             ["l.grp = r.grp AND l.joined <> r.joined"],
+            frequencies,
         )
     finally:
         conn.unregister(STATE)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
@@ -48,9 +49,12 @@ MIN_FILL = 0.01
 FIELDS = ("first_name", "last_name", "dob", "email", "phone", "postcode", "street", "city")
 # Saved beside Splink's settings in the model JSON (Splink itself does not read it).
 FIELDS_KEY = "cdp_fields"
+# The columns whose exact agreement is weighed by how common the value is.
+TERM_FREQUENCY_COLUMNS = ("first_name", "last_name")
 INPUT_SQL = """
 SELECT node_id AS unique_id, first_name_canonical AS first_name,
        first_name AS first_name_typed, last_name, email_match AS email, phone, phone_kind,
+       last_name AS family_name,  -- see SURNAMES_ALIKE
        postcode, city,
        replace(street, ' ', '') AS street,  -- a space typed in the wrong place is common
        CAST(dob AS VARCHAR) AS dob
@@ -127,9 +131,19 @@ SIMILAR_SWAPPED = (
 SAVED_DIALECT = "duckdb"
 SWAPPED_LABEL = "first and last name swapped"
 SWAPPED_TYPO_LABEL = "names swapped, with a typo"
-HOUSEHOLD = "first names differ, one surname and address"
+ADDRESS = ("postcode", "street", "city")
 HOME_LEVELS = ("postcode and street equal", "street equal", "postcode equal")
-CROSSED_NAME = "first_name_typed_l = last_name_r OR last_name_l = first_name_typed_r"
+# Suffix of a home level's twin for pairs whose surnames are alike too.
+FAMILY = ", surnames alike"
+# The address comparison reads the surname under a name of its own: Splink
+# would not train it on pairs blocked on last_name otherwise, and those pairs'
+# home agreement is as telling (a home level's m is the sum of its twins').
+SURNAMES_ALIKE = "{jaro_winkler}(family_name_l, family_name_r) >= 0.88"
+CROSSED_NAME = (
+    "coalesce(first_name_typed_l = last_name_r, false)"
+    " OR coalesce(last_name_l = first_name_typed_r, false)"
+)
+CROSSED_LABEL = "one name typed in the other's box"
 
 
 def _column(expression: str) -> str:
@@ -155,9 +169,7 @@ def _comparison_columns(fields: set[str]) -> dict[str, set[str]]:
     does not train a comparison on pairs blocked on any of them)."""
     names = {"first_name", "last_name"} & fields if {"first_name", "last_name"} <= fields else set()
     columns = {
-        "first_name": {"first_name"}
-        | names
-        | ({"postcode", "street"} & fields if names else set()),
+        "first_name": {"first_name"} | names,
         "last_name": {"last_name"} | names,
         "dob": {"dob"},
         "email": {"email"} | ({"first_name"} & fields),
@@ -256,7 +268,7 @@ class EngineLevel(cll.CustomLevel):
         return self.sql_condition.format(jaro_winkler=sql_dialect.jaro_winkler_function_name)
 
 
-def _name_comparison(column: str, both_names: bool, home: str | None = None) -> cl.CustomComparison:
+def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
     """Exact (term-frequency adjusted), swapped with the other name, or similar.
 
     One name alone in the other's box (the other name missing or different)
@@ -271,11 +283,16 @@ def _name_comparison(column: str, both_names: bool, home: str | None = None) -> 
         if both_names
         else []
     )
-    crossed = (
-        [cll.CustomLevel(CROSSED_NAME, label_for_charts="one name typed in the other's box")]
+    # One name alone in the other's box: an agreement the last-name comparison
+    # counts, even where that record's last-name box is empty; the first-name
+    # comparison weighs it as nothing (`NEUTRAL`).
+    crossed = [cll.CustomLevel(CROSSED_NAME, label_for_charts=CROSSED_LABEL)] if both_names else []
+    missing = f"{column}_l IS NULL OR {column}_r IS NULL"
+    null_level = (
+        cll.CustomLevel(f"({missing}) AND NOT ({CROSSED_NAME})")
         if column == "last_name" and both_names
-        else []
-    )
+        else cll.CustomLevel(missing)
+    ).configure(is_null_level=True, label_for_charts=f"{column} missing")
     # A name written as its initial agrees with every name of that letter.
     typed = "first_name_typed" if column == "first_name" else column
     initial = cll.CustomLevel(
@@ -283,24 +300,16 @@ def _name_comparison(column: str, both_names: bool, home: str | None = None) -> 
         f" AND substr({typed}_l, 1, 1) = substr({typed}_r, 1, 1)",
         label_for_charts="an initial and a name that starts with it",
     )
-    # Different first names under one surname at one address: a household's
-    # members far more often than chance (see `_household_dependence`).
-    household = (
-        [cll.CustomLevel(f"last_name_l = last_name_r AND ({home})", label_for_charts=HOUSEHOLD)]
-        if home and column == "first_name"
-        else []
-    )
     return cl.CustomComparison(
         output_column_name=column,
         comparison_levels=[
-            cll.NullLevel(column),
+            null_level,
             cll.ExactMatchLevel(column, term_frequency_adjustments=True),
             *swapped,
             *crossed,
             cll.JaroWinklerLevel(column, 0.95),
             cll.JaroWinklerLevel(column, 0.88),
             initial,
-            *household,
             cll.JaroWinklerLevel(column, 0.7),
             cll.ElseLevel(),
         ],
@@ -380,16 +389,21 @@ def _address_comparison(fields: set[str]) -> cl.CustomComparison:
     levels = [
         cll.CustomLevel(missing, label_for_charts="address missing").configure(is_null_level=True)
     ]
+    homes = []
     if {"postcode", "street"} <= fields:
-        levels.append(
-            cll.And(cll.ExactMatchLevel("postcode"), cll.ExactMatchLevel("street")).configure(
-                label_for_charts="postcode and street equal"
-            )
-        )
+        homes.append(("postcode_l = postcode_r AND street_l = street_r", HOME_LEVELS[0]))
     if "street" in fields:
-        levels.append(cll.ExactMatchLevel("street").configure(label_for_charts="street equal"))
+        homes.append(("street_l = street_r", HOME_LEVELS[1]))
     if "postcode" in fields:
-        levels.append(cll.ExactMatchLevel("postcode").configure(label_for_charts="postcode equal"))
+        homes.append(("postcode_l = postcode_r", HOME_LEVELS[2]))
+    for sql, label in homes:
+        # A family shares a surname and a home far more often than chance:
+        # such pairs have a level of their own, weighed by `_family_dependence`.
+        if "last_name" in fields:
+            levels.append(
+                EngineLevel(f"({sql}) AND {SURNAMES_ALIKE}", label_for_charts=f"{label}{FAMILY}")
+            )
+        levels.append(cll.CustomLevel(sql, label_for_charts=label))
     if "street" in fields:
         levels.append(
             cll.JaroWinklerLevel("street", 0.9).configure(label_for_charts="street similar")
@@ -420,18 +434,12 @@ def present_fields(profile: dict) -> set[str]:
     return {f for f, share in profile["fill"].items() if share >= MIN_FILL}
 
 
-def _home(fields: set[str]) -> str | None:
-    """SQL for two records at one address (postcode or street equal), if either is present."""
-    parts = [f"{c}_l = {c}_r" for c in ("postcode", "street") if c in fields]
-    return " OR ".join(parts) or None
-
-
 def model_settings(fields: set[str]) -> SettingsCreator:
     """Comparisons for the fields the data carries, and nothing it lacks: a level
     no pair can reach keeps an untrained m and says nothing true."""
     both_names = {"first_name", "last_name"} <= fields
     comparisons = [
-        _name_comparison(column, both_names, _home(fields))
+        _name_comparison(column, both_names)
         for column in ("first_name", "last_name")
         if column in fields
     ]
@@ -593,15 +601,20 @@ def _set_prior(linker: Linker, value: float) -> None:
 # wrong, so it would learn that one person's records often carry birth dates
 # decades apart. They rarely do once typos, swaps and missing dates have
 # levels of their own: this level's m is fixed, not trained. (Different first
-# names are learned: a household is weighed by its own level, see
-# `_household_dependence`, and registers differ in how freely names vary.)
+# names are learned: a family sharing a home is weighed apart, see
+# `family_dependence`, and registers differ in how freely names vary.)
 FIXED_M = {("dob", "All other comparisons"): 1e-3}
 # The m of a level no match in training reached (EM drove it towards 0): rare
 # among matches, but not impossible.
 M_UNSEEN = 1e-4
 # Names swapped between the boxes show in both name comparisons; the evidence
-# is counted once, in first_name: the last-name level weighs nothing.
-NEUTRAL = {("last_name", SWAPPED_LABEL), ("last_name", SWAPPED_TYPO_LABEL)}
+# is counted once: in first_name for a swap, in last_name for one name typed
+# in the other's box.
+NEUTRAL = {
+    ("last_name", SWAPPED_LABEL),
+    ("last_name", SWAPPED_TYPO_LABEL),
+    ("first_name", CROSSED_LABEL),
+}
 
 
 def _fix_unobserved(linker: Linker) -> dict[tuple[str, str], str]:
@@ -624,7 +637,7 @@ def _fix_unobserved(linker: Linker) -> dict[tuple[str, str], str]:
             fixed = FIXED_M.get(key)
             if key in NEUTRAL:
                 level.m_probability = level.u_probability
-                source = "m fixed to u: counted once, in first_name"
+                source = "m fixed to u: counted once, in the other name's comparison"
             elif fixed is not None:
                 level.m_probability = fixed
                 source = "m fixed: a junior and a senior would teach EM otherwise"
@@ -669,36 +682,110 @@ def _level(linker: Linker, comparison: str, label: str):
     return None
 
 
-def _household_dependence(linker: Linker, prior: float) -> dict | None:
-    """Weigh the household level by how often strangers really share a surname
-    and an address, not by chance.
+def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) -> dict | None:
+    """How many times more often than chance two people share a surname and a
+    home (postcode or street): a family's members do.
 
-    The model treats surname and address agreement as independent among
-    non-matches, but a household's members agree on both: multiplied, the two
-    weights count a shared home as near-proof of one person. The household
-    level's u is sampled jointly (different first names, one surname, one
-    address), so dividing it by the two agreements' own u gives the factor by
-    which they are not independent; its m is how often one person's records
-    carry different first names anywhere. Pairs of one person among the
-    sampled pairs (the prior times the level's trained m) are taken out of
-    its u."""
-    level = _level(linker, "first_name", HOUSEHOLD)
-    surname = _level(linker, "last_name", "Exact match on last_name")
-    homes = [_level(linker, "address", label) for label in HOME_LEVELS]
-    other = _level(linker, "first_name", "All other comparisons")
-    if level is None or surname is None or other is None:
+    Among the pairs sharing both, the share of one person's records is
+    estimated by EM from the comparisons that read neither (first names,
+    birth dates, emails, phones) with their trained m and u: a two-class
+    mixture whose only free parameter is that share. Its pairs of two people,
+    set against what the surname and home agreements would give if
+    independent, are the dependence. A register whose people vary their
+    names at one address is thus not taken for one full of families."""
+    homes = [c for c in ("postcode", "street") if c in fields]
+    if "last_name" not in fields or not homes or not fields - {"last_name", *ADDRESS}:
         return None
-    if not (level._has_estimated_u_values and surname._has_estimated_u_values):
+    chance = _family_pairs_by_chance(records, homes)
+    model = linker.misc.save_model_to_json()
+    scored = _predict_pairs(api, records, model, None, [_rule_sql(("last_name", c)) for c in homes])
+    if not chance or not scored.num_rows:
         return None
-    u_home = sum(h.u_probability for h in homes if h is not None and h._has_estimated_u_values)
-    # Its own m, trained, took households for one person: the first names of
-    # one person's records differ as often at home as elsewhere.
-    m_differ = other.m_probability
-    joint = max(level.u_probability - prior * level.m_probability, 0.0)
-    dependence = joint / (surname.u_probability * u_home) if u_home else 0.0
-    level.u_probability = max(dependence, other.u_probability)
-    level.m_probability = m_differ
-    return {"joint_u": joint, "dependence": dependence, "m": m_differ}
+    evidence = np.ones(scored.num_rows)
+    for comparison in linker._settings_obj.comparisons:
+        name = comparison.output_column_name
+        if name in ("last_name", "address") or f"gamma_{name}" not in scored.column_names:
+            continue
+        factors = {
+            lv.comparison_vector_value: lv._bayes_factor
+            for lv in comparison.comparison_levels
+            if not lv.is_null_level
+        }
+        gammas = scored.column(f"gamma_{name}").to_numpy(zero_copy_only=False)
+        evidence *= np.array([factors.get(int(g), 1.0) for g in gammas])
+    one_person = 0.5
+    for _ in range(500):
+        share = float(np.mean(one_person * evidence / (one_person * evidence + 1 - one_person)))
+        converged = abs(share - one_person) < 1e-7
+        one_person = share
+        if converged:
+            break
+    two_people = (1 - one_person) * scored.num_rows
+    return {
+        "pairs_sharing_surname_and_home": scored.num_rows,
+        "one_person_share": one_person,
+        "two_people_among_them": two_people,
+        "by_chance": chance,
+        "dependence": max(two_people / chance, 1.0),
+    }
+
+
+def _family_pairs_by_chance(records: pa.Table, homes: list[str]) -> float:
+    """Pairs sharing a surname and a home if the two agreements were independent."""
+    conn = duckdb.connect()
+    conn.register("records", records)
+
+    def pairs_sharing(*columns: str) -> int:
+        filled = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+        groups = f"SELECT count(*) k FROM records WHERE {filled} GROUP BY {', '.join(columns)}"
+        return int(conn.execute(f"SELECT sum(k * (k - 1) // 2) FROM ({groups})").fetchone()[0] or 0)
+
+    try:
+        n = records.num_rows
+        same_home = sum(pairs_sharing(c) for c in homes) - (
+            pairs_sharing(*homes) if len(homes) == 2 else 0
+        )
+        all_pairs = n * (n - 1) // 2
+        return pairs_sharing("last_name") * same_home / all_pairs if all_pairs else 0.0
+    finally:
+        conn.close()
+
+
+def _share_home_levels(linker: Linker) -> dict[tuple[str, str], str]:
+    """Each home level and its surnames-alike twin, weighed as the home level:
+    their trained m and sampled u summed (blocked on the surname, EM saw only
+    the twin)."""
+    sources = {}
+    for home, family in _home_twins(linker):
+        both = (home, family)
+        m = sum(lv.m_probability for lv in both if lv._has_estimated_m_values)
+        u = sum(lv.u_probability for lv in both if lv._has_estimated_u_values)
+        if m and u:
+            home.m_probability = family.m_probability = m
+            home.u_probability = family.u_probability = u
+            sources[("address", home.label_for_charts)] = (
+                "trained: the home level's, surnames alike or not"
+            )
+            sources[("address", family.label_for_charts)] = (
+                "trained: the home level's, u times the family dependence"
+            )
+    return sources
+
+
+def _home_twins(linker: Linker) -> list:
+    twins = [
+        (_level(linker, "address", label), _level(linker, "address", label + FAMILY))
+        for label in HOME_LEVELS
+    ]
+    return [(home, family) for home, family in twins if home is not None and family is not None]
+
+
+def _weigh_families(linker: Linker, dependence: float) -> None:
+    """A family shares a surname and a home `dependence` times more often than
+    chance: the twin's u, given that the surname comparison already counted the
+    surname once."""
+    for home, family in _home_twins(linker):
+        family.u_probability = min(home.u_probability * dependence, 1.0)
 
 
 def _problems(report: list[dict], trained_rules: list[str], fields: set[str]) -> list[str]:
@@ -711,7 +798,7 @@ def _problems(report: list[dict], trained_rules: list[str], fields: set[str]) ->
             f"only {len(report)} comparison(s) from the fields present ({', '.join(sorted(fields)) or 'none'})"
         )
     for comparison in report:
-        trained = [lv for lv in comparison["levels"][:-1] if lv["source"] == "trained"]
+        trained = [lv for lv in comparison["levels"][:-1] if lv["source"].startswith("trained")]
         if not any((lv["match_weight"] or 0) > 0 for lv in trained):
             problems.append(
                 f"{comparison['comparison']}: no agreement level was trained, so agreement "
@@ -744,11 +831,10 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
         # is the one that applies to all pairs.
         _set_prior(linker, prior)
         sources = _fix_unobserved(linker)
-        household = _household_dependence(linker, prior)
-        if household is not None:
-            sources[("first_name", HOUSEHOLD)] = (
-                "u: strangers sharing surname and address, beyond chance; m: first names differing"
-            )
+        sources |= _share_home_levels(linker)
+        family = family_dependence(api, records, linker, fields)
+        if family is not None:
+            _weigh_families(linker, family["dependence"])
         levels = _level_report(linker, sources)
 
         model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)
@@ -764,11 +850,30 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
             "training_rules": trained_rules,
             "rules_without_pairs": skipped,
             "comparisons": levels,
-            "household": household,
+            "family": family,
             "problems": _problems(levels, trained_rules, fields)
             + ([] if prior_rules else ["no near-certain rule to estimate the prior from"]),
         }
         return TrainedModel(model, model_version(model), records.num_rows, profile, report)
+
+
+def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
+    """How common each name is among all the nodes: `predict` weighs a name
+    agreement by these, so a pair's score does not depend on which other nodes
+    were scored with it."""
+    conn = duckdb.connect()
+    conn.register("records", records)
+    try:
+        return {
+            column: conn.execute(
+                f"SELECT {column}, count(*) / sum(count(*)) OVER () AS tf_{column} "
+                f"FROM records WHERE {column} IS NOT NULL GROUP BY {column}"
+            ).to_arrow_table()
+            for column in TERM_FREQUENCY_COLUMNS
+            if column in records.column_names
+        }
+    finally:
+        conn.close()
 
 
 def predict(
@@ -777,22 +882,37 @@ def predict(
     warehouse: Path,
     threshold: float | None,
     rules: list[str] | None = None,
+    frequencies: dict[str, pa.Table] | None = None,
 ) -> pa.Table:
     """Scored pairs at or above `threshold`: ids, match_probability and the gamma
-    levels. `rules` replaces the model's prediction blocking rules (SQL)."""
+    levels. `rules` replaces the model's prediction blocking rules (SQL);
+    `frequencies` (`term_frequencies` of every node) those of `records`."""
     with _splink_api(warehouse) as api:
-        model = model_for_dialect(model, api.sql_dialect.sql_dialect_str)
-        if rules is not None:
-            model = {
-                **model,
-                "blocking_rules_to_generate_predictions": [
-                    {"blocking_rule": sql, "sql_dialect": model["sql_dialect"]} for sql in rules
-                ],
-            }
-        splink_settings = {k: v for k, v in model.items() if k != FIELDS_KEY}
-        linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
-        scored = linker.inference.predict(threshold_match_probability=threshold)
-        return _scored_pairs(api, scored)
+        return _predict_pairs(api, records, model, threshold, rules, frequencies)
+
+
+def _predict_pairs(
+    api,
+    records: pa.Table,
+    model: dict,
+    threshold: float | None,
+    rules: list[str] | None,
+    frequencies: dict[str, pa.Table] | None = None,
+) -> pa.Table:
+    model = model_for_dialect(model, api.sql_dialect.sql_dialect_str)
+    if rules is not None:
+        model = {
+            **model,
+            "blocking_rules_to_generate_predictions": [
+                {"blocking_rule": sql, "sql_dialect": model["sql_dialect"]} for sql in rules
+            ],
+        }
+    splink_settings = {k: v for k, v in model.items() if k != FIELDS_KEY}
+    linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
+    for column, table in (frequencies or {}).items():
+        linker.table_management.register_term_frequency_lookup(_register(api, table), column)
+    scored = linker.inference.predict(threshold_match_probability=threshold)
+    return _scored_pairs(api, scored)
 
 
 def affordable_rules(

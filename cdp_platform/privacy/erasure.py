@@ -85,11 +85,19 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
                                WHERE r.email IS NOT NULL
                                  AND contains(lower(quarantine.raw), r.email))""",
                 )
-            if _tables(conn, "staging", "source_record_id"):
+            staged = _tables(conn, "staging", "source_record_id")
+            for table in ("identity_records", "record_nodes"):
+                if table in staged:
+                    delete(
+                        f"staging.{table}",
+                        "(source, source_record_id) IN (SELECT source, source_record_id "
+                        "FROM _erased_records)",
+                    )
+            if "record_nodes" in staged and "identity_nodes" in _tables(conn, "staging", "node_id"):
+                # A node is one person's records with equal fields: erased with them.
                 delete(
-                    "staging.identity_records",
-                    "(source, source_record_id) IN (SELECT source, source_record_id "
-                    "FROM _erased_records)",
+                    "staging.identity_nodes",
+                    "node_id NOT IN (SELECT node_id FROM staging.record_nodes)",
                 )
             if "record_clusters" in _tables(conn, "identity", "record_key"):
                 keys = (

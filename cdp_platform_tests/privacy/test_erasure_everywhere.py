@@ -65,16 +65,21 @@ def syncs_yaml(servers: dict, table: str, folder) -> str:
 
 
 def traces(query, email: str, person: str) -> list[str]:
-    """Every text column of the warehouse holding the email or the person id, except the
+    """Every text or text-list column of the warehouse holding the email or the person id, except the
     request's own bookkeeping (the `privacy` schema and the requests source)."""
     found = []
-    for schema, table, column in query(
-        """SELECT schema_name, table_name, column_name FROM duckdb_columns()
-           WHERE data_type = 'VARCHAR' AND schema_name <> 'privacy'
+    for schema, table, column, data_type in query(
+        """SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns()
+           WHERE data_type IN ('VARCHAR', 'VARCHAR[]') AND schema_name <> 'privacy'
              AND table_name NOT LIKE 'privacy_requests%'"""
     ):
+        matches = (
+            f'lower("{column}") IN (?, ?)'
+            if data_type == "VARCHAR"
+            else f'list_has_any(list_transform("{column}", v -> lower(v)), [?, ?])'
+        )
         hits = query(
-            f'SELECT count(*) FROM {schema}.{table} WHERE lower("{column}") IN (?, ?)',
+            f"SELECT count(*) FROM {schema}.{table} WHERE {matches}",
             [email.lower(), person],
         )[0][0]
         if hits:
