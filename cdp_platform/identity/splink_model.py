@@ -398,7 +398,7 @@ def _address_comparison(fields: set[str]) -> cl.CustomComparison:
         homes.append(("postcode_l = postcode_r", HOME_LEVELS[2]))
     for sql, label in homes:
         # A family shares a surname and a home far more often than chance:
-        # such pairs have a level of their own, weighed by `_family_dependence`.
+        # such pairs have a level of their own, weighed by `family_dependence`.
         if "last_name" in fields:
             levels.append(
                 EngineLevel(f"({sql}) AND {SURNAMES_ALIKE}", label_for_charts=f"{label}{FAMILY}")
@@ -701,6 +701,19 @@ def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) 
     scored = _predict_pairs(api, records, model, None, [_rule_sql(("last_name", c)) for c in homes])
     if not chance or not scored.num_rows:
         return None
+    one_person = _one_person_share(_evidence_beyond_surname_and_home(linker, scored))
+    two_people = (1 - one_person) * scored.num_rows
+    return {
+        "pairs_sharing_surname_and_home": scored.num_rows,
+        "one_person_share": one_person,
+        "two_people_among_them": two_people,
+        "by_chance": chance,
+        "dependence": max(two_people / chance, 1.0),
+    }
+
+
+def _evidence_beyond_surname_and_home(linker: Linker, scored: pa.Table) -> np.ndarray:
+    """Each pair's Bayes factor from the comparisons reading neither surname nor home."""
     evidence = np.ones(scored.num_rows)
     for comparison in linker._settings_obj.comparisons:
         name = comparison.output_column_name
@@ -713,21 +726,19 @@ def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) 
         }
         gammas = scored.column(f"gamma_{name}").to_numpy(zero_copy_only=False)
         evidence *= np.array([factors.get(int(g), 1.0) for g in gammas])
-    one_person = 0.5
+    return evidence
+
+
+def _one_person_share(evidence: np.ndarray) -> float:
+    """EM for the mixing share of a two-class mixture whose classes' likelihood
+    ratio per pair is `evidence`."""
+    share = 0.5
     for _ in range(500):
-        share = float(np.mean(one_person * evidence / (one_person * evidence + 1 - one_person)))
-        converged = abs(share - one_person) < 1e-7
-        one_person = share
-        if converged:
-            break
-    two_people = (1 - one_person) * scored.num_rows
-    return {
-        "pairs_sharing_surname_and_home": scored.num_rows,
-        "one_person_share": one_person,
-        "two_people_among_them": two_people,
-        "by_chance": chance,
-        "dependence": max(two_people / chance, 1.0),
-    }
+        updated = float(np.mean(share * evidence / (share * evidence + 1 - share)))
+        if abs(updated - share) < 1e-7:
+            return updated
+        share = updated
+    return share
 
 
 def _family_pairs_by_chance(records: pa.Table, homes: list[str]) -> float:

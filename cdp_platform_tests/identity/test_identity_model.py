@@ -7,6 +7,7 @@ import shutil
 from datetime import date
 
 import dagster as dg
+import numpy as np
 import pytest
 
 from cdp_platform.definitions import build_definitions
@@ -167,3 +168,14 @@ def test_the_model_is_retrained_when_the_evidence_shifts():
     assert model_store.needs_retraining(profile, grown) == "25,000 nodes, 10,000 when trained"
     with_dob = {**profile, "fill": {**profile["fill"], "dob": 0.4}}
     assert model_store.needs_retraining(profile, with_dob) == "dob appeared"
+
+
+def test_one_person_share_is_recovered_from_the_evidence_alone():
+    """The family dependence's mixture: pairs whose evidence says one person or
+    two, in a known proportion, give that proportion back."""
+    rng = np.random.default_rng(4)
+    one_person = rng.lognormal(6, 2, 300)  # Bayes factors far above 1
+    two_people = 1 / rng.lognormal(6, 2, 700)
+    share = splink_model._one_person_share(np.concatenate([one_person, two_people]))
+    assert abs(share - 0.3) < 0.02
+    assert splink_model._one_person_share(two_people) < 0.02
