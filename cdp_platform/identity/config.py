@@ -21,8 +21,10 @@ class BlockLists(BaseModel):
     email_local_parts: list[str] = Field(default_factory=list)
     phones: list[str] = Field(default_factory=list)
     names: list[str] = Field(default_factory=list)
+    # Honorifics typed before a first name: not the name.
+    titles: list[str] = Field(default_factory=list)
 
-    @field_validator("emails", "email_local_parts", "names")
+    @field_validator("emails", "email_local_parts", "names", "titles")
     @classmethod
     def _lower(cls, values: list[str]) -> list[str]:
         return sorted({str(v).strip().lower() for v in values})

@@ -11,6 +11,8 @@ block lists become NULL: they are never evidence.
 
 from __future__ import annotations
 
+import re
+
 from cdp_platform.identity.config import IdentityConfig
 
 # The common shape every source is mapped to before standardising.
@@ -142,11 +144,17 @@ def _list(values) -> str:
     return ", ".join(_literal(v) for v in values) or "NULL"
 
 
-def name_sql(column: str, blocked: list[str]) -> str:
+def name_sql(column: str, blocked: list[str], titles: list[str] = ()) -> str:
+    """Lower case without accents or punctuation; NULL for a blocked name.
+    Leading `titles` before a name are taken off; a title alone is kept, as
+    the only thing typed in that box."""
     folded = (
         f"trim(regexp_replace(regexp_replace(lower(strip_accents(trim({column}))), "
         "'[^a-z'' -]+', ' ', 'g'), '\\s+', ' ', 'g'))"
     )
+    if titles:
+        pattern = "^((" + "|".join(re.escape(t) for t in titles) + ") )+"
+        folded = f"trim(regexp_replace({folded}, {_literal(pattern)}, ''))"
     return f"CASE WHEN {folded} IN ('', {_list(blocked)}) THEN NULL ELSE {folded} END"
 
 
@@ -220,7 +228,7 @@ WITH raw ({", ".join(RAW_FIELDS)}) AS (
 ), clean AS (
   SELECT
     source, source_record_id,
-    {name_sql("first_name", config.blocked.names)} AS first_name,
+    {name_sql("first_name", config.blocked.names, config.blocked.titles)} AS first_name,
     {name_sql("last_name", config.blocked.names)} AS last_name,
     {email_sql("email", config)} AS email,
     CASE WHEN regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') IN ({blocked_phones})

@@ -210,3 +210,34 @@ def test_a_browser_signed_in_to_two_accounts_is_evidence_for_neither(landing, db
     browser = records(db)[("web_events", "anon-1")]
     assert (browser["email"], browser["user_id"], browser["first_name"]) == (None, None, None)
     assert browser["anonymous_id"] == "anon-1"  # still a record, so still mapped to a person
+
+
+def test_titles_are_taken_off_first_names(landing, db):
+    """An honorific before a first name is not the name; a title alone is what
+    was typed, and a first name that only looks like a title (Earl) is kept."""
+    typed = {
+        "201": "Dr Jane",
+        "202": "SIR",
+        "203": "Mr. John",
+        "204": "Earl",
+        "205": "Lady Mary Ann",
+    }
+    load(
+        landing,
+        db,
+        {
+            "crm_contacts": [
+                record("crm_contacts", {"Record ID": rid, "First Name": first, "Email": ""})
+                for rid, first in typed.items()
+            ]
+        },
+    )
+    rows = records(db)
+    assert {rid: rows[("crm_contacts", rid)]["first_name"] for rid in typed} == {
+        "201": "jane",
+        "202": "sir",
+        "203": "john",
+        "204": "earl",
+        "205": "mary ann",
+    }
+    assert rows[("crm_contacts", "203")]["first_name_canonical"] == "john"
