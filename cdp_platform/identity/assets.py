@@ -217,12 +217,24 @@ def identity_model(
             "training_records": trained.records,
             "training_rules": ", ".join(trained.report["training_rules"]) or "none",
             "match_weights": _levels_table(trained.report),
+            **_family_metadata(trained.report.get("family")),
             "match_weights_chart": dg.MetadataValue.path(str(charts / "match_weights.html")),
             "m_u_parameters_chart": dg.MetadataValue.path(str(charts / "m_u_parameters.html")),
             **common,
         },
         check_results=[cap_check, _model_check(trained.problems, trained.version)],
     )
+
+
+def _family_metadata(family: dict | None) -> dict:
+    """How much more often than chance people share a surname and a home here."""
+    if not family:
+        return {"family_dependence": "not estimated (no surname and home, or no other evidence)"}
+    return {
+        "family_dependence": dg.MetadataValue.float(round(family["dependence"], 2)),
+        "family_pairs": dg.MetadataValue.int(family["pairs_sharing_surname_and_home"]),
+        "family_pairs_two_people": dg.MetadataValue.int(round(family["two_people_among_them"])),
+    }
 
 
 def _model_check(problems: list[str], version: str) -> dg.AssetCheckResult:

@@ -47,6 +47,9 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
         stored = model_store.current(conn)
     assert stored.version == version and stored.model["link_type"] == "dedupe_only"
     assert not stored.report["problems"]
+    # Families: more people share a surname and a home than chance would give.
+    family = stored.report["family"]
+    assert family["dependence"] > 1 and 0 < family["one_person_share"] < 1
     # Built from the fields present: the demo carries all of them.
     assert {c["output_column_name"] for c in stored.model["comparisons"]} == {
         "first_name",
