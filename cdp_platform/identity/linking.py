@@ -35,7 +35,7 @@ from cdp_platform.identity.graph import (
     link_by_evidence,
     link_holders,
 )
-from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE
+from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE, SCORED_NODE
 from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
 from cdp_platform.resources.warehouse import table_exists
 
@@ -88,8 +88,7 @@ def _index_nodes(
         f"""CREATE OR REPLACE TEMP TABLE _node_index AS
         SELECT node_id, record_key,
                (row_number() OVER (ORDER BY record_key) - 1)::BIGINT AS idx,
-               first_name_canonical IS NOT NULL OR last_name IS NOT NULL
-                 OR email_match IS NOT NULL OR phone IS NOT NULL AS scored{extra}
+               ({SCORED_NODE}) AS scored{extra}
         FROM {NODES_TABLE}"""
     )
     rows = conn.execute("SELECT * FROM _node_index ORDER BY idx").to_arrow_table()

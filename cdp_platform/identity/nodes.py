@@ -39,6 +39,11 @@ MATCH_FIELDS = (
     "street",
     "dob",
 )
+# A node the model scores: one carrying a name, an email or a phone.
+SCORED_NODE = (
+    "first_name_canonical IS NOT NULL OR last_name IS NOT NULL"
+    " OR email_match IS NOT NULL OR phone IS NOT NULL"
+)
 # A name and at least one of these before equal records are collapsed.
 DISTINCTIVE_FIELDS = ("email_match", "phone", "dob", "street", "user_id")
 

@@ -34,6 +34,7 @@ from splink.internals import comparison_level
 from splink.internals.exceptions import EMTrainingException
 
 from cdp_platform import settings
+from cdp_platform.identity.nodes import NODES_TABLE, SCORED_NODE
 
 SEED = 20260801
 # EM sees at most this many pairs per blocking rule: more adds time, not accuracy
@@ -51,16 +52,15 @@ FIELDS = ("first_name", "last_name", "dob", "email", "phone", "postcode", "stree
 FIELDS_KEY = "cdp_fields"
 # The columns whose exact agreement is weighed by how common the value is.
 TERM_FREQUENCY_COLUMNS = ("first_name", "last_name")
-INPUT_SQL = """
+INPUT_SQL = f"""
 SELECT node_id AS unique_id, first_name_canonical AS first_name,
        first_name AS first_name_typed, last_name, email_match AS email, phone, phone_kind,
        last_name AS family_name,  -- see SURNAMES_ALIKE
        postcode, city,
        replace(street, ' ', '') AS street,  -- a space typed in the wrong place is common
        CAST(dob AS VARCHAR) AS dob
-FROM staging.identity_nodes
-WHERE first_name_canonical IS NOT NULL OR last_name IS NOT NULL
-   OR email_match IS NOT NULL OR phone IS NOT NULL
+FROM {NODES_TABLE}
+WHERE {SCORED_NODE}
 """
 # Candidate EM training rules, most trusted first (see `train_em`). EM learns
 # how often one person's records disagree on a field from pairs that agree on
