@@ -26,7 +26,6 @@ for tests that must see why a pair is or is not merged.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 from collections import Counter
 from dataclasses import dataclass, replace
@@ -35,11 +34,9 @@ from pathlib import Path
 
 from faker import Faker
 
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.benchmarks.febrl import MODIFIED, _write_csv, _write_truth
 
 SOURCE = "crm_contacts"
-DAY = "2026-08-01"
-MODIFIED = "2026-08-01T10:00:00+01:00"
 # Contacts are adults on the export day.
 YOUNGEST_DOB = date(2008, 7, 31)
 
@@ -564,19 +561,9 @@ def _timestamp(moment: datetime) -> str:
 
 def _write(out: Path, rows: list[dict], truth: list[tuple[str, str]]) -> Path:
     """`<out>/landing/crm_contacts/<DAY>.csv` and `<out>/ground_truth.csv`."""
-    spec = SOURCES[SOURCE]
     landing = out / "landing"
-    folder = landing / SOURCE
-    folder.mkdir(parents=True, exist_ok=True)
-    header = [c.name for c in spec.columns]
-    with (folder / f"{DAY}.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=header)
-        writer.writeheader()
-        writer.writerows({name: row.get(name, "") for name in header} for row in rows)
-    with (out / "ground_truth.csv").open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["source", "source_record_id", "true_person"])
-        writer.writerows((SOURCE, record_id, person) for record_id, person in truth)
+    _write_csv(landing, SOURCE, rows)
+    _write_truth(out, [(SOURCE, record_id, person) for record_id, person in truth])
     return landing
 
 
