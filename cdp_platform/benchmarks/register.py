@@ -35,26 +35,37 @@ TRUE_PERSON = "cluster"
 def write_register(source_file: Path, out: Path) -> Path:
     """Landing files and ground truth from `source_file`; returns the landing folder."""
     reader = "read_parquet" if source_file.suffix == ".parquet" else "read_csv_auto"
-    relation = duckdb.sql(f"SELECT * FROM {reader}(?)", params=[str(source_file)])
-    present = set(relation.columns)
-    if TRUE_PERSON not in present:
-        raise ValueError(f"{source_file}: no '{TRUE_PERSON}' column naming each record's person")
-    rows, truth = [], []
-    for n, record in enumerate(relation.fetchall(), start=1):
-        values = dict(zip(relation.columns, record, strict=True))
-        record_id = str(n)
-        row = {box: _text(values.get(column)) for box, column in COLUMNS.items()}
-        row |= {"Record ID": record_id, "Create Date": MODIFIED, "Last Modified Date": MODIFIED}
-        rows.append(row)
-        truth.append((SOURCE, record_id, str(values[TRUE_PERSON])))
+    conn = duckdb.connect()
+    try:
+        conn.execute(
+            f"CREATE TABLE register AS SELECT row_number() OVER () AS n, * FROM {reader}(?)",
+            [str(source_file)],
+        )
+        present = {row[0] for row in conn.execute("DESCRIBE register").fetchall()}
+        if TRUE_PERSON not in present:
+            raise ValueError(
+                f"{source_file}: no '{TRUE_PERSON}' column naming each record's person"
+            )
+        boxes = [
+            f"nullif(trim(CAST({column} AS VARCHAR)), '') AS \"{box}\""
+            for box, column in COLUMNS.items()
+            if column in present
+        ]
+        rows = conn.execute(
+            f"""SELECT CAST(n AS VARCHAR) AS "Record ID", {", ".join(boxes)},
+                       '{MODIFIED}' AS "Create Date", '{MODIFIED}' AS "Last Modified Date"
+                FROM register ORDER BY n"""
+        ).to_arrow_table()
+        truth = conn.execute(
+            f"SELECT '{SOURCE}', CAST(n AS VARCHAR), CAST({TRUE_PERSON} AS VARCHAR) "
+            "FROM register ORDER BY n"
+        ).fetchall()
+    finally:
+        conn.close()
     landing = out / "landing"
-    _write_csv(landing, SOURCE, rows)
+    _write_csv(landing, SOURCE, rows.to_pylist())
     _write_truth(out, truth)
     return landing
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value).strip()
 
 
 def main(argv: list[str] | None = None) -> None:

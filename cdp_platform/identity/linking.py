@@ -248,7 +248,7 @@ def resolve_persons(
                 "deterministic",
                 "review label",
                 0.0,
-                "labelled non-match in review",
+                KEPT_APART,
                 KEPT_APART,
             )
 

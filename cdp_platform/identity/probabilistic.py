@@ -90,16 +90,19 @@ def calibrated_threshold(probabilities: np.ndarray, target_precision: float) -> 
     return max(round(stepped, 6), CANDIDATE_PROBABILITY)
 
 
+def _with_state(conn: duckdb.DuckDBPyConnection, where: str = "") -> pa.Table:
+    """The nodes Splink compares, with their columns of the registered `STATE`."""
+    return splink_model.read_input(conn, f"JOIN {STATE} x ON x.node_id = i.unique_id {where}")
+
+
 def _predict(
-    conn: duckdb.DuckDBPyConnection,
+    records: pa.Table,
     model: dict,
     warehouse: Path,
-    where: str,
     threshold: float | None,
     rules: list[str],
     frequencies: dict[str, pa.Table],
 ) -> pa.Table:
-    records = splink_model.read_input(conn, f"JOIN {STATE} x ON x.node_id = i.unique_id {where}")
     if records.num_rows < 2:
         return pa.table(
             {
@@ -135,10 +138,10 @@ def score_nodes(
     state = pa.table({"node_id": node_ids, "joined": joined.astype(np.int64)})
     conn.register(STATE, state)
     try:
-        everyone = splink_model.read_input(conn)
+        everyone = _with_state(conn)
         rules, loose = splink_model.affordable_rules(everyone, warehouse, fields, apart="joined")
         frequencies = splink_model.term_frequencies(everyone)
-        first = _predict(conn, model, warehouse, "", CANDIDATE_PROBABILITY, rules, frequencies)
+        first = _predict(everyone, model, warehouse, CANDIDATE_PROBABILITY, rules, frequencies)
         fa = np.array([index[u] for u in first["unique_id_l"].to_pylist()], dtype=np.int64)
         fb = np.array([index[u] for u in first["unique_id_r"].to_pylist()], dtype=np.int64)
         count = len(node_ids)
@@ -153,10 +156,9 @@ def score_nodes(
             pa.table({"node_id": node_ids, "joined": joined.astype(np.int64), "grp": in_group}),
         )
         second = _predict(
-            conn,
+            _with_state(conn, "WHERE x.grp >= 0"),
             model,
             warehouse,
-            "WHERE x.grp >= 0",
             None,
             ["l.grp = r.grp AND l.joined <> r.joined"],
             frequencies,

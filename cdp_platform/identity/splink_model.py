@@ -719,13 +719,13 @@ def _evidence_beyond_surname_and_home(linker: Linker, scored: pa.Table) -> np.nd
         name = comparison.output_column_name
         if name in ("last_name", "address") or f"gamma_{name}" not in scored.column_names:
             continue
-        factors = {
-            lv.comparison_vector_value: lv._bayes_factor
-            for lv in comparison.comparison_levels
-            if not lv.is_null_level
-        }
+        levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
+        # Indexed by gamma + 1: a missing value (gamma -1) weighs nothing.
+        factors = np.ones(max(lv.comparison_vector_value for lv in levels) + 2)
+        for lv in levels:
+            factors[lv.comparison_vector_value + 1] = lv._bayes_factor
         gammas = scored.column(f"gamma_{name}").to_numpy(zero_copy_only=False)
-        evidence *= np.array([factors.get(int(g), 1.0) for g in gammas])
+        evidence *= factors[gammas.astype(np.int64) + 1]
     return evidence
 
 
@@ -741,25 +741,33 @@ def _one_person_share(evidence: np.ndarray) -> float:
     return share
 
 
-def _family_pairs_by_chance(records: pa.Table, homes: list[str]) -> float:
-    """Pairs sharing a surname and a home if the two agreements were independent."""
+@contextmanager
+def _over(records: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory connection where `records` is the table `records`."""
     conn = duckdb.connect()
     conn.register("records", records)
-
-    def pairs_sharing(*columns: str) -> int:
-        filled = " AND ".join(f"{c} IS NOT NULL" for c in columns)
-        groups = f"SELECT count(*) k FROM records WHERE {filled} GROUP BY {', '.join(columns)}"
-        return int(conn.execute(f"SELECT sum(k * (k - 1) // 2) FROM ({groups})").fetchone()[0] or 0)
-
     try:
-        n = records.num_rows
+        yield conn
+    finally:
+        conn.close()
+
+
+def _family_pairs_by_chance(records: pa.Table, homes: list[str]) -> float:
+    """Pairs sharing a surname and a home if the two agreements were independent."""
+    with _over(records) as conn:
+
+        def pairs_sharing(*columns: str) -> int:
+            filled = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+            groups = f"SELECT count(*) k FROM records WHERE {filled} GROUP BY {', '.join(columns)}"
+            total = conn.execute(f"SELECT sum(k * (k - 1) // 2) FROM ({groups})").fetchone()[0]
+            return int(total or 0)
+
         same_home = sum(pairs_sharing(c) for c in homes) - (
             pairs_sharing(*homes) if len(homes) == 2 else 0
         )
-        all_pairs = n * (n - 1) // 2
-        return pairs_sharing("last_name") * same_home / all_pairs if all_pairs else 0.0
-    finally:
-        conn.close()
+        same_surname = pairs_sharing("last_name")
+    all_pairs = records.num_rows * (records.num_rows - 1) // 2
+    return same_surname * same_home / all_pairs if all_pairs else 0.0
 
 
 def _share_home_levels(linker: Linker) -> dict[tuple[str, str], str]:
@@ -872,9 +880,7 @@ def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
     """How common each name is among all the nodes: `predict` weighs a name
     agreement by these, so a pair's score does not depend on which other nodes
     were scored with it."""
-    conn = duckdb.connect()
-    conn.register("records", records)
-    try:
+    with _over(records) as conn:
         return {
             column: conn.execute(
                 f"SELECT {column}, count(*) / sum(count(*)) OVER () AS tf_{column} "
@@ -883,8 +889,6 @@ def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
             for column in TERM_FREQUENCY_COLUMNS
             if column in records.column_names
         }
-    finally:
-        conn.close()
 
 
 def predict(
