@@ -144,6 +144,21 @@ CROSSED_NAME = (
     " OR coalesce(last_name_l = first_name_typed_r, false)"
 )
 CROSSED_LABEL = "one name typed in the other's box"
+# Suffixes of an identifier's levels by how the first names compare.
+FIRST_EQUAL = " and first name equal"
+FIRST_ALIKE = " equal, first names alike"
+FIRST_MISSING = " equal, a first name missing"
+SHARED = " equal, first names differ"
+# A name written as its initial agrees with every name of that letter.
+INITIAL = (
+    "(length({name}_l) = 1 OR length({name}_r) = 1)"
+    " AND substr({name}_l, 1, 1) = substr({name}_r, 1, 1)"
+)
+# First names that agree as the deterministic rules read them: one canonical
+# name, a typo, or an initial.
+FIRST_NAMES_ALIKE = "{jaro_winkler}(first_name_l, first_name_r) >= 0.88 OR " + INITIAL.format(
+    name="first_name_typed"
+)
 
 
 def _column(expression: str) -> str:
@@ -293,12 +308,9 @@ def _name_comparison(column: str, both_names: bool) -> cl.CustomComparison:
         if column == "last_name" and both_names
         else cll.CustomLevel(missing)
     ).configure(is_null_level=True, label_for_charts=f"{column} missing")
-    # A name written as its initial agrees with every name of that letter.
     typed = "first_name_typed" if column == "first_name" else column
     initial = cll.CustomLevel(
-        f"(length({typed}_l) = 1 OR length({typed}_r) = 1)"
-        f" AND substr({typed}_l, 1, 1) = substr({typed}_r, 1, 1)",
-        label_for_charts="an initial and a name that starts with it",
+        INITIAL.format(name=typed), label_for_charts="an initial and a name that starts with it"
     )
     return cl.CustomComparison(
         output_column_name=column,
@@ -341,16 +353,25 @@ def _dob_comparison() -> cl.CustomComparison:
 
 
 def _identifier_comparison(column: str, with_first_name: bool) -> cl.CustomComparison:
-    """Exact agreement, split by whether the first names agree too: one address
-    or number typed by two household members is weaker evidence than by one."""
-    split = (
+    """Exact agreement, split by how the first names compare: one address or
+    number typed by two household members is no evidence of one person."""
+    equal = f"{column}_l = {column}_r"
+    agreements = (
         [
             cll.And(cll.ExactMatchLevel(column), cll.ExactMatchLevel("first_name")).configure(
-                label_for_charts=f"{column} and first name equal"
-            )
+                label_for_charts=f"{column}{FIRST_EQUAL}"
+            ),
+            EngineLevel(
+                f"{equal} AND ({FIRST_NAMES_ALIKE})", label_for_charts=f"{column}{FIRST_ALIKE}"
+            ),
+            cll.CustomLevel(
+                f"{equal} AND (first_name_l IS NULL OR first_name_r IS NULL)",
+                label_for_charts=f"{column}{FIRST_MISSING}",
+            ),
+            cll.CustomLevel(equal, label_for_charts=f"{column}{SHARED}"),
         ]
         if with_first_name
-        else []
+        else [cll.ExactMatchLevel(column).configure(label_for_charts=f"{column} equal")]
     )
     # A mobile is personal: two different mobiles is evidence of two people.
     mobiles = (
@@ -365,17 +386,7 @@ def _identifier_comparison(column: str, with_first_name: bool) -> cl.CustomCompa
     )
     return cl.CustomComparison(
         output_column_name=column,
-        comparison_levels=[
-            cll.NullLevel(column),
-            *split,
-            cll.ExactMatchLevel(column).configure(
-                label_for_charts=f"{column} equal, first names differ or missing"
-                if with_first_name
-                else f"{column} equal"
-            ),
-            *mobiles,
-            cll.ElseLevel(),
-        ],
+        comparison_levels=[cll.NullLevel(column), *agreements, *mobiles, cll.ElseLevel()],
     )
 
 
@@ -607,13 +618,20 @@ FIXED_M = {("dob", "All other comparisons"): 1e-3}
 # The m of a level no match in training reached (EM drove it towards 0): rare
 # among matches, but not impossible.
 M_UNSEEN = 1e-4
-# Names swapped between the boxes show in both name comparisons; the evidence
-# is counted once: in first_name for a swap, in last_name for one name typed
-# in the other's box.
+# Levels weighed as nothing (m = u), and why. Names swapped between the boxes
+# show in both name comparisons; the evidence is counted once: in first_name
+# for a swap, in last_name for one name typed in the other's box. An email or
+# number shared by people whose first names differ is a household's (the
+# deterministic rules refuse it too); the random sample that gives u cannot
+# see how often families share one, so it is not weighed as a person's.
+COUNTED_ONCE = "m fixed to u: counted once, in the other name's comparison"
+HOUSEHOLD = "m fixed to u: a household shares it as often as one person repeats it"
 NEUTRAL = {
-    ("last_name", SWAPPED_LABEL),
-    ("last_name", SWAPPED_TYPO_LABEL),
-    ("first_name", CROSSED_LABEL),
+    ("last_name", SWAPPED_LABEL): COUNTED_ONCE,
+    ("last_name", SWAPPED_TYPO_LABEL): COUNTED_ONCE,
+    ("first_name", CROSSED_LABEL): COUNTED_ONCE,
+    ("email", f"email{SHARED}"): HOUSEHOLD,
+    ("phone", f"phone{SHARED}"): HOUSEHOLD,
 }
 
 
@@ -637,7 +655,7 @@ def _fix_unobserved(linker: Linker) -> dict[tuple[str, str], str]:
             fixed = FIXED_M.get(key)
             if key in NEUTRAL:
                 level.m_probability = level.u_probability
-                source = "m fixed to u: counted once, in the other name's comparison"
+                source = NEUTRAL[key]
             elif fixed is not None:
                 level.m_probability = fixed
                 source = "m fixed: a junior and a senior would teach EM otherwise"
@@ -791,6 +809,28 @@ def _share_home_levels(linker: Linker) -> dict[tuple[str, str], str]:
     return sources
 
 
+def _weigh_missing_first_names(linker: Linker) -> dict[tuple[str, str], str]:
+    """An email or number on a record without a first name, weighed as the
+    identifier's agreement among records whose first names agree: EM cannot
+    see such pairs (they are blocked on the identifier alone), and the first
+    name's absence says nothing of the match."""
+    sources = {}
+    for column in ("email", "phone"):
+        missing = _level(linker, column, column + FIRST_MISSING)
+        agreeing = [
+            _level(linker, column, column + suffix) for suffix in (FIRST_EQUAL, FIRST_ALIKE)
+        ]
+        trained = [lv for lv in agreeing if lv is not None and lv._has_estimated_m_values]
+        if missing is None or not trained:
+            continue
+        missing.m_probability = sum(lv.m_probability for lv in trained)
+        missing.u_probability = sum(lv.u_probability for lv in trained)
+        sources[(column, missing.label_for_charts)] = (
+            "trained: the agreeing first names' levels together"
+        )
+    return sources
+
+
 def _home_twins(linker: Linker) -> list:
     twins = [
         (_level(linker, "address", label), _level(linker, "address", label + FAMILY))
@@ -851,6 +891,7 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
         _set_prior(linker, prior)
         sources = _fix_unobserved(linker)
         sources |= _share_home_levels(linker)
+        sources |= _weigh_missing_first_names(linker)
         family = family_dependence(api, records, linker, fields)
         if family is not None:
             _weigh_families(linker, family["dependence"])

@@ -15,6 +15,7 @@ from cdp_platform.demo.generator import generate
 from cdp_platform.identity import model_store, splink_model
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import connect
+from cdp_platform_tests.pipeline_runs import run_landing
 
 
 def _models(warehouse) -> list[tuple[str, bool]]:
@@ -109,6 +110,49 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
     ]
     assert check.passed
     assert result.asset_materializations_for_node("person_id_map")
+
+
+# A couple at one address sharing an email and a landline; one of them again
+# with her own email, which a nameless newsletter sign-up carries too.
+COUPLE = """
+9000001,Margaret,Smith,the.smiths.ls6@gmail.com,0113 496 0750,12 Quarry Lane,Leeds,LS6 2AB,GB,,,,,customer,subscribed,2026-08-01T09:00:00+01:00,2026-08-01T09:00:00+01:00
+9000002,Oliver,Smith,the.smiths.ls6@gmail.com,0113 496 0750,12 Quarry Lane,Leeds,LS6 2AB,GB,,,,,customer,subscribed,2026-08-01T09:00:00+01:00,2026-08-01T09:00:00+01:00
+9000003,Margaret,Smith,maggie.quarry@gmail.com,,12 Quarry Lane,Leeds,LS6 2AB,GB,,,,,customer,subscribed,2026-08-01T09:00:00+01:00,2026-08-01T09:00:00+01:00
+9000004,,,maggie.quarry@gmail.com,,,,,GB,,,,,customer,subscribed,2026-08-01T09:00:00+01:00,2026-08-01T09:00:00+01:00
+"""
+
+
+def test_an_email_and_landline_shared_by_a_couple_do_not_make_them_one(demo_landing, tmp_path):
+    """The trained model weighs an identifier shared by people whose first names
+    differ as nothing (a household's), and one on a record without a first name
+    as the identifier's agreement."""
+    landing = tmp_path / "landing"
+    shutil.copytree(demo_landing, landing)
+    day = landing / "crm_contacts" / "2026-08-01.csv"
+    with day.open("a", encoding="utf-8") as handle:
+        handle.write(COUPLE.lstrip())
+    warehouse = tmp_path / "warehouse.duckdb"
+    run_landing(landing, warehouse)
+
+    with connect(warehouse) as conn:
+        report = model_store.current(conn).report
+        person = dict(
+            conn.execute(
+                "SELECT source_record_id, person_id FROM identity.person_id_map "
+                "WHERE source = 'crm_contacts' AND source_record_id LIKE '900000_'"
+            ).fetchall()
+        )
+    levels = {
+        (comparison["comparison"], level["level"]): level
+        for comparison in report["comparisons"]
+        for level in comparison["levels"]
+    }
+    for column in ("email", "phone"):
+        shared = levels[(column, f"{column} equal, first names differ")]
+        assert shared["match_weight"] == 0 and shared["source"] == splink_model.HOUSEHOLD
+        assert levels[(column, f"{column} equal, a first name missing")]["match_weight"] > 5
+    assert person["9000001"] != person["9000002"]  # the couple
+    assert person["9000004"] == person["9000003"]  # a nameless sign-up with her own email
 
 
 def test_too_few_records_leave_links_deterministic(landing, instance, query):
