@@ -36,12 +36,19 @@ from cdp_platform.identity.graph import (
     link_holders,
 )
 from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE, SCORED_NODE
-from cdp_platform.identity.probabilistic import CANDIDATE_PROBABILITY, score_nodes
+from cdp_platform.identity.probabilistic import (
+    CANDIDATE_PROBABILITY,
+    THRESHOLD_STEP,
+    score_nodes,
+)
+from cdp_platform.identity.splink_model import model_version
 from cdp_platform.resources.warehouse import table_exists
 
 EDGES_TABLE = "identity.identity_edges"
 LABELS_TABLE = "identity.review_labels"  # written by `review.py`
 CLUSTERS_TABLE = "identity.record_clusters"
+MAP_TABLE = "identity.person_id_map"  # the previous run's, written by `clusters.py`
+THRESHOLDS_TABLE = "identity.link_thresholds"  # each model version's last threshold
 
 
 @dataclass(frozen=True)
@@ -171,10 +178,15 @@ def resolve_persons(
             named,
             probabilistic.target_precision,
             config.clustering.max_group_nodes,
+            _previous_threshold(conn, model_version(model)),
         )
-        triples = list(
-            zip(result.a.tolist(), result.b.tolist(), result.probability.tolist(), strict=True)
+        _keep_threshold(conn, model_version(model), result.threshold)
+        probability = with_hysteresis(
+            result.probability,
+            result.threshold,
+            *_previously_together(conn, result.a, result.b),
         )
+        triples = list(zip(result.a.tolist(), result.b.tolist(), probability.tolist(), strict=True))
         prior = model["probability_two_random_records_match"]
         refused = link_by_evidence(graph, triples, scored.tolist(), result.threshold, prior)
         scoring = {
@@ -257,6 +269,63 @@ def resolve_persons(
     _write_edges(conn, offers)
     records = conn.execute(f"SELECT count(*) FROM {RECORD_NODES_TABLE}").fetchone()[0]
     return _summarise(conn, records, len(labels), len(set(labels)), scoring)
+
+
+def with_hysteresis(
+    probability: np.ndarray, threshold: float, together: np.ndarray, apart: np.ndarray
+) -> np.ndarray:
+    """Pairs within one threshold step keep the previous run's decision: one
+    person's records stay together a little below the threshold, two people's
+    stay apart a little above it. Records erased after identity saw them, or
+    another day's names, shift term frequencies and so probabilities by a
+    hair; a pair sitting on the threshold would otherwise flip each run."""
+    near_below = (probability >= threshold - THRESHOLD_STEP) & (probability < threshold)
+    near_above = (probability >= threshold) & (probability < threshold + THRESHOLD_STEP)
+    kept = np.where(together & near_below, threshold, probability)
+    return np.where(apart & near_above, np.nextafter(threshold, 0), kept)
+
+
+def _previously_together(
+    conn: duckdb.DuckDBPyConnection, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each node pair: both nodes held by one person in the previous map,
+    and held by two."""
+    unknown = np.zeros(len(a), dtype=bool)
+    if not len(a) or not table_exists(conn, MAP_TABLE):
+        return unknown, unknown
+    rows = conn.execute(
+        f"""SELECT n.idx, min(m.person_id)
+        FROM _node_index n JOIN {RECORD_NODES_TABLE} rn ON rn.node_id = n.node_id
+        JOIN {MAP_TABLE} m ON m.source || ':' || m.source_record_id = rn.record_key
+        GROUP BY 1"""
+    ).fetchall()
+    held = dict(rows)
+    person_a = np.array([held.get(i) for i in a.tolist()], dtype=object)
+    person_b = np.array([held.get(i) for i in b.tolist()], dtype=object)
+    known = np.array([x is not None for x in person_a]) & np.array(
+        [x is not None for x in person_b]
+    )
+    same = known & (person_a == person_b)
+    return same, known & ~same
+
+
+def _previous_threshold(conn: duckdb.DuckDBPyConnection, version: str) -> float | None:
+    if not table_exists(conn, THRESHOLDS_TABLE):
+        return None
+    row = conn.execute(
+        f"SELECT threshold FROM {THRESHOLDS_TABLE} WHERE model_version = ?", [version]
+    ).fetchone()
+    return row[0] if row else None
+
+
+def _keep_threshold(conn: duckdb.DuckDBPyConnection, version: str, threshold: float) -> None:
+    conn.execute(
+        f"CREATE TABLE IF NOT EXISTS {THRESHOLDS_TABLE} "
+        "(model_version VARCHAR PRIMARY KEY, threshold DOUBLE, recorded_at TIMESTAMPTZ)"
+    )
+    conn.execute(
+        f"INSERT OR REPLACE INTO {THRESHOLDS_TABLE} VALUES (?, ?, now())", [version, threshold]
+    )
 
 
 def _why_apart(graph: PersonGraph, refused: dict, a: int, b: int, below: str) -> str | None:

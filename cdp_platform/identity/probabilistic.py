@@ -72,6 +72,16 @@ def evidence_sql(model: dict) -> str:
     return f"concat_ws('; ', {', '.join(parts)})"
 
 
+def kept_threshold(calibrated: float, previous: float | None) -> float:
+    """The previous run's threshold while the calibration stays within one step
+    of it: records a run erased after identity had seen them, or a quiet day,
+    move the estimate across a step now and then, and the pairs on it would
+    flip back and forth."""
+    if previous is not None and abs(calibrated - previous) <= THRESHOLD_STEP + 1e-9:
+        return previous
+    return calibrated
+
+
 def calibrated_threshold(probabilities: np.ndarray, target_precision: float) -> float:
     """The lowest probability at which the pairs at or above it are, by the
     model's own estimate (their mean probability), right at `target_precision`,
@@ -130,6 +140,7 @@ def score_nodes(
     identifier_pairs: tuple[np.ndarray, np.ndarray],
     target_precision: float,
     max_group_nodes: int,
+    previous_threshold: float | None = None,
 ) -> ScoredPairs:
     """Both passes for the nodes `node_ids` (their index is their position);
     `joined` is each node's cluster after the configured identifiers."""
@@ -166,9 +177,12 @@ def score_nodes(
     finally:
         conn.unregister(STATE)
     pairs = _combine(conn, model, first, second, index)
-    threshold = calibrated_threshold(
-        first["match_probability"].to_numpy() if first.num_rows else np.array([]),
-        target_precision,
+    threshold = kept_threshold(
+        calibrated_threshold(
+            first["match_probability"].to_numpy() if first.num_rows else np.array([]),
+            target_precision,
+        ),
+        previous_threshold,
     )
     return ScoredPairs(
         *pairs,

@@ -103,3 +103,18 @@ def test_ids_survive_another_day_of_data_and_changes_are_explained(tmp_path, mon
         }
     changed = {before[key] for key in before if key in after and after[key] != before[key]}
     assert changed <= explained
+
+
+def test_pairs_near_the_threshold_keep_their_previous_decision():
+    import numpy as np
+
+    from cdp_platform.identity.linking import with_hysteresis
+
+    probability = np.array([0.855, 0.855, 0.865, 0.865, 0.80, 0.95])
+    together = np.array([True, False, False, False, True, False])
+    apart = np.array([False, False, True, False, False, True])
+    kept = with_hysteresis(probability, 0.86, together, apart)
+    linked = (kept >= 0.86).tolist()
+    # together just below: kept; new just below: apart; apart just above: kept
+    # apart; new just above: linked; far from the threshold: as scored.
+    assert linked == [True, False, False, True, False, True]
