@@ -17,7 +17,7 @@ from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.linking import CLUSTERS_TABLE, EDGES_TABLE, resolve_persons
 from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
-from cdp_platform.identity.review import QUEUE_TABLE, build_queue
+from cdp_platform.identity.review import QUEUE_TABLE, build_queue, labelled_node_pairs
 from cdp_platform.identity.splink_logging import splink_logs_to
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
@@ -160,7 +160,8 @@ def identity_model(
     with warehouse.get_connection() as conn:
         records = splink_model.read_input(conn)
         stored = model_store.current(conn)
-    profile = splink_model.evidence_profile(records)
+        labelled = labelled_node_pairs(conn)
+    profile = {**splink_model.evidence_profile(records), "labels": len(labelled)}
     fields = splink_model.present_fields(profile)
     with splink_logs_to(context.log):
         counts = splink_model.blocking_counts(records, path, fields) if records.num_rows else []
@@ -202,7 +203,7 @@ def identity_model(
     context.log.info(f"identity_model: training ({changed if not config.retrain else 'asked to'})")
     charts = model_store.charts_dir(path)
     with splink_logs_to(context.log):
-        trained = splink_model.train(records, path, charts)
+        trained = splink_model.train(records, path, charts, labelled)
     healthy = not trained.problems
     with warehouse.get_connection() as conn:
         model_store.save(conn, trained, current=healthy)
@@ -215,6 +216,7 @@ def identity_model(
             "retrained_because": "asked to" if config.retrain else changed,
             "used_for_prediction": healthy,
             "training_records": trained.records,
+            "review_labels_learnt_from": len(labelled),
             "training_rules": ", ".join(trained.report["training_rules"]) or "none",
             "match_weights": _levels_table(trained.report),
             **_family_metadata(trained.report.get("family")),

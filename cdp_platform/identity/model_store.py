@@ -88,6 +88,9 @@ def needs_retraining(trained_on: dict, now: dict) -> str | None:
             return f"{field} {'appeared' if is_ >= MIN_FILL else 'disappeared'}"
         if abs(was - is_) > FILL_SHIFT:
             return f"{field} filled on {is_:.0%} of nodes, {was:.0%} when trained"
+    labels_then, labels_now = trained_on.get("labels", 0), now.get("labels", 0)
+    if labels_then != labels_now:
+        return f"{labels_now:,} review labels, {labels_then:,} when trained"
     old, new = max(trained_on["nodes"], 1), max(now["nodes"], 1)
     if new / old > SIZE_FACTOR or old / new > SIZE_FACTOR:
         return f"{new:,} nodes, {old:,} when trained"

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import duckdb
 
 from cdp_platform.identity.linking import EDGES_TABLE, LABELS_TABLE
+from cdp_platform.identity.nodes import RECORD_NODES_TABLE
 from cdp_platform.resources.warehouse import table_exists
 
 QUEUE_TABLE = "identity.review_queue"
@@ -31,6 +32,20 @@ def ensure_labels(conn: duckdb.DuckDBPyConnection) -> None:
             record_a VARCHAR, record_b VARCHAR, label VARCHAR, labelled_at TIMESTAMPTZ,
             labelled_by VARCHAR, PRIMARY KEY (record_a, record_b))"""
     )
+
+
+def labelled_node_pairs(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
+    """(node_a, node_b, label) of every label joining two different nodes, the
+    latest first: what training learns from."""
+    if not table_exists(conn, LABELS_TABLE) or not table_exists(conn, RECORD_NODES_TABLE):
+        return []
+    return conn.execute(
+        f"""SELECT a.node_id, b.node_id, l.label FROM {LABELS_TABLE} l
+        JOIN {RECORD_NODES_TABLE} a ON a.record_key = l.record_a
+        JOIN {RECORD_NODES_TABLE} b ON b.record_key = l.record_b
+        WHERE a.node_id <> b.node_id
+        ORDER BY l.labelled_at DESC, l.record_a, l.record_b"""
+    ).fetchall()
 
 
 def labels(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
@@ -72,7 +87,8 @@ class QueueSummary:
 
 
 def build_queue(conn: duckdb.DuckDBPyConnection, band: tuple[float, float]) -> QueueSummary:
-    """Write `identity.review_queue`: the band's Splink pairs, labelled or not."""
+    """Write `identity.review_queue`: the band's Splink pairs, labelled or not,
+    and every labelled pair wherever the model now scores it."""
     ensure_labels(conn)
     conn.execute(
         f"""CREATE OR REPLACE TABLE {QUEUE_TABLE} AS
@@ -81,6 +97,7 @@ def build_queue(conn: duckdb.DuckDBPyConnection, band: tuple[float, float]) -> Q
         FROM {EDGES_TABLE} e
         LEFT JOIN {LABELS_TABLE} l USING (record_a, record_b)
         WHERE e.edge_kind = 'probabilistic' AND e.match_probability >= ? AND e.match_probability < ?
+           OR l.label IS NOT NULL
         ORDER BY l.label IS NOT NULL, abs(e.match_probability - 0.5)""",
         [band[0], band[1]],
     )

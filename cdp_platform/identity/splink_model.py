@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -866,10 +867,63 @@ def _problems(report: list[dict], trained_rules: list[str], fields: set[str]) ->
     return problems
 
 
-def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) -> TrainedModel:
+# A trained level's m counts as this many labelled matches when review labels
+# refine it: a few labels nudge what EM learnt from thousands of pairs, many
+# outweigh it.
+EM_AS_LABELS = 50
+# Labelled pairs read per training, the latest first (their nodes are compared
+# all against all).
+MAX_LABELS = 500
+
+
+def learn_from_labels(
+    api, linker: Linker, records: pa.Table, labelled: list[tuple[str, str, str]]
+) -> dict[tuple[str, str], str]:
+    """Each trained level's m, refined by the comparison levels of the node pairs
+    reviewers labelled a match (Splink's estimate from pairwise labels, blended
+    with EM's as a prior worth `EM_AS_LABELS` labels). Non-matches are not a
+    random sample of pairs, so u keeps its random-sample estimate."""
+    matches = {tuple(sorted(pair[:2])) for pair in labelled[:MAX_LABELS] if pair[2] == "match"}
+    if not matches:
+        return {}
+    nodes = sorted({node for pair in matches for node in pair})
+    subset = records.filter(pc.is_in(records["unique_id"], pa.array(nodes)))
+    model = linker.misc.save_model_to_json()
+    scored = _predict_pairs(api, subset, model, None, ["l.unique_id < r.unique_id"])
+    keys = zip(scored["unique_id_l"].to_pylist(), scored["unique_id_r"].to_pylist(), strict=True)
+    chosen = np.array([tuple(sorted(k)) in matches for k in keys], dtype=bool)
+    sources = {}
+    for comparison in linker._settings_obj.comparisons:
+        column = f"gamma_{comparison.output_column_name}"
+        if column not in scored.column_names:
+            continue
+        gammas = scored[column].to_numpy(zero_copy_only=False)[chosen]
+        gammas = gammas[gammas >= 0]  # a missing value says nothing of m
+        if not len(gammas):
+            continue
+        for level in comparison.comparison_levels:
+            if level.is_null_level or not level._has_estimated_m_values:
+                continue
+            seen = int(np.sum(gammas == level.comparison_vector_value))
+            level.m_probability = (EM_AS_LABELS * level.m_probability + seen) / (
+                EM_AS_LABELS + len(gammas)
+            )
+            sources[(comparison.output_column_name, level.label_for_charts)] = (
+                f"trained: EM and {len(gammas)} labelled matches"
+            )
+    return sources
+
+
+def train(
+    records: pa.Table,
+    warehouse: Path,
+    charts_dir: Path | None = None,
+    labelled: list[tuple[str, str, str]] | None = None,
+) -> TrainedModel:
     """Comparisons, prior and EM rules chosen from the fields present; u by random
-    sampling, then EM over every rule the data can feed; seeded."""
-    profile = evidence_profile(records)
+    sampling, then EM over every rule the data can feed, refined by the
+    reviewers' labelled matches (node pairs); seeded."""
+    profile = {**evidence_profile(records), "labels": len(labelled or [])}
     fields = present_fields(profile)
     with _splink_api(warehouse) as api:
         linker = Linker(_register(api, records), model_settings(fields), log_level=QUIET)
@@ -889,7 +943,9 @@ def train(records: pa.Table, warehouse: Path, charts_dir: Path | None = None) ->
         # the true rate on FEBRL3). The prior from the near-certain rules above
         # is the one that applies to all pairs.
         _set_prior(linker, prior)
+        refined = learn_from_labels(api, linker, records, labelled or [])
         sources = _fix_unobserved(linker)
+        sources |= {key: note for key, note in refined.items() if sources[key] == "trained"}
         sources |= _share_home_levels(linker)
         sources |= _weigh_missing_first_names(linker)
         family = family_dependence(api, records, linker, fields)

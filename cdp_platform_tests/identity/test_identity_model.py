@@ -215,6 +215,8 @@ def test_the_model_is_retrained_when_the_evidence_shifts():
     assert model_store.needs_retraining(profile, grown) == "25,000 nodes, 10,000 when trained"
     with_dob = {**profile, "fill": {**profile["fill"], "dob": 0.4}}
     assert model_store.needs_retraining(profile, with_dob) == "dob appeared"
+    labelled = {**profile, "labels": 3}
+    assert model_store.needs_retraining(profile, labelled) == "3 review labels, 0 when trained"
 
 
 def test_one_person_share_is_recovered_from_the_evidence_alone():

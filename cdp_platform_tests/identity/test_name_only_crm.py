@@ -150,5 +150,11 @@ def test_review_labels_decide_the_next_run_both_ways(crm, monkeypatch):
         labelled = conn.execute(
             "SELECT count(label) FROM identity.review_queue WHERE label IS NOT NULL"
         ).fetchone()[0]
+        models, report = conn.execute(
+            "SELECT count(*), max(report_json) FILTER (WHERE is_current) "
+            "FROM identity.model_versions"
+        ).fetchone()
     assert refusal == "labelled non-match in review"
     assert labelled >= 1
+    # The labels retrained the model, which learnt from the labelled match.
+    assert models == 2 and "trained: EM and 1 labelled matches" in report
