@@ -187,13 +187,13 @@ def resolve_persons(
             *_previously_together(conn, result.a, result.b),
         )
         triples = list(zip(result.a.tolist(), result.b.tolist(), probability.tolist(), strict=True))
-        prior = model["probability_two_random_records_match"]
-        refused = link_by_evidence(graph, triples, scored.tolist(), result.threshold, prior)
+        refused = link_by_evidence(graph, triples, scored.tolist(), result.threshold, result.prior)
         scoring = {
             "candidates": result.candidates,
             "groups_scored": result.groups,
             "pairs_scored": len(triples),
             "threshold": round(result.threshold, 4),
+            "prior_in_data": float(f"{result.prior:.4g}"),
             "rules_too_loose": ", ".join(result.loose_rules) or "none",
         }
         scores = {

@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
@@ -31,6 +32,9 @@ from cdp_platform.identity import splink_model
 
 # Pairs at least as likely a match as not are candidates.
 CANDIDATE_PROBABILITY = 0.5
+# The first pass keeps pairs this likely under the trained prior, so that the
+# data's own prior (`prior_in_data`) can lift them to candidates.
+FIRST_PASS_PROBABILITY = 0.01
 THRESHOLD_STEP = 0.01
 STATE = "_node_state"
 
@@ -47,6 +51,7 @@ class ScoredPairs:
     groups: int  # tentative groups scored in full
     threshold: float
     loose_rules: list[str]  # prediction rules left out: too many pairs for the data
+    prior: float  # the data's own (`prior_in_data`), which the probabilities use
 
 
 def _literal(text: str) -> str:
@@ -70,6 +75,55 @@ def evidence_sql(model: dict) -> str:
         )
         parts.append(f"CASE s.gamma_{column} {cases} END")
     return f"concat_ws('; ', {', '.join(parts)})"
+
+
+def prior_in_data(probability: np.ndarray, prior: float, joined: float, pairs: float) -> float:
+    """The prior at which the node pairs expected to match, those the
+    identifiers joined plus the scored pairs' probabilities, are the prior
+    times all pairs (EM's estimate of the prior, over the pairs scored).
+
+    The trained prior comes from near-certain rules assumed to find a fixed
+    share of the matches: too high where identifiers find most of them, too low
+    in a register whose duplicates are typed freely."""
+    if not pairs or not len(probability):
+        return prior
+    factors = _bayes_factors(probability, prior)
+    value = prior
+    for _ in range(200):
+        updated = (joined + float(np.sum(_probability(factors, value)))) / pairs
+        updated = min(max(updated, 1e-12), 0.5)
+        if abs(updated - value) <= 1e-6 * value:
+            return updated
+        value = updated
+    return value
+
+
+def _bayes_factors(probability: np.ndarray, prior: float) -> np.ndarray:
+    certain = np.clip(probability, 0.0, 1.0 - 1e-16)
+    return certain / (1 - certain) * (1 - prior) / prior
+
+
+def _probability(factors: np.ndarray, prior: float) -> np.ndarray:
+    with np.errstate(over="ignore", invalid="ignore"):
+        odds = factors * prior / (1 - prior)
+        return np.where(np.isinf(odds), 1.0, odds / (1 + odds))
+
+
+def reweighed(scored: pa.Table, prior: float, new_prior: float) -> pa.Table:
+    """Splink's pairs with their probabilities under `new_prior`."""
+    if not scored.num_rows or new_prior == prior:
+        return scored
+    column = scored.schema.get_field_index("match_probability")
+    factors = _bayes_factors(scored["match_probability"].to_numpy(zero_copy_only=False), prior)
+    return scored.set_column(
+        column, "match_probability", pa.array(_probability(factors, new_prior), pa.float64())
+    )
+
+
+def _joined_pairs(nodes: pa.Table) -> float:
+    """Node pairs the configured identifiers already put in one person."""
+    clusters = np.unique(nodes["joined"].to_numpy(zero_copy_only=False), return_counts=True)[1]
+    return float(np.sum(clusters * (clusters - 1) / 2))
 
 
 def kept_threshold(calibrated: float, previous: float | None) -> float:
@@ -152,7 +206,17 @@ def score_nodes(
         everyone = _with_state(conn)
         rules, loose = splink_model.affordable_rules(everyone, warehouse, fields, apart="joined")
         frequencies = splink_model.term_frequencies(everyone)
-        first = _predict(everyone, model, warehouse, CANDIDATE_PROBABILITY, rules, frequencies)
+        first = _predict(everyone, model, warehouse, FIRST_PASS_PROBABILITY, rules, frequencies)
+        trained_prior = model["probability_two_random_records_match"]
+        nodes = everyone.num_rows
+        prior = prior_in_data(
+            first["match_probability"].to_numpy(zero_copy_only=False) if first.num_rows else [],
+            trained_prior,
+            _joined_pairs(everyone),
+            nodes * (nodes - 1) / 2,
+        )
+        first = reweighed(first, trained_prior, prior)
+        first = first.filter(pc.greater_equal(first["match_probability"], CANDIDATE_PROBABILITY))
         fa = np.array([index[u] for u in first["unique_id_l"].to_pylist()], dtype=np.int64)
         fb = np.array([index[u] for u in first["unique_id_r"].to_pylist()], dtype=np.int64)
         count = len(node_ids)
@@ -174,6 +238,7 @@ def score_nodes(
             ["l.grp = r.grp AND l.joined <> r.joined"],
             frequencies,
         )
+        second = reweighed(second, trained_prior, prior)
     finally:
         conn.unregister(STATE)
     pairs = _combine(conn, model, first, second, index)
@@ -190,6 +255,7 @@ def score_nodes(
         groups=int(len(set(in_group.tolist()) - {-1})),
         threshold=threshold,
         loose_rules=loose,
+        prior=prior,
     )
 
 

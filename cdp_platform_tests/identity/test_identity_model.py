@@ -228,3 +228,25 @@ def test_one_person_share_is_recovered_from_the_evidence_alone():
     share = splink_model._one_person_share(np.concatenate([one_person, two_people]))
     assert abs(share - 0.3) < 0.02
     assert splink_model._one_person_share(two_people) < 0.02
+
+
+def test_the_prior_in_the_data_is_recovered_from_the_scored_pairs():
+    """Scored pairs whose Bayes factors separate 2,000 matches from 20,000
+    non-matches, among 10^8 pairs of which identifiers joined 3,000: the prior
+    is found again from a trained prior ten times too low or too high, and the
+    probabilities re-weighed with it."""
+    import pyarrow as pa
+
+    from cdp_platform.identity import probabilistic
+
+    rng = np.random.default_rng(7)
+    factors = np.concatenate([rng.lognormal(14, 2, 2_000), rng.lognormal(0, 2, 20_000)])
+    pairs, joined = 1e8, 3_000
+    truth = (joined + 2_000) / pairs
+    for trained in (truth / 10, truth * 10):
+        odds = factors * trained / (1 - trained)
+        found = probabilistic.prior_in_data(odds / (1 + odds), trained, joined, pairs)
+        assert abs(found - truth) / truth < 0.05
+    scored = pa.table({"match_probability": odds / (1 + odds)})
+    reweighed = probabilistic.reweighed(scored, trained, truth)["match_probability"].to_numpy()
+    assert np.sum(reweighed > 0.5) < np.sum(odds > 1)  # the trained prior was too high
