@@ -177,11 +177,12 @@ class Linkage:
     Two clusters are one person when their best pair reaches the threshold and
     no pair of their nodes carries evidence against it (a probability below
     the prior: the comparison made them less likely one person than two
-    records drawn at random). Otherwise the average over every pair they could
-    have (their scored nodes multiplied, a pair never scored counting as
-    nothing) must say they are more likely one person than two: one strong
-    pair between people whose other nodes disagree is a chain, not a match,
-    while one person's many records, some badly typed, still hold together.
+    records drawn at random). Where one does, the average over every pair they
+    could have (their scored nodes multiplied, a pair never scored counting as
+    nothing) must also say they are more likely one person than two: one
+    strong pair between people whose other nodes disagree is a chain, not a
+    match, while one person's many records, some badly typed, still hold
+    together.
     """
 
     def __init__(self, graph: PersonGraph, scored: list[bool], against: float, threshold: float):
@@ -216,8 +217,9 @@ class Linkage:
         if worst >= self.against:
             return best
         possible = max(self.weight.get(ra, 1), 1) * max(self.weight.get(rb, 1), 1)
-        # The average's bar is even odds, mapped onto the threshold's scale.
-        return min(total / possible / EVEN_ODDS, 1.0) * self.threshold
+        # The average's bar is even odds, mapped onto the threshold's scale;
+        # evidence against never makes a merge easier than the best pair alone.
+        return min(best, min(total / possible / EVEN_ODDS, 1.0) * self.threshold)
 
     def merged(self, kept: int, gone: int) -> None:
         self.weight[kept] = self.weight.get(kept, 0) + self.weight.pop(gone, 0)

@@ -48,7 +48,7 @@ EDGES_TABLE = "identity.identity_edges"
 LABELS_TABLE = "identity.review_labels"  # written by `review.py`
 CLUSTERS_TABLE = "identity.record_clusters"
 MAP_TABLE = "identity.person_id_map"  # the previous run's, written by `clusters.py`
-THRESHOLDS_TABLE = "identity.link_thresholds"  # each model version's last threshold
+CALIBRATION_TABLE = "identity.link_calibration"  # each model's last threshold and prior
 
 
 @dataclass(frozen=True)
@@ -178,9 +178,9 @@ def resolve_persons(
             named,
             probabilistic.target_precision,
             config.clustering.max_group_nodes,
-            _previous_threshold(conn, model_version(model)),
+            _previous_calibration(conn, model_version(model)),
         )
-        _keep_threshold(conn, model_version(model), result.threshold)
+        _keep_calibration(conn, model_version(model), result.threshold, result.prior)
         probability = with_hysteresis(
             result.probability,
             result.threshold,
@@ -309,22 +309,28 @@ def _previously_together(
     return same, known & ~same
 
 
-def _previous_threshold(conn: duckdb.DuckDBPyConnection, version: str) -> float | None:
-    if not table_exists(conn, THRESHOLDS_TABLE):
+def _previous_calibration(
+    conn: duckdb.DuckDBPyConnection, version: str
+) -> tuple[float, float] | None:
+    """The threshold and prior in the data of this model's last run."""
+    if not table_exists(conn, CALIBRATION_TABLE):
         return None
     row = conn.execute(
-        f"SELECT threshold FROM {THRESHOLDS_TABLE} WHERE model_version = ?", [version]
+        f"SELECT threshold, prior FROM {CALIBRATION_TABLE} WHERE model_version = ?", [version]
     ).fetchone()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
 
 
-def _keep_threshold(conn: duckdb.DuckDBPyConnection, version: str, threshold: float) -> None:
+def _keep_calibration(
+    conn: duckdb.DuckDBPyConnection, version: str, threshold: float, prior: float
+) -> None:
     conn.execute(
-        f"CREATE TABLE IF NOT EXISTS {THRESHOLDS_TABLE} "
-        "(model_version VARCHAR PRIMARY KEY, threshold DOUBLE, recorded_at TIMESTAMPTZ)"
+        f"CREATE TABLE IF NOT EXISTS {CALIBRATION_TABLE} (model_version VARCHAR PRIMARY KEY, "
+        "threshold DOUBLE, prior DOUBLE, recorded_at TIMESTAMPTZ)"
     )
     conn.execute(
-        f"INSERT OR REPLACE INTO {THRESHOLDS_TABLE} VALUES (?, ?, now())", [version, threshold]
+        f"INSERT OR REPLACE INTO {CALIBRATION_TABLE} VALUES (?, ?, ?, now())",
+        [version, threshold, prior],
     )
 
 

@@ -126,6 +126,19 @@ def _joined_pairs(nodes: pa.Table) -> float:
     return float(np.sum(clusters * (clusters - 1) / 2))
 
 
+# A prior in the data within this share of the last run's is the last run's.
+PRIOR_TOLERANCE = 0.05
+
+
+def kept_prior(estimated: float, previous: float | None) -> float:
+    """The previous run's prior while the estimate stays within
+    `PRIOR_TOLERANCE` of it: a re-run, or a day's records, would otherwise move
+    every probability by a hair and flip the pairs on the threshold."""
+    if previous is not None and abs(estimated - previous) <= PRIOR_TOLERANCE * previous:
+        return previous
+    return estimated
+
+
 def kept_threshold(calibrated: float, previous: float | None) -> float:
     """The previous run's threshold while the calibration stays within one step
     of it: records a run erased after identity had seen them, or a quiet day,
@@ -194,10 +207,12 @@ def score_nodes(
     identifier_pairs: tuple[np.ndarray, np.ndarray],
     target_precision: float,
     max_group_nodes: int,
-    previous_threshold: float | None = None,
+    previous: tuple[float, float] | None = None,
 ) -> ScoredPairs:
     """Both passes for the nodes `node_ids` (their index is their position);
-    `joined` is each node's cluster after the configured identifiers."""
+    `joined` is each node's cluster after the configured identifiers;
+    `previous` the threshold and prior of the last run with this model."""
+    previous_threshold, previous_prior = previous or (None, None)
     fields = splink_model.model_fields(model)
     index = {node: i for i, node in enumerate(node_ids)}
     state = pa.table({"node_id": node_ids, "joined": joined.astype(np.int64)})
@@ -209,11 +224,14 @@ def score_nodes(
         first = _predict(everyone, model, warehouse, FIRST_PASS_PROBABILITY, rules, frequencies)
         trained_prior = model["probability_two_random_records_match"]
         nodes = everyone.num_rows
-        prior = prior_in_data(
-            first["match_probability"].to_numpy(zero_copy_only=False) if first.num_rows else [],
-            trained_prior,
-            _joined_pairs(everyone),
-            nodes * (nodes - 1) / 2,
+        prior = kept_prior(
+            prior_in_data(
+                first["match_probability"].to_numpy(zero_copy_only=False) if first.num_rows else [],
+                trained_prior,
+                _joined_pairs(everyone),
+                nodes * (nodes - 1) / 2,
+            ),
+            previous_prior,
         )
         first = reweighed(first, trained_prior, prior)
         first = first.filter(pc.greater_equal(first["match_probability"], CANDIDATE_PROBABILITY))
