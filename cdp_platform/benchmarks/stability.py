@@ -56,7 +56,7 @@ def measure_stability(generated: Path, work: Path, env: dict | None = None) -> d
             person
             for (person,) in conn.execute(
                 "SELECT other_person_id FROM identity.person_id_history "
-                "WHERE event IN ('merge', 'split')"
+                "WHERE event IN ('merge', 'split', 'move')"
             ).fetchall()
         }
     kept = earlier & set(after.values())  # a split leaves the id with its largest part

@@ -373,6 +373,7 @@ def person_id_map(
             "ids_created": result.created,
             "ids_merged": result.merged,
             "ids_split": result.split,
+            "ids_with_records_moved": result.moved,
             "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
         },
         check_results=checks,

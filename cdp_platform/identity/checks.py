@@ -59,7 +59,7 @@ def person_map_checks(
     ).fetchone()
     (changed,) = conn.execute(
         f"SELECT count(DISTINCT other_person_id) FROM {HISTORY_TABLE} "
-        "WHERE run_id = ? AND event IN ('merge', 'split')",
+        "WHERE run_id = ? AND event IN ('merge', 'split', 'move')",
         [run_id],
     ).fetchone()
     singleton_share = singletons / persons if persons else 0.0

@@ -32,6 +32,7 @@ class ClusterResult:
     created: int
     merged: int
     split: int
+    moved: int  # earlier persons some of whose records moved to another person
 
 
 def assign_stable_ids(
@@ -62,6 +63,7 @@ def assign_stable_ids(
         created=sum(e.event == "create" for e in events),
         merged=sum(e.event == "merge" for e in events),
         split=sum(e.event == "split" for e in events),
+        moved=len({e.other_person_id for e in events if e.event == "move"}),
     )
 
 

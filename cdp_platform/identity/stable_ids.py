@@ -8,8 +8,10 @@ overlap:
 - an earlier person whose records now fall into several clusters (a split)
   leaves its id with the part holding most of its records; the other parts
   get new ids;
+- records of an earlier person that now sit in a cluster another earlier
+  person keeps have moved (a split from one, joining the other);
 - a cluster of records never seen before gets a new id.
-Every create, merge and split is returned as an event for
+Every create, merge, split and move is returned as an event for
 `identity.person_id_history`. With unchanged input nothing changes.
 """
 
@@ -23,9 +25,9 @@ import pandas as pd
 
 @dataclass(frozen=True)
 class IdEvent:
-    event: str  # create | merge | split
-    person_id: str  # the id that carries on (or is created)
-    other_person_id: str | None  # the id merged into it, or split from
+    event: str  # create | merge | split | move
+    person_id: str  # the id that carries on (or is created, or records moved to)
+    other_person_id: str | None  # the id merged into it, or split or moved from
     records: int
 
 
@@ -78,6 +80,14 @@ def assign_person_ids(
         IdEvent("merge", assigned[component], merged, int(sizes[component]))
         for component, merged in zip(
             homes.loc[~keeps, "component"], homes.loc[~keeps, "person_id"], strict=True
+        )
+    ]
+    # Parts of earlier persons in a cluster another earlier person keeps: moves.
+    moved = overlap[~is_home & overlap["component"].isin(list(assigned))]
+    events += [
+        IdEvent("move", assigned[component], person_id, int(size))
+        for component, person_id, size in zip(
+            moved["component"], moved["person_id"], moved["size"], strict=True
         )
     ]
     # Parts of earlier persons that did not keep the id: splits.

@@ -44,6 +44,14 @@ def test_a_split_leaves_the_id_with_the_largest_part():
     assert events == [("split", ids["c"], "p1", 1)]
 
 
+def test_records_moving_to_another_person_are_logged_as_a_move():
+    ids, events = run(
+        {"a": 0, "b": 0, "c": 1, "d": 1}, {"a": "p1", "b": "p1", "c": "p2", "d": "p1"}
+    )
+    assert ids == {"a": "p1", "b": "p1", "c": "p2", "d": "p2"}
+    assert events == [("move", "p2", "p1", 1)]
+
+
 def test_new_records_get_a_new_id_that_was_never_used():
     ids, events = run({"x": 0}, {"a": "p1"}, age={"p1": 1})
     assert ids["x"] not in {"p1"}
@@ -98,7 +106,7 @@ def test_ids_survive_another_day_of_data_and_changes_are_explained(tmp_path, mon
         explained = {
             p
             for (p,) in conn.execute(
-                "SELECT other_person_id FROM identity.person_id_history WHERE event IN ('merge', 'split')"
+                "SELECT other_person_id FROM identity.person_id_history WHERE event IN ('merge', 'split', 'move')"
             ).fetchall()
         }
     changed = {before[key] for key in before if key in after and after[key] != before[key]}
