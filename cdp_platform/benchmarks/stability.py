@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 from cdp_platform.benchmarks.measure import cdp_command, measure
+from cdp_platform.identity.stable_ids import CHANGE_EVENTS
 from cdp_platform.resources.warehouse import connect
 
 
@@ -56,7 +57,7 @@ def measure_stability(generated: Path, work: Path, env: dict | None = None) -> d
             person
             for (person,) in conn.execute(
                 "SELECT other_person_id FROM identity.person_id_history "
-                "WHERE event IN ('merge', 'split', 'move')"
+                f"WHERE event IN {CHANGE_EVENTS}"
             ).fetchall()
         }
     kept = earlier & set(after.values())  # a split leaves the id with its largest part

@@ -12,6 +12,7 @@ import duckdb
 
 from cdp_platform.identity.clusters import HISTORY_TABLE, MAP_TABLE
 from cdp_platform.identity.config import IdentityChecks
+from cdp_platform.identity.stable_ids import CHANGE_EVENTS
 
 CLUSTER_CHECK = "largest_person_below_cap"
 SINGLETON_CHECK = "singleton_share_below_limit"
@@ -59,7 +60,7 @@ def person_map_checks(
     ).fetchone()
     (changed,) = conn.execute(
         f"SELECT count(DISTINCT other_person_id) FROM {HISTORY_TABLE} "
-        "WHERE run_id = ? AND event IN ('merge', 'split', 'move')",
+        f"WHERE run_id = ? AND event IN {CHANGE_EVENTS}",
         [run_id],
     ).fetchone()
     singleton_share = singletons / persons if persons else 0.0

@@ -18,10 +18,9 @@ import pyarrow as pa
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from cdp_platform.identity.linking import CLUSTERS_TABLE
+from cdp_platform.identity.linking import CLUSTERS_TABLE, MAP_TABLE
 from cdp_platform.identity.stable_ids import IdEvent, assign_person_ids
 
-MAP_TABLE = "identity.person_id_map"
 PERSONS_TABLE = "identity.persons"  # every id ever issued, and what became of it
 HISTORY_TABLE = "identity.person_id_history"
 

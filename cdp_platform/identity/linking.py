@@ -184,7 +184,7 @@ def resolve_persons(
         probability = with_hysteresis(
             result.probability,
             result.threshold,
-            *_previously_together(conn, result.a, result.b),
+            *_previously_together(conn, result.a, result.b, len(node_ids)),
         )
         triples = list(zip(result.a.tolist(), result.b.tolist(), probability.tolist(), strict=True))
         refused = link_by_evidence(graph, triples, scored.tolist(), result.threshold, result.prior)
@@ -286,26 +286,21 @@ def with_hysteresis(
 
 
 def _previously_together(
-    conn: duckdb.DuckDBPyConnection, a: np.ndarray, b: np.ndarray
+    conn: duckdb.DuckDBPyConnection, a: np.ndarray, b: np.ndarray, count: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """For each node pair: both nodes held by one person in the previous map,
     and held by two."""
-    unknown = np.zeros(len(a), dtype=bool)
-    if not len(a) or not table_exists(conn, MAP_TABLE):
-        return unknown, unknown
-    rows = conn.execute(
-        f"""SELECT n.idx, min(m.person_id)
-        FROM _node_index n JOIN {RECORD_NODES_TABLE} rn ON rn.node_id = n.node_id
-        JOIN {MAP_TABLE} m ON m.source || ':' || m.source_record_id = rn.record_key
-        GROUP BY 1"""
-    ).fetchall()
-    held = dict(rows)
-    person_a = np.array([held.get(i) for i in a.tolist()], dtype=object)
-    person_b = np.array([held.get(i) for i in b.tolist()], dtype=object)
-    known = np.array([x is not None for x in person_a]) & np.array(
-        [x is not None for x in person_b]
-    )
-    same = known & (person_a == person_b)
+    person = np.full(count, -1, dtype=np.int64)  # each node's previous person, as a code
+    if table_exists(conn, MAP_TABLE):
+        held = conn.execute(
+            f"""SELECT n.idx, dense_rank() OVER (ORDER BY min(m.person_id)) AS person
+            FROM _node_index n JOIN {RECORD_NODES_TABLE} rn ON rn.node_id = n.node_id
+            JOIN {MAP_TABLE} m ON m.source || ':' || m.source_record_id = rn.record_key
+            GROUP BY 1"""
+        ).fetchnumpy()
+        person[held["idx"]] = held["person"]
+    known = (person[a] >= 0) & (person[b] >= 0)
+    same = known & (person[a] == person[b])
     return same, known & ~same
 
 

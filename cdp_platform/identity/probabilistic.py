@@ -130,23 +130,14 @@ def _joined_pairs(nodes: pa.Table) -> float:
 PRIOR_TOLERANCE = 0.05
 
 
-def kept_prior(estimated: float, previous: float | None) -> float:
-    """The previous run's prior while the estimate stays within
-    `PRIOR_TOLERANCE` of it: a re-run, or a day's records, would otherwise move
-    every probability by a hair and flip the pairs on the threshold."""
-    if previous is not None and abs(estimated - previous) <= PRIOR_TOLERANCE * previous:
-        return previous
-    return estimated
-
-
-def kept_threshold(calibrated: float, previous: float | None) -> float:
-    """The previous run's threshold while the calibration stays within one step
+def kept(estimate: float, previous: float | None, tolerance: float) -> float:
+    """The previous run's value while the new estimate stays within `tolerance`
     of it: records a run erased after identity had seen them, or a quiet day,
-    move the estimate across a step now and then, and the pairs on it would
-    flip back and forth."""
-    if previous is not None and abs(calibrated - previous) <= THRESHOLD_STEP + 1e-9:
+    move the threshold and the prior by a hair, and the pairs on the threshold
+    would flip back and forth."""
+    if previous is not None and abs(estimate - previous) <= tolerance + 1e-12:
         return previous
-    return calibrated
+    return estimate
 
 
 def calibrated_threshold(probabilities: np.ndarray, target_precision: float) -> float:
@@ -224,7 +215,7 @@ def score_nodes(
         first = _predict(everyone, model, warehouse, FIRST_PASS_PROBABILITY, rules, frequencies)
         trained_prior = model["probability_two_random_records_match"]
         nodes = everyone.num_rows
-        prior = kept_prior(
+        prior = kept(
             prior_in_data(
                 first["match_probability"].to_numpy(zero_copy_only=False) if first.num_rows else [],
                 trained_prior,
@@ -232,6 +223,7 @@ def score_nodes(
                 nodes * (nodes - 1) / 2,
             ),
             previous_prior,
+            PRIOR_TOLERANCE * (previous_prior or 0),
         )
         first = reweighed(first, trained_prior, prior)
         first = first.filter(pc.greater_equal(first["match_probability"], CANDIDATE_PROBABILITY))
@@ -260,12 +252,13 @@ def score_nodes(
     finally:
         conn.unregister(STATE)
     pairs = _combine(conn, model, first, second, index)
-    threshold = kept_threshold(
+    threshold = kept(
         calibrated_threshold(
             first["match_probability"].to_numpy() if first.num_rows else np.array([]),
             target_precision,
         ),
         previous_threshold,
+        THRESHOLD_STEP,
     )
     return ScoredPairs(
         *pairs,

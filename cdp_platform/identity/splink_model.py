@@ -26,7 +26,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -883,21 +882,36 @@ def learn_from_labels(
     reviewers labelled a match (Splink's estimate from pairwise labels, blended
     with EM's as a prior worth `EM_AS_LABELS` labels). Non-matches are not a
     random sample of pairs, so u keeps its random-sample estimate."""
-    matches = {tuple(sorted(pair[:2])) for pair in labelled[:MAX_LABELS] if pair[2] == "match"}
+    matches = [pair[:2] for pair in labelled[:MAX_LABELS] if pair[2] == "match"]
     if not matches:
         return {}
-    nodes = sorted({node for pair in matches for node in pair})
-    subset = records.filter(pc.is_in(records["unique_id"], pa.array(nodes)))
+    # Each labelled pair's two nodes, tagged with the pair: blocked on the tag,
+    # Splink compares exactly the labelled pairs.
+    with _over(records) as conn:
+        conn.register(
+            "labelled",
+            pa.table(
+                {
+                    "pair": range(len(matches)),
+                    "a": [m[0] for m in matches],
+                    "b": [m[1] for m in matches],
+                }
+            ),
+        )
+        pairs = conn.execute(
+            """SELECT r.* REPLACE (r.unique_id || '#' || l.pair AS unique_id), l.pair AS label_pair
+            FROM records r JOIN (SELECT pair, a AS node FROM labelled
+                                 UNION ALL SELECT pair, b FROM labelled) l
+              ON r.unique_id = l.node"""
+        ).to_arrow_table()
     model = linker.misc.save_model_to_json()
-    scored = _predict_pairs(api, subset, model, None, ["l.unique_id < r.unique_id"])
-    keys = zip(scored["unique_id_l"].to_pylist(), scored["unique_id_r"].to_pylist(), strict=True)
-    chosen = np.array([tuple(sorted(k)) in matches for k in keys], dtype=bool)
+    scored = _predict_pairs(api, pairs, model, None, ["l.label_pair = r.label_pair"])
     sources = {}
     for comparison in linker._settings_obj.comparisons:
         column = f"gamma_{comparison.output_column_name}"
         if column not in scored.column_names:
             continue
-        gammas = scored[column].to_numpy(zero_copy_only=False)[chosen]
+        gammas = scored[column].to_numpy(zero_copy_only=False)
         gammas = gammas[gammas >= 0]  # a missing value says nothing of m
         if not len(gammas):
             continue

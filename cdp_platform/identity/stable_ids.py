@@ -22,6 +22,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+# The events that change which records a person holds.
+CHANGE_EVENTS = ("merge", "split", "move")
+
 
 @dataclass(frozen=True)
 class IdEvent:

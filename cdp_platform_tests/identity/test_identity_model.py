@@ -247,6 +247,8 @@ def test_the_prior_in_the_data_is_recovered_from_the_scored_pairs():
         odds = factors * trained / (1 - trained)
         found = probabilistic.prior_in_data(odds / (1 + odds), trained, joined, pairs)
         assert abs(found - truth) / truth < 0.05
+    too_high = truth * 10
+    odds = factors * too_high / (1 - too_high)
     scored = pa.table({"match_probability": odds / (1 + odds)})
-    reweighed = probabilistic.reweighed(scored, trained, truth)["match_probability"].to_numpy()
-    assert np.sum(reweighed > 0.5) < np.sum(odds > 1)  # the trained prior was too high
+    reweighed = probabilistic.reweighed(scored, too_high, truth)["match_probability"].to_numpy()
+    assert np.sum(reweighed > 0.5) < np.sum(odds > 1)
