@@ -236,6 +236,11 @@ def _family_metadata(family: dict | None) -> dict:
         "family_dependence": dg.MetadataValue.float(round(family["dependence"], 2)),
         "family_pairs": dg.MetadataValue.int(family["pairs_sharing_surname_and_home"]),
         "family_pairs_two_people": dg.MetadataValue.int(round(family["two_people_among_them"])),
+        # How often two members of one family share a birth date (twins).
+        **{
+            f"family_{name}_agreement": dg.MetadataValue.float(round(rate, 5))
+            for name, rate in family.get("family_agreement", {}).items()
+        },
     }
 
 

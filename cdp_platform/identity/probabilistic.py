@@ -74,6 +74,18 @@ def evidence_sql(model: dict) -> str:
             for gamma, level in _levels(comparison)
         )
         parts.append(f"CASE s.gamma_{column} {cases} END")
+    household = model.get(splink_model.HOUSEHOLD_KEY)
+    if household and household["address_levels"]:
+        family = ", ".join(str(level) for level in household["address_levels"])
+        for name, weight in household["factors"].items():
+            note = _literal(
+                f"family: {name} equal as often as a family's members' is, "
+                f"Bayes factor x {weight['factor']:.3g}"
+            )
+            parts.append(
+                f"CASE WHEN s.gamma_address IN ({family}) AND s.gamma_{name} = {weight['level']} "
+                f"THEN {note} END"
+            )
     return f"concat_ws('; ', {', '.join(parts)})"
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import splink.comparison_level_library as cll
 import splink.comparison_library as cl
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
@@ -50,6 +51,8 @@ MIN_FILL = 0.01
 FIELDS = ("first_name", "last_name", "dob", "email", "phone", "postcode", "street", "city")
 # Saved beside Splink's settings in the model JSON (Splink itself does not read it).
 FIELDS_KEY = "cdp_fields"
+# The model's weighing of a family's pairs (`household_weights`), beside Splink's settings.
+HOUSEHOLD_KEY = "cdp_household"
 # The columns whose exact agreement is weighed by how common the value is.
 TERM_FREQUENCY_COLUMNS = ("first_name", "last_name")
 INPUT_SQL = f"""
@@ -702,15 +705,17 @@ def _level(linker: Linker, comparison: str, label: str):
 
 def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) -> dict | None:
     """How many times more often than chance two people share a surname and a
-    home (postcode or street): a family's members do.
+    home (postcode or street), and how such a family's members compare.
 
-    Among the pairs sharing both, the share of one person's records is
-    estimated by EM from the comparisons that read neither (first names,
-    birth dates, emails, phones) with their trained m and u: a two-class
-    mixture whose only free parameter is that share. Its pairs of two people,
-    set against what the surname and home agreements would give if
-    independent, are the dependence. A register whose people vary their
-    names at one address is thus not taken for one full of families."""
+    Among the pairs sharing both, EM fits two classes on the comparisons that
+    read neither (first names, birth dates, emails, phones): one person's
+    records, whose level probabilities are the trained m, and a family's
+    members, whose level probabilities are free (`_family_mixture`). Twins
+    share a birth date and a junior his father's first name far more often
+    than strangers do: weighed by the random sample's u, a family looks like
+    one person. The family class's pairs, set against what the surname and home
+    agreements would give if independent, are the dependence; its level
+    probabilities weigh the pairs of a family (`HOUSEHOLD_KEY`)."""
     homes = [c for c in ("postcode", "street") if c in fields]
     if "last_name" not in fields or not homes or not fields - {"last_name", *ADDRESS}:
         return None
@@ -719,7 +724,7 @@ def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) 
     scored = _predict_pairs(api, records, model, None, [_rule_sql(("last_name", c)) for c in homes])
     if not chance or not scored.num_rows:
         return None
-    one_person = _one_person_share(_evidence_beyond_surname_and_home(linker, scored))
+    one_person, agreement = _family_mixture(linker, scored)
     two_people = (1 - one_person) * scored.num_rows
     return {
         "pairs_sharing_surname_and_home": scored.num_rows,
@@ -727,36 +732,89 @@ def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) 
         "two_people_among_them": two_people,
         "by_chance": chance,
         "dependence": max(two_people / chance, 1.0),
+        "family_agreement": agreement,
     }
 
 
-def _evidence_beyond_surname_and_home(linker: Linker, scored: pa.Table) -> np.ndarray:
-    """Each pair's Bayes factor from the comparisons reading neither surname nor home."""
-    evidence = np.ones(scored.num_rows)
+# The random sample's u counts as this many family pairs in the family class's
+# agreement rates: a register with few families keeps strangers' rates.
+FAMILY_U_PRIOR_PAIRS = 50
+# The comparisons on which a family's members agree exactly more often than
+# strangers, and one person's records could not tell them apart: twins share a
+# birth date. (A junior shares his father's names; his birth date decades
+# apart is weighed by `FIXED_M`.)
+FAMILY_AGREEMENTS = ("dob",)
+
+
+def _family_mixture(linker: Linker, scored: pa.Table) -> tuple[float, dict[str, float]]:
+    """`family_mixture` over the comparisons that read neither surname nor home
+    (first names, birth dates, emails, phones), with their trained m and u."""
+    comparisons = []
     for comparison in linker._settings_obj.comparisons:
         name = comparison.output_column_name
         if name in ("last_name", "address") or f"gamma_{name}" not in scored.column_names:
             continue
         levels = [lv for lv in comparison.comparison_levels if not lv.is_null_level]
-        # Indexed by gamma + 1: a missing value (gamma -1) weighs nothing.
-        factors = np.ones(max(lv.comparison_vector_value for lv in levels) + 2)
+        size = max(lv.comparison_vector_value for lv in levels) + 1
+        m, u = np.ones(size), np.zeros(size)
         for lv in levels:
-            factors[lv.comparison_vector_value + 1] = lv._bayes_factor
-        gammas = scored.column(f"gamma_{name}").to_numpy(zero_copy_only=False)
-        evidence *= factors[gammas.astype(np.int64) + 1]
-    return evidence
+            m[lv.comparison_vector_value] = lv.m_probability
+            u[lv.comparison_vector_value] = lv.u_probability
+        gammas = scored.column(f"gamma_{name}").to_numpy(zero_copy_only=False).astype(np.int64)
+        comparisons.append((name, m, u, gammas))
+    return family_mixture(comparisons)
 
 
-def _one_person_share(evidence: np.ndarray) -> float:
-    """EM for the mixing share of a two-class mixture whose classes' likelihood
-    ratio per pair is `evidence`."""
+def family_mixture(
+    comparisons: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]],
+) -> tuple[float, dict[str, float]]:
+    """(share of one person's pairs, the family class's rate of exact agreement
+    on each of `FAMILY_AGREEMENTS`) among pairs sharing a surname and a home,
+    fitted by EM. Each comparison is (name, m by level, u by level, each pair's
+    level); Splink numbers levels from 0 up to exact agreement, -1 is missing.
+
+    One person's pairs follow the trained m. A family's members are strangers
+    (the random sample's u) but for that one rate per comparison; the other
+    levels keep strangers' proportions. Free in more levels, either class
+    could mimic the other: a register whose people's first names vary freely
+    would have its one person's pairs taken for twins. The rate starts at
+    strangers' and rises only as far as the pairs demand."""
+    rows = len(comparisons[0][3]) if comparisons else 0
+    prepared = []
+    for name, m, u, gammas in comparisons:
+        seen = gammas >= 0  # a missing value weighs nothing either way
+        prepared.append((name, m, u / u.sum(), np.where(seen, gammas, 0), seen))
+    family = {name: u for name, _, u, _, _ in prepared}
     share = 0.5
-    for _ in range(500):
-        updated = float(np.mean(share * evidence / (share * evidence + 1 - share)))
+    for _ in range(1000):
+        one, two = np.full(rows, share), np.full(rows, 1 - share)
+        for name, m, _, gammas, seen in prepared:
+            one *= np.where(seen, m[gammas], 1.0)
+            two *= np.where(seen, family[name][gammas], 1.0)
+        responsibility = one / np.maximum(one + two, 1e-300)
+        updated = float(np.mean(responsibility)) if rows else share
+        for name, _, u, gammas, seen in prepared:
+            if name in FAMILY_AGREEMENTS:
+                family[name] = _family_levels(u, (1 - responsibility) * seen, gammas)
         if abs(updated - share) < 1e-7:
-            return updated
+            share = updated
+            break
         share = updated
-    return share
+    return share, {name: float(family[name][-1]) for name in FAMILY_AGREEMENTS if name in family}
+
+
+def _family_levels(u: np.ndarray, weights: np.ndarray, gammas: np.ndarray) -> np.ndarray:
+    """Strangers' level probabilities `u` with the exact agreement's (the
+    highest level) set to its rate among the family class's pairs (`weights`),
+    smoothed towards strangers' by `FAMILY_U_PRIOR_PAIRS`."""
+    top = len(u) - 1
+    agree = (float(np.sum(weights[gammas == top])) + FAMILY_U_PRIOR_PAIRS * u[top]) / (
+        float(weights.sum()) + FAMILY_U_PRIOR_PAIRS
+    )
+    levels = np.where(np.arange(len(u)) == top, 0.0, u)
+    levels *= (1 - agree) / max(levels.sum(), 1e-300)
+    levels[top] = agree
+    return levels
 
 
 @contextmanager
@@ -969,6 +1027,8 @@ def train(
 
         model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)
         model[FIELDS_KEY] = sorted(fields)
+        if family is not None:
+            model[HOUSEHOLD_KEY] = household_weights(linker, family["family_agreement"])
         if charts_dir is not None:
             charts_dir.mkdir(parents=True, exist_ok=True)
             linker.visualisations.match_weights_chart().save(str(charts_dir / "match_weights.html"))
@@ -1014,7 +1074,55 @@ def predict(
     levels. `rules` replaces the model's prediction blocking rules (SQL);
     `frequencies` (`term_frequencies` of every node) those of `records`."""
     with _splink_api(warehouse) as api:
-        return _predict_pairs(api, records, model, threshold, rules, frequencies)
+        scored = _predict_pairs(api, records, model, threshold, rules, frequencies)
+    return weigh_households(scored, model, threshold)
+
+
+def household_weights(linker: Linker, family_agreement: dict[str, float]) -> dict:
+    """For pairs sharing a surname and a home (the address comparison's family
+    levels), the factor on the Bayes factor of each comparison's exact
+    agreement that replaces strangers' u by a family's rate: `u / rate`, never
+    above 1 (a family is never more evidence of one person than strangers)."""
+    comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
+    factors = {}
+    for name, rate in family_agreement.items():
+        top = max(lv.comparison_vector_value for lv in comparisons[name].comparison_levels)
+        level = next(
+            lv for lv in comparisons[name].comparison_levels if lv.comparison_vector_value == top
+        )
+        factors[name] = {"level": top, "factor": min(1.0, level.u_probability / max(rate, 1e-12))}
+    return {
+        "address_levels": [
+            lv.comparison_vector_value
+            for lv in comparisons["address"].comparison_levels
+            if lv.label_for_charts.endswith(FAMILY)
+        ],
+        "factors": factors,
+    }
+
+
+def weigh_households(scored: pa.Table, model: dict, threshold: float | None) -> pa.Table:
+    """Splink's pairs, those of a family weighed by a family's agreement rates
+    (`household_weights`), at or above `threshold` again."""
+    household = model.get(HOUSEHOLD_KEY)
+    if not household or not scored.num_rows or "gamma_address" not in scored.column_names:
+        return scored
+    address = scored["gamma_address"].to_numpy(zero_copy_only=False)
+    factor = np.ones(scored.num_rows)
+    for name, weight in household["factors"].items():
+        if f"gamma_{name}" in scored.column_names:
+            gammas = scored[f"gamma_{name}"].to_numpy(zero_copy_only=False)
+            factor = np.where(gammas == weight["level"], factor * weight["factor"], factor)
+    factor = np.where(np.isin(address, household["address_levels"]), factor, 1.0)
+    probability = scored["match_probability"].to_numpy(zero_copy_only=False)
+    scored = scored.set_column(
+        scored.schema.get_field_index("match_probability"),
+        "match_probability",
+        pa.array(probability * factor / (probability * factor + 1 - probability), pa.float64()),
+    )
+    if threshold is not None:
+        scored = scored.filter(pc.greater_equal(scored["match_probability"], threshold))
+    return scored
 
 
 def _predict_pairs(
@@ -1033,7 +1141,7 @@ def _predict_pairs(
                 {"blocking_rule": sql, "sql_dialect": model["sql_dialect"]} for sql in rules
             ],
         }
-    splink_settings = {k: v for k, v in model.items() if k != FIELDS_KEY}
+    splink_settings = {k: v for k, v in model.items() if k not in (FIELDS_KEY, HOUSEHOLD_KEY)}
     linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
     for column, table in (frequencies or {}).items():
         linker.table_management.register_term_frequency_lookup(_register(api, table), column)

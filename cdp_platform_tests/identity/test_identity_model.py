@@ -219,15 +219,37 @@ def test_the_model_is_retrained_when_the_evidence_shifts():
     assert model_store.needs_retraining(profile, labelled) == "3 review labels, 0 when trained"
 
 
-def test_one_person_share_is_recovered_from_the_evidence_alone():
-    """The family dependence's mixture: pairs whose evidence says one person or
-    two, in a known proportion, give that proportion back."""
+def test_the_family_mixture_recovers_families_and_their_twins():
+    """Pairs sharing a surname and a home: 300 of one person's records and 700
+    of a family's members, 5 % of them twins sharing a birth date (strangers
+    share one 0.1 % of the time). The mixture gives back both proportions; among
+    one person's records alone, the twins' rate stays near strangers'."""
     rng = np.random.default_rng(4)
-    one_person = rng.lognormal(6, 2, 300)  # Bayes factors far above 1
-    two_people = 1 / rng.lognormal(6, 2, 700)
-    share = splink_model._one_person_share(np.concatenate([one_person, two_people]))
-    assert abs(share - 0.3) < 0.02
-    assert splink_model._one_person_share(two_people) < 0.02
+    # Levels: 0 different, 1 alike, 2 exact.
+    first_m, first_u = np.array([0.1, 0.1, 0.8]), np.array([0.95, 0.04, 0.01])
+    dob_m, dob_u = np.array([0.05, 0.25, 0.7]), np.array([0.9, 0.099, 0.001])
+    twins = dob_u * 0.95 / dob_u[:2].sum()
+    twins[2] = 0.05
+
+    def draw(probabilities, count):
+        return rng.choice(len(probabilities), count, p=probabilities / probabilities.sum())
+
+    def comparisons(one_person: int, family: int):
+        return [
+            (
+                "first_name",
+                first_m,
+                first_u,
+                np.concatenate([draw(first_m, one_person), draw(first_u, family)]),
+            ),
+            ("dob", dob_m, dob_u, np.concatenate([draw(dob_m, one_person), draw(twins, family)])),
+        ]
+
+    share, agreement = splink_model.family_mixture(comparisons(300, 700))
+    assert abs(share - 0.3) < 0.03
+    assert abs(agreement["dob"] - 0.05) < 0.015
+    share, agreement = splink_model.family_mixture(comparisons(1000, 0))
+    assert share > 0.97 and agreement["dob"] < 0.005
 
 
 def test_the_prior_in_the_data_is_recovered_from_the_scored_pairs():
