@@ -707,15 +707,12 @@ def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) 
     """How many times more often than chance two people share a surname and a
     home (postcode or street), and how such a family's members compare.
 
-    Among the pairs sharing both, EM fits two classes on the comparisons that
-    read neither (first names, birth dates, emails, phones): one person's
-    records, whose level probabilities are the trained m, and a family's
-    members, whose level probabilities are free (`_family_mixture`). Twins
-    share a birth date and a junior his father's first name far more often
-    than strangers do: weighed by the random sample's u, a family looks like
+    Among the pairs sharing both, EM fits two classes (`family_mixture`): one
+    person's records and a family's members. Twins share a birth date far more
+    often than strangers do: weighed by the random sample's u, twins look like
     one person. The family class's pairs, set against what the surname and home
-    agreements would give if independent, are the dependence; its level
-    probabilities weigh the pairs of a family (`HOUSEHOLD_KEY`)."""
+    agreements would give if independent, are the dependence; its rate of
+    shared birth dates weighs the pairs of a family (`HOUSEHOLD_KEY`)."""
     homes = [c for c in ("postcode", "street") if c in fields]
     if "last_name" not in fields or not homes or not fields - {"last_name", *ADDRESS}:
         return None
@@ -1090,7 +1087,10 @@ def household_weights(linker: Linker, family_agreement: dict[str, float]) -> dic
         level = next(
             lv for lv in comparisons[name].comparison_levels if lv.comparison_vector_value == top
         )
-        factors[name] = {"level": top, "factor": min(1.0, level.u_probability / max(rate, 1e-12))}
+        # Family members agreeing as often as one person's records would mean
+        # the mixture took one person for a family: such a rate is not used.
+        factor = 1.0 if rate >= level.m_probability else level.u_probability / max(rate, 1e-12)
+        factors[name] = {"level": top, "factor": min(1.0, factor)}
     return {
         "address_levels": [
             lv.comparison_vector_value
