@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from cdp_platform.benchmarks.report import (
     PROCESS_OVERHEAD,
     RUN_OVERHEAD,
@@ -161,3 +163,31 @@ def test_render_markdown_from_a_small_report():
     assert "## Activation throughput" in markdown
     assert "| whole benchmark | 1,500.0 |" in markdown
     assert "## Identity speed" not in markdown  # not measured, so not shown
+
+
+def test_the_identity_report_keeps_what_a_later_run_did_not_measure(tmp_path, monkeypatch):
+    """A speed-only run, then one data set again: every other figure stays, and
+    each says which command measured it."""
+    from cdp_platform.benchmarks import identity
+
+    monkeypatch.setattr(identity, "REPORT", tmp_path / "identity.json")
+    row = {"data_set": "FEBRL3", "method": "cdp_platform", "f1": 0.98}
+    other = {"data_set": "CRM", "method": "cdp_platform", "f1": 0.9}
+    monkeypatch.setattr("sys.argv", ["identity", "--persons"])
+    identity._save({"accuracy": [row, other], "stability": {"kept_share": 0.99}, "speed": None})
+    monkeypatch.setattr("sys.argv", ["identity", "--speed-records", "1000"])
+    identity._save({"accuracy": [], "stability": None, "speed": {"identity_records": 1000}})
+    monkeypatch.setattr("sys.argv", ["identity", "--crm-persons", "50"])
+    identity._save({"accuracy": [{**other, "f1": 0.95}], "stability": None, "speed": None})
+
+    saved = json.loads((tmp_path / "identity.json").read_text())
+    assert sorted((r["data_set"], r["f1"]) for r in saved["accuracy"]) == [
+        ("CRM", 0.95),
+        ("FEBRL3", 0.98),
+    ]
+    assert saved["stability"] == {"kept_share": 0.99}
+    assert saved["speed"] == {"identity_records": 1000}
+    by = saved["measured_by"]
+    assert by["FEBRL3"]["command"].endswith("identity --persons")
+    assert by["CRM"]["command"].endswith("--crm-persons 50")
+    assert by["speed"]["command"].endswith("--speed-records 1000")

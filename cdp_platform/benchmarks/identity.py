@@ -28,7 +28,9 @@ and ids kept when the last day arrives (`stability.py`).
 
 Speed: for about `--speed-records` identity records, the time and peak
 memory of the staging and identity layers (model trained afresh) and of
-Splink alone, each in its own process. Writes `data/benchmarks/identity.json`.
+Splink alone, each in its own process. Merges what it measured into
+`data/benchmarks/identity.json` (other data sets and sections kept, each
+saying the command and time that measured it).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import json
 import math
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from cdp_platform.benchmarks.crm_dedupe import write_crm_dedupe
@@ -250,8 +253,30 @@ def main() -> None:
 
 
 def _save(report: dict) -> None:
+    """Merge this run's sections into the report: a run that measured only
+    speed, or one data set, keeps the figures of the others, each section
+    saying which command measured it and when."""
     REPORT.parent.mkdir(parents=True, exist_ok=True)
-    REPORT.write_text(json.dumps(report, indent=2))
+    saved = json.loads(REPORT.read_text()) if REPORT.exists() else {}
+    measured = {
+        "command": " ".join(["python -m cdp_platform.benchmarks.identity", *sys.argv[1:]]),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    provenance = saved.get("measured_by", {})
+    if report["accuracy"]:
+        ran = {(row["data_set"], row["method"]) for row in report["accuracy"]}
+        kept = [
+            row for row in saved.get("accuracy", []) if (row["data_set"], row["method"]) not in ran
+        ]
+        saved["accuracy"] = kept + report["accuracy"]
+        for data_set in {row["data_set"] for row in report["accuracy"]}:
+            provenance[data_set] = measured
+    for section in ("stability", "speed"):
+        if report[section] is not None:
+            saved[section] = report[section]
+            provenance[section] = measured
+    saved["measured_by"] = provenance
+    REPORT.write_text(json.dumps(saved, indent=2))
 
 
 def print_accuracy(results: list[dict]) -> None:
