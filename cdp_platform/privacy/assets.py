@@ -56,7 +56,8 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "they were known by is kept only as salted hashes (privacy.tombstones), so their "
         "records arriving later are dropped at loading and counted, never stored."
     ),
-    deps=["privacy_subjects"],
+    # Erasure reaches every table that holds a person's rows, these two included.
+    deps=["privacy_subjects", "crm_companies", "pos_transactions"],
     kinds={"duckdb", "sql"},
     tags={"layer": "privacy"},
     **WAREHOUSE_ASSET,

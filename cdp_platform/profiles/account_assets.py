@@ -61,7 +61,7 @@ def _histogram(rows: list[tuple]) -> str:
         f"make one), and who belongs to each in `{MEMBERS_TABLE}` (by CRM association or "
         "email domain, one primary account per person)."
     ),
-    deps=["golden_profiles"],
+    deps=["golden_profiles", "crm_companies"],  # companies are read directly
     **PROFILES_ASSET,
     metadata={"dagster/table_name": ACCOUNTS_TABLE, "dagster/column_schema": ACCOUNT_COLUMNS},
 )

@@ -154,7 +154,8 @@ def resolve_as_of(conn, config: AsOfConfig, settings) -> str:
         "rating, web sessions and pageviews, lifecycle stage. Windows count back from the "
         "as-of day (the latest day loaded unless set), so a rebuild is reproducible."
     ),
-    deps=["golden_profiles"],
+    # Till receipts reach a person by loyalty card, outside identity: read directly.
+    deps=["golden_profiles", "pos_transactions"],
     **PROFILES_ASSET,
     metadata={"dagster/table_name": TRAITS_TABLE, "dagster/column_schema": traits_schema()},
     check_specs=traits_check_specs(),
@@ -273,7 +274,7 @@ TIMELINE_COLUMNS = dg.TableSchema(
         f"of each person in time order, with a one-line summary, in `{TIMELINE_TABLE}`: "
         "what a service team looks at first. Up to the same as-of day as the traits."
     ),
-    deps=["consent_state"],
+    deps=["consent_state", "pos_transactions"],
     **PROFILES_ASSET,
     metadata={"dagster/table_name": TIMELINE_TABLE, "dagster/column_schema": TIMELINE_COLUMNS},
 )
