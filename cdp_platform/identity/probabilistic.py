@@ -29,6 +29,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from cdp_platform.identity import splink_model
+from cdp_platform.sql_text import quoted
 
 # Pairs at least as likely a match as not are candidates.
 CANDIDATE_PROBABILITY = 0.5
@@ -54,10 +55,6 @@ class ScoredPairs:
     prior: float  # the data's own (`prior_in_data`), which the probabilities use
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _levels(comparison: dict) -> list[tuple[int, dict]]:
     """(gamma, level) of the non-null levels; Splink numbers them from the top, highest first."""
     levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
@@ -70,7 +67,7 @@ def evidence_sql(model: dict) -> str:
     for comparison in model["comparisons"]:
         column = comparison["output_column_name"]
         cases = " ".join(
-            f"WHEN {gamma} THEN {_literal(f'{column}: ' + level['label_for_charts'])}"
+            f"WHEN {gamma} THEN {quoted(f'{column}: ' + level['label_for_charts'])}"
             for gamma, level in _levels(comparison)
         )
         parts.append(f"CASE s.gamma_{column} {cases} END")
@@ -78,7 +75,7 @@ def evidence_sql(model: dict) -> str:
     if household and household["address_levels"]:
         family = ", ".join(str(level) for level in household["address_levels"])
         for name, weight in household["factors"].items():
-            note = _literal(
+            note = quoted(
                 f"family: {name} equal as often as a family's members' is, "
                 f"Bayes factor x {weight['factor']:.3g}"
             )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from cdp_platform.identity.config import IdentityConfig
+from cdp_platform.sql_text import quoted
 
 # The common shape every source is mapped to before standardising.
 RAW_FIELDS = (
@@ -136,12 +137,8 @@ COUNTRIES = {
 GMAIL_DOMAINS = ("gmail.com", "googlemail.com")
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _list(values) -> str:
-    return ", ".join(_literal(v) for v in values) or "NULL"
+    return ", ".join(quoted(v) for v in values) or "NULL"
 
 
 def name_sql(column: str, blocked: list[str], titles: list[str] = ()) -> str:
@@ -154,7 +151,7 @@ def name_sql(column: str, blocked: list[str], titles: list[str] = ()) -> str:
     )
     if titles:
         pattern = "^((" + "|".join(re.escape(t) for t in titles) + ") )+"
-        folded = f"trim(regexp_replace({folded}, {_literal(pattern)}, ''))"
+        folded = f"trim(regexp_replace({folded}, {quoted(pattern)}, ''))"
     return f"CASE WHEN {folded} IN ('', {_list(blocked)}) THEN NULL ELSE {folded} END"
 
 
@@ -175,7 +172,7 @@ def email_match_sql(email: str, domain_corrections: dict[str, str]) -> str:
     domain = f"split_part({email}, '@', 2)"
     if domain_corrections:
         cases = " ".join(
-            f"WHEN {_literal(typo)} THEN {_literal(right)}"
+            f"WHEN {quoted(typo)} THEN {quoted(right)}"
             for typo, right in sorted(domain_corrections.items())
         )
         domain = f"CASE {domain} {cases} ELSE {domain} END"
@@ -195,7 +192,7 @@ def street_sql(column: str) -> str:
 
 def country_sql(column: str) -> str:
     key = f"lower(trim({column}))"
-    cases = " ".join(f"WHEN {_literal(k)} THEN {_literal(v)}" for k, v in COUNTRIES.items())
+    cases = " ".join(f"WHEN {quoted(k)} THEN {quoted(v)}" for k, v in COUNTRIES.items())
     return f"CASE {key} {cases} ELSE nullif(upper(trim({column})), '') END"
 
 

@@ -21,6 +21,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from cdp_platform import settings
+from cdp_platform.sql_text import quoted
 
 SCHEMAS = ("sources", "staging", "identity", "profiles", "segments", "activation", "privacy")
 
@@ -111,7 +112,7 @@ def _attach(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPy
     while True:
         instance = duckdb.connect(":memory:", config=warehouse_config(path))
         try:
-            instance.execute(f"ATTACH {_literal(str(path))} AS {CATALOG}{mode}")
+            instance.execute(f"ATTACH {quoted(str(path))} AS {CATALOG}{mode}")
             return instance
         except duckdb.IOException as exc:
             instance.close()
@@ -134,10 +135,6 @@ def _plain_reason(path: Path, read_only: bool, message: str) -> str:
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         return f"warehouse {path} cannot be written: permission denied"
     return f"warehouse {path} cannot be opened: {message.splitlines()[0]}"
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from datetime import date, datetime
 from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 from cdp_platform.segments.spec import Condition, SegmentSpec
 from cdp_platform.sql_expressions import checked_condition
+from cdp_platform.sql_text import quoted
 
 MEMBERSHIPS_TABLE = "segments.segment_memberships"
 
@@ -64,7 +65,7 @@ def literal(value) -> str:
         return f"TIMESTAMPTZ '{value.isoformat()}'"
     if isinstance(value, date):
         return f"DATE '{value.isoformat()}'"
-    return "'" + str(value).replace("'", "''") + "'"
+    return quoted(str(value))
 
 
 def _quoted(name: str) -> str:

@@ -8,6 +8,7 @@ rules mirror the module docstring of `contracts.py`.
 from __future__ import annotations
 
 from cdp_platform.sources.contracts import Column, SourceSpec
+from cdp_platform.sql_text import quoted
 
 SQL_TYPES = {
     "text": "VARCHAR",
@@ -28,10 +29,6 @@ def quote(identifier: str) -> str:
     return '"' + identifier.replace('"', '""') + '"'
 
 
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def _present(col: Column) -> str:
     return f"nullif(trim({quote(col.column)}), '')"
 
@@ -40,9 +37,9 @@ def typed_expression(col: Column) -> str:
     """The typed value of a column, NULL when empty or unparseable."""
     value = _present(col)
     if col.type == "timestamp":
-        formats = ", ".join(_literal(f) for f in _COMPACT_OFFSET_FORMATS)
+        formats = ", ".join(quoted(f) for f in _COMPACT_OFFSET_FORMATS)
         return (
-            f"CASE WHEN regexp_matches({value}, {_literal(_COMPACT_OFFSET)}) "
+            f"CASE WHEN regexp_matches({value}, {quoted(_COMPACT_OFFSET)}) "
             f"THEN try_strptime({value}, [{formats}]) "
             f"ELSE try_cast({value} AS TIMESTAMPTZ) END"
         )
@@ -74,7 +71,7 @@ def reason_expression(spec: SourceSpec) -> str:
                 f"THEN '\"{label}\" is not {kind[col.type]}' END"
             )
         if col.choices:
-            allowed = ", ".join(_literal(c.upper()) for c in col.choices)
+            allowed = ", ".join(quoted(c.upper()) for c in col.choices)
             checks.append(
                 f"CASE WHEN {present} IS NOT NULL AND upper({present}) NOT IN ({allowed}) "
                 f"THEN '\"{label}\" must be one of {'|'.join(col.choices)}' END"
@@ -105,7 +102,7 @@ def json_fields_select(spec: SourceSpec, batch: str) -> str:
     evaluates CASE branches just for the rows that take them), so a broken
     line cannot fail the batch. JSON `null` becomes SQL NULL.
     """
-    paths = ", ".join(_literal(col.json_path) for col in spec.columns)
+    paths = ", ".join(quoted(col.json_path) for col in spec.columns)
     fields = ", ".join(
         f"_fields[{n}] AS {quote(col.column)}" for n, col in enumerate(spec.columns, start=1)
     )
