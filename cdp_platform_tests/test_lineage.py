@@ -86,7 +86,16 @@ class _RecordingInstance:
 
 
 # Statements that touch no table: the session's settings and transactions.
-NO_TABLES = ("USE ", "SET ", "BEGIN", "COMMIT", "ROLLBACK", "CHECKPOINT", "PRAGMA ", "CREATE SCHEMA")
+NO_TABLES = (
+    "USE ",
+    "SET ",
+    "BEGIN",
+    "COMMIT",
+    "ROLLBACK",
+    "CHECKPOINT",
+    "PRAGMA ",
+    "CREATE SCHEMA",
+)
 
 
 def tables(sql: str) -> tuple[set[str], set[str]]:
