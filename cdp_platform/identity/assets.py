@@ -19,6 +19,7 @@ from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.identity.review import QUEUE_TABLE, build_queue, labelled_node_pairs
 from cdp_platform.identity.splink_logging import splink_logs_to
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.sources.contracts import PERSON_SOURCES
 
@@ -82,15 +83,18 @@ def identity_records(
     with warehouse.get_connection() as conn:
         summary = build_identity_records(conn, config)
         nodes = build_nodes(conn, TABLE, list(config.clustering.max_values_per_person))
-    rows = "\n".join(f"| {source} | {n:,} |" for source, n in summary.by_source.items())
-    fill = "\n".join(f"| {field} | {share:.1%} |" for field, share in summary.filled.items())
     context.log.info(f"identity_records: {sum(summary.by_source.values())} records")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(summary.by_source.values()),
             "identity_nodes": nodes,
-            "records_by_source": dg.MetadataValue.md(f"| source | records |\n|---|---|\n{rows}"),
-            "fields_present": dg.MetadataValue.md(f"| field | present |\n|---|---|\n{fill}"),
+            "records_by_source": metadata_table(
+                [("source", "string"), ("records", "int")], summary.by_source.items()
+            ),
+            "fields_present": metadata_table(
+                [("field", "string"), ("share_present", "float")],
+                ((field, round(share, 4)) for field, share in summary.filled.items()),
+            ),
             "emails_blocked_or_invalid": summary.blocked["email"],
             "phones_blocked_or_invalid": summary.blocked["phone"],
         },
@@ -110,15 +114,21 @@ MODEL_CHECK = "model_trained_on_its_evidence"
 
 
 def _levels_table(report: dict) -> dg.MetadataValue:
-    rows = [
-        f"| {c['comparison']} | {lv['level']} | {lv['m']:.4g} | {lv['u']:.4g} | "
-        f"{lv['match_weight']} | {lv['source']} |"
-        for c in report["comparisons"]
-        for lv in c["levels"]
-    ]
-    return dg.MetadataValue.md(
-        "| comparison | level | m | u | match weight | parameters |\n|---|---|---|---|---|---|\n"
-        + "\n".join(rows)
+    """Every comparison level's m, u and match weight (log2 m/u), and where they came from."""
+    return metadata_table(
+        [
+            ("comparison", "string"),
+            ("level", "string"),
+            ("m", "float"),
+            ("u", "float"),
+            ("match_weight", "float"),
+            ("parameters", "string"),
+        ],
+        (
+            (c["comparison"], lv["level"], lv["m"], lv["u"], lv["match_weight"], lv["source"])
+            for c in report["comparisons"]
+            for lv in c["levels"]
+        ),
     )
 
 
@@ -166,10 +176,10 @@ def identity_model(
     with splink_logs_to(context.log):
         counts = splink_model.blocking_counts(records, path, fields) if records.num_rows else []
     total = counts[-1]["cumulative"] if counts else 0
-    rows = "\n".join(f"| {c['rule']} | {c['marginal']:,} | {c['cumulative']:,} |" for c in counts)
     common = {
-        "blocking_comparisons": dg.MetadataValue.md(
-            f"| rule | new pairs | cumulative |\n|---|---|---|\n{rows}"
+        "blocking_comparisons": metadata_table(
+            [("rule", "string"), ("new_pairs", "int"), ("cumulative", "int")],
+            ((c["rule"], c["marginal"], c["cumulative"]) for c in counts),
         ),
         "comparisons": total,
         "engine": settings.engine(),
@@ -273,9 +283,8 @@ EDGE_COLUMNS = dg.TableSchema(
 )
 
 
-def _md_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataValue:
-    lines = "\n".join(f"| {name} | {n:,} |" for name, n in rows.items())
-    return dg.MetadataValue.md(f"| {header[0]} | {header[1]} |\n|---|---|\n{lines}")
+def _counts_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataValue:
+    return metadata_table([(header[0], "string"), (header[1], "int")], rows.items())
 
 
 @dg.asset(
@@ -320,8 +329,8 @@ def identity_edges(
             "model_version": stored.version if stored else "none",
             "engine": settings.engine(),
             **{f"splink_{k}": v for k, v in summary.scoring.items()},
-            "links_by_identifier": _md_table(("identifier", "links"), summary.linked),
-            "refusals_by_reason": _md_table(("reason", "candidates"), summary.refused),
+            "links_by_identifier": _counts_table(("identifier", "links"), summary.linked),
+            "refusals_by_reason": _counts_table(("reason", "candidates"), summary.refused),
         }
     )
 
@@ -368,7 +377,6 @@ def person_id_map(
             FROM (SELECT count(*) AS n FROM {MAP_TABLE} GROUP BY person_id)
             GROUP BY 1 ORDER BY min(n)"""
         ).fetchall()
-    histogram = "\n".join(f"| {size} | {n:,} |" for size, n in sizes)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": int(records or 0),
@@ -379,7 +387,7 @@ def person_id_map(
             "ids_merged": result.merged,
             "ids_split": result.split,
             "ids_with_records_moved": result.moved,
-            "cluster_sizes": dg.MetadataValue.md(f"| records | persons |\n|---|---|\n{histogram}"),
+            "cluster_sizes": metadata_table([("records", "int"), ("persons", "int")], sizes),
         },
         check_results=checks,
     )

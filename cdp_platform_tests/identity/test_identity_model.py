@@ -3,6 +3,7 @@ with a version, reused, checked, and used for edges."""
 
 from __future__ import annotations
 
+import math
 import shutil
 from datetime import date
 
@@ -103,6 +104,14 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
     (materialization,) = result.asset_materializations_for_node("identity_model")
     assert materialization.metadata["retrained"].value is True
     assert materialization.metadata["comparisons"].value > 0
+    # Every level's parameters as a typed table the UI can sort: m, u and the
+    # match weight of each, the weight log2(m / u).
+    levels = materialization.metadata["match_weights"].value
+    columns = {c.name: c.type for c in levels.schema.columns}
+    assert columns["match_weight"] == "float" and columns["m"] == "float"
+    exact = next(r.data for r in levels.records if r.data["level"] == "date of birth equal")
+    assert exact["comparison"] == "dob" and exact["match_weight"] > 5
+    assert abs(exact["match_weight"] - math.log2(exact["m"] / exact["u"])) < 1e-2
     (check,) = [
         e
         for e in result.get_asset_check_evaluations()
