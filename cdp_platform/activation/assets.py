@@ -10,6 +10,7 @@ from cdp_platform.activation.state import LOG_TABLE
 from cdp_platform.automation.conditions import after_inputs_change, gated
 from cdp_platform.automation.freshness import sync_freshness
 from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.privacy.status import erased_persons, settle_sync_erasures
 from cdp_platform.segments.assets import PROFILE_DEPS, segment_key
 
@@ -23,22 +24,21 @@ class SyncRunConfig(dg.Config):
 
 
 def report_metadata(report: SyncReport) -> dict:
-    results = "\n".join(
-        f"| {operation} | {status} | {n:,} |"
-        for (operation, status), n in sorted(report.results.items())
-    )
-    errors = "\n".join(f"| {error} | {n:,} |" for error, n in report.errors.most_common(TOP_ERRORS))
-    planned = "\n".join(f"| {op} | {n:,} |" for op, n in sorted(report.planned.items()))
     return {
         "dry_run": report.dry_run,
         "records_sent": report.sent,
         "records_failed": report.failed,
         "requests": report.requests,
-        "planned": dg.MetadataValue.md(f"| operation | records |\n|---|---|\n{planned}"),
-        "results": dg.MetadataValue.md(
-            f"| operation | status | records |\n|---|---|---|\n{results}"
+        "planned": metadata_table(
+            [("operation", "string"), ("records", "int")], sorted(report.planned.items())
         ),
-        "top_errors": dg.MetadataValue.md(f"| error | records |\n|---|---|\n{errors}"),
+        "results": metadata_table(
+            [("operation", "string"), ("status", "string"), ("records", "int")],
+            ((op, status, n) for (op, status), n in sorted(report.results.items())),
+        ),
+        "top_errors": metadata_table(
+            [("error", "string"), ("records", "int")], report.errors.most_common(TOP_ERRORS)
+        ),
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.privacy.masking import mask_value
 from cdp_platform.sources.contracts import SourceSpec
 from cdp_platform.sources.landing import LandingProblem
@@ -58,12 +59,11 @@ def _cell(value: object) -> str:
     return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")[:40]
 
 
-def reasons_table(result: LoadResult) -> str:
-    if not result.quarantine_reasons:
-        return "No rows quarantined."
-    lines = ["| reason | rows |", "|---|---|"]
-    lines += [f"| {reason} | {n} |" for reason, n in result.quarantine_reasons.items()]
-    return "\n".join(lines)
+def reasons_table(result: LoadResult) -> dg.MetadataValue:
+    """Quarantined rows by reason (an empty table when none were)."""
+    return metadata_table(
+        [("reason", "string"), ("rows", "int")], result.quarantine_reasons.items()
+    )
 
 
 def load_metadata(
@@ -79,7 +79,7 @@ def load_metadata(
         "partitions_written": len(days),
         "files_read": sum(1 for p in result.partitions if p.file),
         "files_failed": len(failed_files),
-        "quarantine_reasons": dg.MetadataValue.md(reasons_table(result)),
+        "quarantine_reasons": reasons_table(result),
         "preview": dg.MetadataValue.md(masked_preview(conn, spec, days)),
         "dagster/table_name": spec.current_table,
     }

@@ -161,7 +161,7 @@ def test_a_dry_run_plans_without_the_credential(tmp_path, monkeypatch):
     dry = run(True)
     assert dry.success
     (planned,) = dry.asset_materializations_for_node("activation__to_crm")
-    assert "| upsert | 4 |" in planned.metadata["planned"].value
+    assert _rows(planned.metadata["planned"]) == [{"operation": "upsert", "records": 4}]
     (observed,) = dry.asset_observations_for_node("activation__to_crm")
     assert observed.metadata["missing_environment_variable"].value == UNSET
 
@@ -170,3 +170,8 @@ def test_a_dry_run_plans_without_the_credential(tmp_path, monkeypatch):
     (failure,) = [e for e in real.all_events if e.is_step_failure]
     assert failure.step_failure_data.user_failure_data.description == MESSAGE
     assert failure.step_failure_data.user_failure_data.metadata["destination"].value == "crm"
+
+
+def _rows(table) -> list[dict]:
+    """A metadata table's rows as dicts."""
+    return [record.data for record in table.value.records]

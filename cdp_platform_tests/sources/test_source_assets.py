@@ -67,7 +67,8 @@ def test_materialization_metadata_counts_rows_and_masks_pii(landing, instance):
     preview = meta["preview"].value
     assert "d***@u***.org" in preview
     assert "distinctive" not in preview and "uniquedomain" not in preview
-    assert "expected 17 fields" in meta["quarantine_reasons"].value
+    (reason,) = [r.data for r in meta["quarantine_reasons"].value.records]
+    assert "expected 17 fields" in reason["reason"] and reason["rows"] == 1
     schema = (
         build_definitions()
         .resolve_assets_def("crm_contacts")
