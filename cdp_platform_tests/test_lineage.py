@@ -111,8 +111,8 @@ def tables(sql: str) -> tuple[set[str], set[str]]:
         if statement is None:
             continue
         targets = set()
-        # Creating or filling a table makes it the asset's; erasure deletes rows
-        # everywhere, which owns nothing.
+        # Creating or filling a table makes it the asset's. A DELETE or UPDATE
+        # target counts as a read: erasure reaches every table but owns none.
         if isinstance(statement, exp.Create | exp.Insert):
             target = statement.this
             target = target.this if isinstance(target, exp.Schema) else target

@@ -1083,14 +1083,12 @@ def household_weights(linker: Linker, family_agreement: dict[str, float]) -> dic
     comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
     factors = {}
     for name, rate in family_agreement.items():
-        top = max(lv.comparison_vector_value for lv in comparisons[name].comparison_levels)
-        level = next(
-            lv for lv in comparisons[name].comparison_levels if lv.comparison_vector_value == top
-        )
+        # Exact agreement: Splink numbers it highest.
+        level = max(comparisons[name].comparison_levels, key=lambda lv: lv.comparison_vector_value)
         # Family members agreeing as often as one person's records would mean
         # the mixture took one person for a family: such a rate is not used.
         factor = 1.0 if rate >= level.m_probability else level.u_probability / max(rate, 1e-12)
-        factors[name] = {"level": top, "factor": min(1.0, factor)}
+        factors[name] = {"level": level.comparison_vector_value, "factor": min(1.0, factor)}
     return {
         "address_levels": [
             lv.comparison_vector_value

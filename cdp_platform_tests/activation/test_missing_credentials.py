@@ -24,6 +24,7 @@ from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform_tests.fakes.destinations import HUBSPOT_TOKEN, HubSpotContactsServer
+from cdp_platform_tests.metadata import metadata_rows
 from cdp_platform_tests.profile_tables import seed_profiles
 
 UNSET = "CDP_TEST_HUBSPOT_TOKEN_NEVER_SET"
@@ -161,7 +162,7 @@ def test_a_dry_run_plans_without_the_credential(tmp_path, monkeypatch):
     dry = run(True)
     assert dry.success
     (planned,) = dry.asset_materializations_for_node("activation__to_crm")
-    assert _rows(planned.metadata["planned"]) == [{"operation": "upsert", "records": 4}]
+    assert metadata_rows(planned.metadata["planned"]) == [{"operation": "upsert", "records": 4}]
     (observed,) = dry.asset_observations_for_node("activation__to_crm")
     assert observed.metadata["missing_environment_variable"].value == UNSET
 
@@ -170,8 +171,3 @@ def test_a_dry_run_plans_without_the_credential(tmp_path, monkeypatch):
     (failure,) = [e for e in real.all_events if e.is_step_failure]
     assert failure.step_failure_data.user_failure_data.description == MESSAGE
     assert failure.step_failure_data.user_failure_data.metadata["destination"].value == "crm"
-
-
-def _rows(table) -> list[dict]:
-    """A metadata table's rows as dicts."""
-    return [record.data for record in table.value.records]

@@ -12,6 +12,7 @@ from cdp_platform.activation.config import SyncSpecError, load_syncs
 from cdp_platform.activation.resources import destination_resources
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
+from cdp_platform_tests.metadata import metadata_rows
 from cdp_platform_tests.profile_tables import seed_profiles
 
 PERSONS = 12
@@ -74,7 +75,7 @@ def test_a_declared_sync_sends_only_consented_people_and_then_only_changes(
         dry = materialize(tmp_path, monkeypatch, server, warehouse, dry_run=True)
         assert server.requests == []
         (planned,) = dry.asset_materializations_for_node("activation__gb_customers")
-        assert {"operation": "upsert", "records": 5} in _rows(planned.metadata["planned"])
+        assert {"operation": "upsert", "records": 5} in metadata_rows(planned.metadata["planned"])
 
         first = materialize(tmp_path, monkeypatch, server, warehouse)
         consented_gb = {f"n{i}@example.org" for i in range(0, 10, 2)}
@@ -86,7 +87,7 @@ def test_a_declared_sync_sends_only_consented_people_and_then_only_changes(
         }
         (event,) = first.asset_materializations_for_node("activation__gb_customers")
         assert event.metadata["records_sent"].value == 5
-        assert {"operation": "skip", "status": "skipped_consent", "records": 5} in _rows(
+        assert {"operation": "skip", "status": "skipped_consent", "records": 5} in metadata_rows(
             event.metadata["results"]
         )
 
@@ -135,8 +136,3 @@ def test_a_sync_schedule_must_be_eager_or_cron(tmp_path):
     parsed = load_syncs(path)
     asset = build_sync_asset(parsed.syncs[0], parsed)
     assert "0 6 * * *" in str(asset.automation_conditions_by_key[asset.key])
-
-
-def _rows(table) -> list[dict]:
-    """A metadata table's rows as dicts."""
-    return [record.data for record in table.value.records]

@@ -16,6 +16,7 @@ from cdp_platform.demo.generator import generate
 from cdp_platform.identity import model_store, splink_model
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import connect
+from cdp_platform_tests.metadata import metadata_rows
 from cdp_platform_tests.pipeline_runs import run_landing
 
 
@@ -106,10 +107,10 @@ def test_model_is_trained_saved_reused_and_used_for_edges(
     assert materialization.metadata["comparisons"].value > 0
     # Every level's parameters as a typed table the UI can sort: m, u and the
     # match weight of each, the weight log2(m / u).
-    levels = materialization.metadata["match_weights"].value
+    levels = materialization.metadata["match_weights"]
     columns = {c.name: c.type for c in levels.schema.columns}
     assert columns["match_weight"] == "float" and columns["m"] == "float"
-    exact = next(r.data for r in levels.records if r.data["level"] == "date of birth equal")
+    exact = next(r for r in metadata_rows(levels) if r["level"] == "date of birth equal")
     assert exact["comparison"] == "dob" and exact["match_weight"] > 5
     assert abs(exact["match_weight"] - math.log2(exact["m"] / exact["u"])) < 1e-2
     (check,) = [

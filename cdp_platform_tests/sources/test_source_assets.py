@@ -6,6 +6,7 @@ import dagster as dg
 
 from cdp_platform.definitions import build_definitions
 from cdp_platform.sources.contracts import SOURCES
+from cdp_platform_tests.metadata import metadata_rows
 from cdp_platform_tests.sources.samples import record, write_day_file
 
 DAYS = ["2026-08-01", "2026-08-02", "2026-08-03"]
@@ -67,7 +68,7 @@ def test_materialization_metadata_counts_rows_and_masks_pii(landing, instance):
     preview = meta["preview"].value
     assert "d***@u***.org" in preview
     assert "distinctive" not in preview and "uniquedomain" not in preview
-    (reason,) = [r.data for r in meta["quarantine_reasons"].value.records]
+    (reason,) = metadata_rows(meta["quarantine_reasons"])
     assert "expected 17 fields" in reason["reason"] and reason["rows"] == 1
     schema = (
         build_definitions()
