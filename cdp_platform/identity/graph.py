@@ -16,7 +16,8 @@ A refused link keeps its reason, so every decision can be explained.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import jellyfish
@@ -169,6 +170,8 @@ def link_holders(
 
 # Clusters whose pairs on average say "more likely one person than two".
 EVEN_ODDS = 0.5
+# A cluster whose nodes were not all one person before.
+MIXED = -2
 
 
 class Linkage:
@@ -185,15 +188,31 @@ class Linkage:
     together.
     """
 
-    def __init__(self, graph: PersonGraph, scored: list[bool], against: float, threshold: float):
+    def __init__(
+        self,
+        graph: PersonGraph,
+        scored: list[bool],
+        against: float,
+        threshold: float,
+        previous: Sequence[int] | None = None,
+        step: float = 0.0,
+    ):
         self.graph = graph
         self.against = against
         self.threshold = threshold
+        self.step = step
         self.weight: dict[int, int] = {}
         for i, is_scored in enumerate(scored):
             if is_scored:
                 root = graph.find(i)
                 self.weight[root] = self.weight.get(root, 0) + 1
+        # root -> the one person all its nodes were in the previous map, or
+        # MIXED (several, or a node not seen before)
+        self.previous: dict[int, int] = {}
+        for i, person in enumerate(previous if previous is not None else []):
+            root = graph.find(i)
+            held = self.previous.get(root, person)
+            self.previous[root] = person if held == person and person >= 0 else MIXED
         # root -> root -> [sum, best, worst] of the pairs between them
         self.pairs: dict[int, dict[int, list[float]]] = {}
 
@@ -215,14 +234,32 @@ class Linkage:
         threshold when they are."""
         total, best, worst = self.pairs[ra][rb]
         if worst >= self.against:
-            return best
+            return self._kept(ra, rb, best)
         possible = max(self.weight.get(ra, 1), 1) * max(self.weight.get(rb, 1), 1)
         # The average's bar is even odds, mapped onto the threshold's scale;
         # evidence against never makes a merge easier than the best pair alone.
-        return min(best, min(total / possible / EVEN_ODDS, 1.0) * self.threshold)
+        return self._kept(
+            ra, rb, min(best, min(total / possible / EVEN_ODDS, 1.0) * self.threshold)
+        )
+
+    def _kept(self, ra: int, rb: int, score: float) -> float:
+        """Within one `step` of the threshold, the previous map's decision: one
+        person's two parts stay together a little below it, two people stay
+        apart a little above it (as `with_hysteresis` does for pairs; a
+        cluster's average moves by a hair when a record is erased)."""
+        was_a, was_b = self.previous.get(ra, MIXED), self.previous.get(rb, MIXED)
+        if was_a == MIXED or was_b == MIXED:
+            return score
+        if was_a == was_b and self.threshold - self.step <= score < self.threshold:
+            return self.threshold
+        if was_a != was_b and self.threshold <= score < self.threshold + self.step:
+            return math.nextafter(self.threshold, 0)
+        return score
 
     def merged(self, kept: int, gone: int) -> None:
         self.weight[kept] = self.weight.get(kept, 0) + self.weight.pop(gone, 0)
+        was_kept, was_gone = self.previous.get(kept, MIXED), self.previous.pop(gone, MIXED)
+        self.previous[kept] = was_kept if was_kept == was_gone else MIXED
         moved = self.pairs.pop(gone, {})
         moved.pop(kept, None)
         into = self.pairs.setdefault(kept, {})
@@ -245,14 +282,17 @@ def link_by_evidence(
     scored: list[bool],
     threshold: float,
     against: float,
+    previous: Sequence[int] | None = None,
+    step: float = 0.0,
 ) -> dict[tuple[int, int], str]:
     """Merge clusters, most convincing first, while their score (`Linkage`) is at
-    least `threshold`.
+    least `threshold`; `previous` is each node's person in the previous map
+    (a code, -1 if new), kept within `step` of the threshold.
 
     Returns the refusals by the configured limits, keyed by the two roots
     refused (at the time); other pairs left apart fell short of the threshold.
     """
-    linkage = Linkage(graph, scored, against, threshold)
+    linkage = Linkage(graph, scored, against, threshold, previous, step)
     for a, b, p in pairs:
         linkage.add(a, b, p)
     heap = [

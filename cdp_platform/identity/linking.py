@@ -181,13 +181,22 @@ def resolve_persons(
             _previous_calibration(conn, model_version(model)),
         )
         _keep_calibration(conn, model_version(model), result.threshold, result.prior)
+        previous = _previous_persons(conn, len(node_ids))
         probability = with_hysteresis(
             result.probability,
             result.threshold,
-            *_previously_together(conn, result.a, result.b, len(node_ids)),
+            *_previously_together(previous, result.a, result.b),
         )
         triples = list(zip(result.a.tolist(), result.b.tolist(), probability.tolist(), strict=True))
-        refused = link_by_evidence(graph, triples, scored.tolist(), result.threshold, result.prior)
+        refused = link_by_evidence(
+            graph,
+            triples,
+            scored.tolist(),
+            result.threshold,
+            result.prior,
+            previous.tolist(),
+            THRESHOLD_STEP,
+        )
         scoring = {
             "candidates": result.candidates,
             "groups_scored": result.groups,
@@ -285,12 +294,9 @@ def with_hysteresis(
     return np.where(apart & near_above, np.nextafter(threshold, 0), kept)
 
 
-def _previously_together(
-    conn: duckdb.DuckDBPyConnection, a: np.ndarray, b: np.ndarray, count: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each node pair: both nodes held by one person in the previous map,
-    and held by two."""
-    person = np.full(count, -1, dtype=np.int64)  # each node's previous person, as a code
+def _previous_persons(conn: duckdb.DuckDBPyConnection, count: int) -> np.ndarray:
+    """Each node's person in the previous map, as a code; -1 for a node not seen."""
+    person = np.full(count, -1, dtype=np.int64)
     if table_exists(conn, MAP_TABLE):
         held = conn.execute(
             f"""SELECT n.idx, dense_rank() OVER (ORDER BY min(m.person_id)) AS person
@@ -299,6 +305,14 @@ def _previously_together(
             GROUP BY 1"""
         ).fetchnumpy()
         person[held["idx"]] = held["person"]
+    return person
+
+
+def _previously_together(
+    person: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each node pair: both nodes held by one person in the previous map,
+    and held by two."""
     known = (person[a] >= 0) & (person[b] >= 0)
     same = known & (person[a] == person[b])
     return same, known & ~same

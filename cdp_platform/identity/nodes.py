@@ -65,10 +65,12 @@ def build_nodes(conn: duckdb.DuckDBPyConnection, records_table: str, limited: li
                {_key_sql(limited)} AS node_id
         FROM {records_table}"""
     )
+    # Sorted: an unordered list would give a re-run other values in other
+    # places, and the graph's choices would differ by a hair.
     identifiers = ",\n".join(
-        f"list_distinct(flatten(list(r.{c}))) AS {IDS}{c}"
+        f"list_sort(list_distinct(flatten(list(r.{c})))) AS {IDS}{c}"
         if c in LIST_COLUMNS
-        else f"list_distinct(list(r.{c}) FILTER (WHERE r.{c} IS NOT NULL)) AS {IDS}{c}"
+        else f"list_sort(list_distinct(list(r.{c}) FILTER (WHERE r.{c} IS NOT NULL))) AS {IDS}{c}"
         for c in IDENTIFIER_COLUMNS
     )
     scalar = ", ".join(f"any_value(r.{f}) AS {f}" for f in MATCH_FIELDS)

@@ -142,6 +142,12 @@ FAMILY = ", surnames alike"
 # would not train it on pairs blocked on last_name otherwise, and those pairs'
 # home agreement is as telling (a home level's m is the sum of its twins').
 SURNAMES_ALIKE = "{jaro_winkler}(family_name_l, family_name_r) >= 0.88"
+# The last-name levels that are surnames alike by that test.
+SURNAME_ALIKE_LEVELS = (
+    "Exact match on last_name",
+    "Jaro-Winkler distance of last_name >= 0.95",
+    "Jaro-Winkler distance of last_name >= 0.88",
+)
 CROSSED_NAME = (
     "coalesce(first_name_typed_l = last_name_r, false)"
     " OR coalesce(last_name_l = first_name_typed_r, false)"
@@ -226,12 +232,16 @@ def _m_may_underflow() -> Iterator[None]:
         comparison_level._validate_m_u_probability = original
 
 
-def train_em(linker: Linker, fields: set[str]) -> tuple[list[str], dict[str, str]]:
+def train_em(
+    linker: Linker, fields: set[str], family: dict | None = None
+) -> tuple[list[str], dict[str, str]]:
     """EM sessions, most trusted rule first, until each comparison is trained once.
 
     Rules are tried in `TRAINING_BLOCKS` order, strictest first; a rule that
     trains nothing still needed is skipped, and one EM cannot use is passed
-    over, so a later one trains what it would have."""
+    over, so a later one trains what it would have. `family` (an earlier fit's
+    `family_dependence`) says how much likelier two people blocked together
+    on a home share a surname (`_families_at_home`)."""
     comparisons = _comparison_columns(fields)
     needed = set(comparisons)
     trained, skipped = [], {}
@@ -241,7 +251,7 @@ def train_em(linker: Linker, fields: set[str]) -> tuple[list[str], dict[str, str
             continue
         label = " and ".join(cols)
         try:
-            with _m_may_underflow():
+            with _m_may_underflow(), _families_at_home(linker, _family_odds(linker, family, cols)):
                 linker.training.estimate_parameters_using_expectation_maximisation(
                     block_on(*cols), max_pairs=EM_MAX_PAIRS
                 )
@@ -251,6 +261,68 @@ def train_em(linker: Linker, fields: set[str]) -> tuple[list[str], dict[str, str
         trained.append(label)
         needed -= trains
     return trained, skipped
+
+
+@contextmanager
+def _families_at_home(linker: Linker, odds: float) -> Iterator[None]:
+    """The surname's alike levels (exact, and as alike as `SURNAMES_ALIKE`)
+    `odds` times likelier among a session's non-matches, the others scaled
+    to leave one in all.
+
+    Among pairs sharing a home, two people share a surname far more often than
+    strangers do, and more still if they share a birth date too (twins): with
+    strangers' u, EM takes twins for one person whose first name was typed
+    wholly wrong."""
+    if "last_name" not in _comparisons(linker) or odds <= 1.0:
+        yield
+        return
+    levels = [
+        lv for lv in _comparisons(linker)["last_name"].comparison_levels if not lv.is_null_level
+    ]
+    saved = {lv.label_for_charts: (lv.u_probability, lv._tf_adjustment_weight) for lv in levels}
+    alike = sum(lv.u_probability for lv in levels if lv.label_for_charts in SURNAME_ALIKE_LEVELS)
+    raised = alike * odds / (1 - alike + alike * odds)
+    for lv in levels:
+        if lv.is_null_level:
+            continue
+        scale = (
+            raised / alike
+            if lv.label_for_charts in SURNAME_ALIKE_LEVELS
+            else (1 - raised) / (1 - alike)
+        )
+        lv.u_probability *= scale
+        # A family shares its surname however common it is: the level's u,
+        # not the name's frequency.
+        lv._tf_adjustment_weight = 0.0
+    try:
+        yield
+    finally:
+        # A session leaves the linker with its own copy of the comparisons.
+        for lv in _comparisons(linker)["last_name"].comparison_levels:
+            if not lv.is_null_level:
+                lv.u_probability, lv._tf_adjustment_weight = saved[lv.label_for_charts]
+
+
+def _family_odds(linker: Linker, family: dict | None, cols: tuple[str, ...]) -> float:
+    """How many times likelier two people in a session's pairs share a surname
+    than strangers: a home in the rule gives the family dependence, each of
+    `FAMILY_AGREEMENTS` in it the family's rate of agreeing over strangers'."""
+    blocked = {_column(c) for c in cols}
+    if family is None or not {"postcode", "street"} & blocked:
+        return 1.0
+    odds = family["dependence"]
+    for name, rate in family["family_agreement"].items():
+        if name in blocked:
+            exact = max(
+                _comparisons(linker)[name].comparison_levels,
+                key=lambda lv: lv.comparison_vector_value,
+            )
+            odds *= max(rate / exact.u_probability, 1.0)
+    return odds
+
+
+def _comparisons(linker: Linker) -> dict:
+    return {c.output_column_name: c for c in linker._settings_obj.comparisons}
 
 
 def prediction_rules(fields: set[str], apart: str | None = None) -> list[tuple[str, str]]:
@@ -983,6 +1055,46 @@ def learn_from_labels(
     return sources
 
 
+def _fit(
+    api,
+    linker: Linker,
+    records: pa.Table,
+    fields: set[str],
+    prior: float,
+    labelled: list,
+    family: dict | None = None,
+) -> tuple[list[str], dict[str, str], dict[tuple[str, str], str], dict | None]:
+    """EM, labels and the fixed levels: (rules trained on, rules without pairs,
+    where each level's parameters came from, the family dependence found).
+    `family` is an earlier fit's dependence, for `train_em`."""
+    trained_rules, skipped = train_em(linker, fields, family)
+    # An EM session can leave behind the prior it adjusted for its own
+    # blocking rule (far higher: blocked pairs are mostly matches; 35 times
+    # the true rate on FEBRL3). The prior from the near-certain rules above
+    # is the one that applies to all pairs.
+    _set_prior(linker, prior)
+    refined = learn_from_labels(api, linker, records, labelled)
+    sources = _fix_unobserved(linker)
+    sources |= {key: note for key, note in refined.items() if sources[key] == "trained"}
+    sources |= _share_home_levels(linker)
+    sources |= _weigh_missing_first_names(linker)
+    family = family_dependence(api, records, linker, fields)
+    if family is not None:
+        _weigh_families(linker, family["dependence"])
+    return trained_rules, skipped, sources, family
+
+
+def _forget_em(linker: Linker, initial: dict) -> None:
+    """Back to the m before any EM session (`initial`), keeping u and the prior."""
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison.comparison_levels:
+            level._trained_m_probabilities = []
+            if not level.is_null_level:
+                level.m_probability = initial[
+                    (comparison.output_column_name, level.label_for_charts)
+                ]
+
+
 def train(
     records: pa.Table,
     warehouse: Path,
@@ -1006,20 +1118,24 @@ def train(
         linker.training.estimate_u_using_random_sampling(
             max_pairs=U_MAX_PAIRS, seed=SEED, num_chunks=1
         )
-        trained_rules, skipped = train_em(linker, fields)
-        # An EM session can leave behind the prior it adjusted for its own
-        # blocking rule (far higher: blocked pairs are mostly matches; 35 times
-        # the true rate on FEBRL3). The prior from the near-certain rules above
-        # is the one that applies to all pairs.
-        _set_prior(linker, prior)
-        refined = learn_from_labels(api, linker, records, labelled or [])
-        sources = _fix_unobserved(linker)
-        sources |= {key: note for key, note in refined.items() if sources[key] == "trained"}
-        sources |= _share_home_levels(linker)
-        sources |= _weigh_missing_first_names(linker)
-        family = family_dependence(api, records, linker, fields)
-        if family is not None:
-            _weigh_families(linker, family["dependence"])
+        initial = {
+            (c.output_column_name, lv.label_for_charts): lv.m_probability
+            for c in linker._settings_obj.comparisons
+            for lv in c.comparison_levels
+            if not lv.is_null_level
+        }
+        fitted = _fit(api, linker, records, fields, prior, labelled or [])
+        trained_rules, skipped, sources, family = fitted
+        if family is not None and any(
+            _family_odds(linker, family, cols) > 1
+            for cols in training_rules(fields)
+            if " and ".join(cols) in trained_rules
+        ):
+            # Sessions blocked on a home took a family's members for
+            # strangers: fitted again, knowing how families share a surname.
+            _forget_em(linker, initial)
+            fitted = _fit(api, linker, records, fields, prior, labelled or [], family)
+            trained_rules, skipped, sources, family = fitted
         levels = _level_report(linker, sources)
 
         model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)

@@ -69,7 +69,7 @@ WITH browsers AS (
          arg_max(trait_phone, "timestamp") FILTER (WHERE trait_phone IS NOT NULL) AS phone,
          arg_max(user_id, "timestamp") FILTER (WHERE user_id IS NOT NULL) AS user_id,
          max("timestamp") AS observed_at,
-         list(DISTINCT (properties->>'order_id')) FILTER (
+         list(DISTINCT (properties->>'order_id') ORDER BY (properties->>'order_id')) FILTER (
            WHERE event = 'Order Completed' AND (properties->>'order_id') IS NOT NULL
          ) AS order_ids
   FROM sources.web_events

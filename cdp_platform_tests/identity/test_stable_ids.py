@@ -126,3 +126,28 @@ def test_pairs_near_the_threshold_keep_their_previous_decision():
     # together just below: kept; new just below: apart; apart just above: kept
     # apart; new just above: linked; far from the threshold: as scored.
     assert linked == [True, False, False, True, False, True]
+
+
+def test_people_whose_average_sits_near_the_threshold_keep_their_previous_decision():
+    """A cluster's average moves by a hair when a record elsewhere is erased:
+    within one threshold step, two parts of one person stay together and two
+    people stay apart, as the previous map had them."""
+    from cdp_platform.identity.graph import PersonGraph, PersonRules, link_by_evidence
+
+    def together(best: float, previous: list[int] | None) -> bool:
+        # Nodes 0 and 1 are one person by an identifier; node 2 pairs well
+        # with 0 and against 1, so the average over both pairs decides.
+        graph = PersonGraph(3, {}, PersonRules())
+        graph.link(0, 1)
+        pairs = [(0, 2, best), (1, 2, 1e-5)]
+        link_by_evidence(graph, pairs, [True] * 3, 0.86, 1e-3, previous, 0.01)
+        return graph.find(0) == graph.find(2)
+
+    # Average just below the threshold (0.851 on its scale).
+    assert not together(0.99, None)
+    assert together(0.99, [7, 7, 7])  # one person before: kept together
+    assert not together(0.99, [7, 7, 8])
+    # Average at the threshold.
+    assert together(1.0, None)
+    assert not together(1.0, [7, 7, 8])  # two people before: kept apart
+    assert together(1.0, [7, 7, -1])  # a node not seen before: as scored
