@@ -39,6 +39,7 @@ ui: $(STAMP) dagster-home
 lint: $(STAMP)
 	$(BIN)/ruff check cdp_platform cdp_platform_tests
 	$(BIN)/ruff format --check cdp_platform cdp_platform_tests
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format cdp_platform cdp_platform_tests

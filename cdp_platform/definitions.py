@@ -10,14 +10,15 @@ from cdp_platform import settings
 from cdp_platform.activation.assets import sync_assets
 from cdp_platform.activation.config import SyncsFile, load_syncs
 from cdp_platform.activation.resources import destination_resources
-from cdp_platform.automation.freshness import with_daily_freshness
 from cdp_platform.automation.jobs import JOBS
+from cdp_platform.automation.landing_sensor import build_landing_sensor
 from cdp_platform.automation.schedules import build_schedules
 from cdp_platform.automation.sensors import (
     automation_sensor,
     dead_run_sensor,
     run_failure_alert_sensor,
 )
+from cdp_platform.freshness import with_daily_freshness
 from cdp_platform.identity.assets import (
     identity_edges,
     identity_model,
@@ -39,7 +40,6 @@ from cdp_platform.segments.assets import segment_assets
 from cdp_platform.sources.assets import source_assets
 from cdp_platform.sources.hubspot_client import HubSpotContactsResource
 from cdp_platform.sources.partitions import daily_partitions
-from cdp_platform.sources.sensors import build_landing_sensor
 
 # Single-run backfills are the intended design, not an experiment to flag on every load.
 warnings.filterwarnings("ignore", category=dg.BetaWarning)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 Section = tuple[str, list[str], list[tuple]]
 

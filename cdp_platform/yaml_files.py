@@ -7,6 +7,9 @@ from typing import Any
 
 import yaml
 
+# The shipped configuration files (identity, profiles, segments, syncs).
+CONFIG_DIR = Path(__file__).resolve().parent / "config"
+
 
 class YamlSyntaxError(ValueError):
     """A configuration file that is not valid YAML: `path:line:column: problem`."""

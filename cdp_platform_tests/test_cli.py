@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 CDP = str(Path(sys.executable).parent / "cdp")
 

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from cdp_platform.settings import PROJECT_ROOT
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform_tests.e2e.dagster_dev import answers, free_port
 
 ASSET_GROUPS_QUERY = """

@@ -7,9 +7,9 @@ from cdp_platform.activation.engine import SyncReport, run_sync
 from cdp_platform.activation.resources import MissingCredentialError, resource_key
 from cdp_platform.activation.rows import sync_rows
 from cdp_platform.activation.state import LOG_TABLE
-from cdp_platform.automation.conditions import after_inputs_change, gated
-from cdp_platform.automation.freshness import sync_freshness
-from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.asset_defaults import WAREHOUSE_ASSET
+from cdp_platform.conditions import after_inputs_change, gated
+from cdp_platform.freshness import sync_freshness
 from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.privacy.status import erased_persons, settle_sync_erasures
 from cdp_platform.segments.assets import PROFILE_DEPS, segment_key

@@ -20,14 +20,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from cdp_platform.activation.plan import Mode
-from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.consent import PURPOSES
 from cdp_platform.profiles.traits import Identifier
 from cdp_platform.segments.catalog import build_catalog
 from cdp_platform.segments.config import load_segments
 from cdp_platform.sql_expressions import checked_condition
-from cdp_platform.yaml_files import read_yaml
+from cdp_platform.yaml_files import CONFIG_DIR, read_yaml
 
 DestinationType = Literal["webhook", "hubspot", "braze", "meta", "postgres", "files"]
 AUDIENCE_ONLY = {"meta"}  # takes add/remove, never profile fields

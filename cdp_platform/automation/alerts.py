@@ -19,7 +19,7 @@ import requests
 import tenacity
 from standardwebhooks import Webhook
 
-from cdp_platform.privacy.masking import scrub_text
+from cdp_platform.masking import scrub_text
 
 MAX_ERROR_CHARS = 500
 TIMEOUT_SECONDS = 10

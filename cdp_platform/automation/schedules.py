@@ -7,7 +7,7 @@ import dagster as dg
 from cdp_platform import settings
 from cdp_platform.automation.jobs import daily_refresh_job, retrain_identity_model_job
 from cdp_platform.automation.refresh import ingestion_state, refresh_skip_reason
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 # Weekly, early Monday (UTC): the model follows the data without retraining
 # on every run, so matches stay comparable day to day.

@@ -22,7 +22,7 @@ import csv
 import random
 from pathlib import Path
 
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 DAY = "2026-08-01"
 MODIFIED = "2026-08-01T10:00:00+01:00"

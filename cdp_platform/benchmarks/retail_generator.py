@@ -44,7 +44,7 @@ from pathlib import Path
 
 from faker import Faker
 
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 # --- value pools ----------------------------------------------------------
 

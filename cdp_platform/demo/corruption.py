@@ -12,7 +12,7 @@ import copy
 import json
 import random
 
-from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.source_contracts import SourceSpec
 
 BAD_TIMESTAMPS = ("not a date", "2026-13-45 25:61:00", "31/02/2026 10:00", "yesterday")
 BAD_NUMBERS = ("12.5O", "N/A", "1,2.3", "ten")

@@ -22,7 +22,7 @@ from cdp_platform.demo.corruption import corrupt, kinds_for, malformed_count
 from cdp_platform.demo.landing import Landing
 from cdp_platform.demo.pools import build_pools
 from cdp_platform.demo.population import Person, build_population
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 
 def generate(

@@ -5,6 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from cdp_platform import settings
+from cdp_platform.asset_defaults import PII, WAREHOUSE_ASSET
 from cdp_platform.identity import model_store, splink_model
 from cdp_platform.identity.checks import (
     blocked_values_check,
@@ -13,20 +14,15 @@ from cdp_platform.identity.checks import (
     records_check_specs,
 )
 from cdp_platform.identity.clusters import MAP_TABLE, assign_stable_ids, previous_person_count
-from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.linking import CLUSTERS_TABLE, EDGES_TABLE, resolve_persons
 from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.identity.review import QUEUE_TABLE, build_queue, labelled_node_pairs
 from cdp_platform.identity.splink_logging import splink_logs_to
+from cdp_platform.identity_config import load_identity_config
 from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.resources.warehouse import WarehouseResource
-from cdp_platform.sources.contracts import PERSON_SOURCES
-
-PII = {"pii": ""}
-
-# What every asset of these layers shares: it writes the warehouse.
-WAREHOUSE_ASSET = {"pool": "warehouse", "owners": ["team:data-platform"]}
+from cdp_platform.source_contracts import PERSON_SOURCES
 
 IDENTITY_RECORD_COLUMNS = dg.TableSchema(
     columns=[

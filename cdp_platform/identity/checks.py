@@ -11,8 +11,8 @@ import dagster as dg
 import duckdb
 
 from cdp_platform.identity.clusters import HISTORY_TABLE, MAP_TABLE
-from cdp_platform.identity.config import IdentityChecks
 from cdp_platform.identity.stable_ids import CHANGE_EVENTS
+from cdp_platform.identity_config import IdentityChecks
 
 CLUSTER_CHECK = "largest_person_below_cap"
 SINGLETON_CHECK = "singleton_share_below_limit"

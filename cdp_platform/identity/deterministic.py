@@ -14,9 +14,9 @@ become links is decided in `graph.py`.
 
 from __future__ import annotations
 
-from cdp_platform.identity.config import IdentifierRule, IdentityConfig
 from cdp_platform.identity.names import first_names_agree_sql
 from cdp_platform.identity.nodes import IDS
+from cdp_platform.identity_config import IdentifierRule, IdentityConfig
 
 
 def _values_sql(rule: IdentifierRule, nodes_table: str, max_records: int) -> str:

@@ -25,7 +25,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from cdp_platform.identity.config import IdentityConfig
 from cdp_platform.identity.deterministic import candidate_pairs_sql, nameless_holders_sql
 from cdp_platform.identity.graph import (
     KEPT_APART,
@@ -42,6 +41,7 @@ from cdp_platform.identity.probabilistic import (
     score_nodes,
 )
 from cdp_platform.identity.splink_model import model_version
+from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.resources.warehouse import table_exists
 
 EDGES_TABLE = "identity.identity_edges"

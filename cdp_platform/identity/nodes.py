@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.identity.config import IDENTIFIER_COLUMNS, LIST_COLUMNS
+from cdp_platform.identity_config import IDENTIFIER_COLUMNS, LIST_COLUMNS
 
 NODES_TABLE = "staging.identity_nodes"
 RECORD_NODES_TABLE = "staging.record_nodes"

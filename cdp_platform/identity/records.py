@@ -7,15 +7,15 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-from cdp_platform.identity.config import IdentityConfig, nicknames
-from cdp_platform.identity.phones import e164_table
 from cdp_platform.identity.standardise import (
     RAW_FIELDS,
     SOURCE_SELECTS,
     identity_records_sql,
     raw_union,
 )
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.identity_config import IdentityConfig, nicknames
+from cdp_platform.phones import e164_table
+from cdp_platform.source_contracts import SOURCES
 
 TABLE = "staging.identity_records"
 

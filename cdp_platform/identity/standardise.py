@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from cdp_platform.identity.config import IdentityConfig
+from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.sql_text import quoted
 
 # The common shape every source is mapped to before standardising.

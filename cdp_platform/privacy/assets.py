@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.asset_defaults import WAREHOUSE_ASSET
 from cdp_platform.privacy.erasure import erase_subjects, record_erasure_log
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
 from cdp_platform.privacy.status import erased_persons, pending_sync_erasures, set_status

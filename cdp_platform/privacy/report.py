@@ -15,8 +15,8 @@ from decimal import Decimal
 
 import duckdb
 
-from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.standardise import email_match_sql, email_sql
+from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import table_exists
 
 # Section -> (table, order): each read for the person's ids when the table exists.

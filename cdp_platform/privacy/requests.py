@@ -17,9 +17,9 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from cdp_platform.identity.config import load_identity_config
-from cdp_platform.identity.phones import to_e164
 from cdp_platform.identity.standardise import email_match_sql, email_sql
+from cdp_platform.identity_config import load_identity_config
+from cdp_platform.phones import to_e164
 from cdp_platform.resources.warehouse import table_exists
 
 REQUESTS_TABLE = "sources.privacy_requests"

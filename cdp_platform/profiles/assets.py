@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from cdp_platform.identity.assets import PII, WAREHOUSE_ASSET
-from cdp_platform.privacy.masking import mask_value
+from cdp_platform.asset_defaults import PII, WAREHOUSE_ASSET
+from cdp_platform.masking import mask_value
 from cdp_platform.profiles.checks import (
     consent_check,
     consent_check_specs,

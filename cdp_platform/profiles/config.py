@@ -8,13 +8,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.profiles.account_traits import AccountsConfig
 from cdp_platform.profiles.checks import ProfileChecks
 from cdp_platform.profiles.scores import Scores
 from cdp_platform.profiles.survivorship import Survivorship
 from cdp_platform.profiles.traits import Trait, check_expressions
-from cdp_platform.yaml_files import YamlSyntaxError, read_yaml
+from cdp_platform.yaml_files import CONFIG_DIR, YamlSyntaxError, read_yaml
 
 
 class ProfilesConfig(BaseModel):

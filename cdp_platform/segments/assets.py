@@ -3,8 +3,8 @@
 import dagster as dg
 import yaml
 
-from cdp_platform.automation.conditions import after_inputs_change, gated
-from cdp_platform.identity.assets import WAREHOUSE_ASSET
+from cdp_platform.asset_defaults import WAREHOUSE_ASSET
+from cdp_platform.conditions import after_inputs_change, gated
 from cdp_platform.profiles.assets import AsOfConfig, resolve_as_of
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.traits import loaded_tables

@@ -18,13 +18,12 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.segments.catalog import Catalog, build_catalog
 from cdp_platform.segments.compiler import activity_columns
 from cdp_platform.segments.spec import Condition, SegmentsFile, SegmentSpec, walk
 from cdp_platform.sql_expressions import checked_condition
-from cdp_platform.yaml_files import read_yaml
+from cdp_platform.yaml_files import CONFIG_DIR, read_yaml
 
 NUMERIC = ("integer", "number")
 

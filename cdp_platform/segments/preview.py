@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.privacy.masking import mask_value
+from cdp_platform.masking import mask_value
 from cdp_platform.profiles.traits import loaded_tables
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment

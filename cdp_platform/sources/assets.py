@@ -8,8 +8,8 @@ import dagster as dg
 
 from cdp_platform import settings
 from cdp_platform.resources.warehouse import WarehouseResource
+from cdp_platform.source_contracts import SOURCES, SourceSpec
 from cdp_platform.sources.checks import check_specs, run_checks
-from cdp_platform.sources.contracts import SOURCES, SourceSpec
 from cdp_platform.sources.landing import day_file_path, scan_landing
 from cdp_platform.sources.loading import LoadResult, write_partitions
 from cdp_platform.sources.metadata import column_schema, ignored_files_metadata, load_metadata

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
-from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.source_contracts import SourceSpec
 from cdp_platform.sources.loading import LoadResult
 from cdp_platform.sources.validation import quote
 

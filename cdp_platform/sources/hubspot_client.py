@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from cdp_platform.sources.contracts import CRM_CONTACTS
+from cdp_platform.source_contracts import CRM_CONTACTS
 
 CONTACTS_PATH = "/crm/v3/objects/contacts"
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from cdp_platform.sources.contracts import SOURCES, SourceSpec
+from cdp_platform.source_contracts import SOURCES, SourceSpec
 
 # A name that starts like a day: the rest is its extension, whatever it is.
 _DAY_STEM = re.compile(r"^(\d{4}-\d{2}-\d{2})(\..*)?$")

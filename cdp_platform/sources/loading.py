@@ -18,9 +18,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from cdp_platform.privacy.tombstones import drop_tombstoned
 from cdp_platform.resources.warehouse import transaction
-from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.source_contracts import SourceSpec
+from cdp_platform.sources.erased_rows import drop_tombstoned
 from cdp_platform.sources.readers import ParsedFile
 from cdp_platform.sources.validation import (
     json_fields_select,

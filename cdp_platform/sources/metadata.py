@@ -5,9 +5,10 @@ from __future__ import annotations
 import dagster as dg
 import duckdb
 
+from cdp_platform.asset_defaults import PII
+from cdp_platform.masking import mask_value
 from cdp_platform.metadata_tables import metadata_table
-from cdp_platform.privacy.masking import mask_value
-from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.source_contracts import SourceSpec
 from cdp_platform.sources.landing import LandingProblem
 from cdp_platform.sources.loading import LoadResult
 from cdp_platform.sources.validation import SQL_TYPES, quote
@@ -32,7 +33,7 @@ def column_schema(spec: SourceSpec) -> dg.TableSchema:
                 SQL_TYPES[col.type],
                 f"`{col.name}`" + (f": {col.description}" if col.description else ""),
                 constraints=dg.TableColumnConstraints(nullable=not col.required),
-                tags={"pii": ""} if col.pii else None,
+                tags=PII if col.pii else None,
             )
         )
     return dg.TableSchema(columns=columns)

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cdp_platform.sources.contracts import SourceSpec
+from cdp_platform.source_contracts import SourceSpec
 
 # Fields larger than csv's default 128 KiB limit appear in real exports
 # (long ticket bodies, product lists).

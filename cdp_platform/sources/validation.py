@@ -7,7 +7,7 @@ rules mirror the module docstring of `contracts.py`.
 
 from __future__ import annotations
 
-from cdp_platform.sources.contracts import Column, SourceSpec
+from cdp_platform.source_contracts import Column, SourceSpec
 from cdp_platform.sql_text import quoted
 
 SQL_TYPES = {

@@ -13,8 +13,8 @@ from cdp_platform.automation.alerts import read_alerts
 from cdp_platform.automation.schedules import build_daily_refresh_schedule
 from cdp_platform.automation.sensors import run_failure_alert_sensor
 from cdp_platform.definitions import build_definitions
-from cdp_platform.identity.config import CONFIG_DIR
 from cdp_platform.segments.assets import PROFILE_DEPS
+from cdp_platform.yaml_files import CONFIG_DIR
 from cdp_platform_tests.fakes.destinations import SECRET, AlertReceiver
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from cdp_platform.demo.generator import generate
 from cdp_platform.demo.pools import NICKNAMES
-from cdp_platform.sources.contracts import PERSON_SOURCES, SOURCES, SourceSpec
+from cdp_platform.source_contracts import PERSON_SOURCES, SOURCES, SourceSpec
 
 PERSONS, DAYS = 400, 20
 

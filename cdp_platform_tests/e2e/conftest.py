@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from cdp_platform.demo.generator import generate
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform.sources.landing import list_day_files
 from cdp_platform_tests.e2e.dagster_dev import start_dagster_dev, stop_dagster_dev
 

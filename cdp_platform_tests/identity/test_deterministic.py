@@ -8,10 +8,10 @@ import pytest
 
 from cdp_platform.definitions import build_definitions
 from cdp_platform.identity.clusters import assign_stable_ids
-from cdp_platform.identity.config import load_identity_config
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.identity.linking import resolve_persons
 from cdp_platform.identity.nodes import build_nodes
+from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import connect
 
 COLUMNS = {
@@ -313,7 +313,7 @@ def test_identity_checks_pass_on_a_sane_graph(landing, instance):
 
 
 def test_a_forced_over_merge_fails_the_blocking_check(landing, instance, tmp_path, monkeypatch):
-    from cdp_platform.identity.config import CONFIG_DIR
+    from cdp_platform.yaml_files import CONFIG_DIR
 
     config = (
         (CONFIG_DIR / "identity.yaml")

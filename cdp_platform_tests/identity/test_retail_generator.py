@@ -14,7 +14,7 @@ import duckdb
 import pytest
 
 from cdp_platform.benchmarks.retail_generator import generate
-from cdp_platform.sources.contracts import PERSON_SOURCES, SOURCES
+from cdp_platform.source_contracts import PERSON_SOURCES, SOURCES
 
 CDP = str(Path(sys.executable).parent / "cdp")
 PERSONS, SEED, START, DAYS = 300, 5, date(2026, 8, 1), 30

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from cdp_platform.identity.config import load_identity_config
-from cdp_platform.identity.phones import to_e164
 from cdp_platform.identity.records import build_identity_records
+from cdp_platform.identity_config import load_identity_config
+from cdp_platform.phones import to_e164
 from cdp_platform.resources.warehouse import connect
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform.sources.loading import write_partitions
 from cdp_platform.sources.readers import read_day_file
 from cdp_platform_tests.sources.samples import record, write_day_file

@@ -9,7 +9,7 @@ import textwrap
 import duckdb
 import pytest
 
-from cdp_platform.identity.config import load_identity_config
+from cdp_platform.identity_config import load_identity_config
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.segments.compiler import compile_condition
 from cdp_platform.segments.config import SegmentSpecError, load_segments

@@ -10,7 +10,7 @@ import csv
 import json
 from pathlib import Path
 
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 
 VALID: dict[str, dict] = {
     "crm_contacts": {

@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from cdp_platform.definitions import build_definitions
-from cdp_platform.sources.contracts import CRM_CONTACTS, SOURCES
+from cdp_platform.source_contracts import CRM_CONTACTS, SOURCES
 from cdp_platform.sources.hubspot_client import HubSpotApiError, HubSpotContactsClient
 from cdp_platform_tests.fakes.hubspot import TOKEN, HubSpotServer, contact
 

@@ -17,7 +17,7 @@ import pytest
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import PipelineError, landing_range, landing_warnings, run_pipeline
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform.sources.landing import scan_landing
 from cdp_platform.sources.partitions import daily_partitions
 from cdp_platform_tests.sources.samples import record, write_day_file

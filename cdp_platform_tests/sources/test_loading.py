@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cdp_platform.resources.warehouse import connect
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform.sources.loading import write_partitions
 from cdp_platform.sources.readers import read_day_file
 from cdp_platform_tests.sources.samples import record, write_day_file

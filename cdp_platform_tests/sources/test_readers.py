@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform.sources.readers import SourceFileError, read_day_file
 from cdp_platform_tests.sources.samples import record, write_day_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from cdp_platform.definitions import build_definitions
-from cdp_platform.sources.contracts import SOURCES
+from cdp_platform.source_contracts import SOURCES
 from cdp_platform_tests.metadata import metadata_rows
 from cdp_platform_tests.sources.samples import record, write_day_file
 

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from cdp_platform.yaml_files import YamlSyntaxError, read_yaml
-
-CONFIG_DIR = Path(__file__).resolve().parent.parent / "config"
+from cdp_platform.yaml_files import CONFIG_DIR, YamlSyntaxError, read_yaml
 
 
 class BlockLists(BaseModel):
