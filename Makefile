@@ -37,37 +37,37 @@ ui: $(STAMP) dagster-home
 	$(BIN)/dagster dev -w workspace.yaml
 
 lint: $(STAMP)
-	$(BIN)/ruff check cdp_platform cdp_platform_tests
-	$(BIN)/ruff format --check cdp_platform cdp_platform_tests
+	$(BIN)/ruff check cdp_platform cdp_platform_tests benchmarks
+	$(BIN)/ruff format --check cdp_platform cdp_platform_tests benchmarks
 	$(BIN)/lint-imports
 
 format: $(STAMP)
-	$(BIN)/ruff format cdp_platform cdp_platform_tests
-	$(BIN)/ruff check --fix cdp_platform cdp_platform_tests
+	$(BIN)/ruff format cdp_platform cdp_platform_tests benchmarks
+	$(BIN)/ruff check --fix cdp_platform cdp_platform_tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
 # One report over shared data sets: data/benchmarks/report.md and report.json.
 bench: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.report
-	$(BIN)/python -m cdp_platform.benchmarks.faults
+	$(BIN)/python -m benchmarks.report
+	$(BIN)/python -m benchmarks.faults
 
 bench-foundation: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.foundation
+	$(BIN)/python -m benchmarks.foundation
 
 bench-identity: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.identity
+	$(BIN)/python -m benchmarks.identity
 
 bench-profiles: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.profiles
+	$(BIN)/python -m benchmarks.profiles
 
 bench-segments: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.segments
+	$(BIN)/python -m benchmarks.segments
 
 bench-activation: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.activation
+	$(BIN)/python -m benchmarks.activation
 
 # Lost, duplicated and sent-without-consent records per injected fault: data/benchmarks/faults.json.
 bench-faults: $(STAMP)
-	$(BIN)/python -m cdp_platform.benchmarks.faults
+	$(BIN)/python -m benchmarks.faults

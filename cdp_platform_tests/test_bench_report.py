@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from cdp_platform.benchmarks.report import (
+from benchmarks.report import (
     PROCESS_OVERHEAD,
     RUN_OVERHEAD,
     md_table,
@@ -168,7 +168,7 @@ def test_render_markdown_from_a_small_report():
 def test_the_identity_report_keeps_what_a_later_run_did_not_measure(tmp_path, monkeypatch):
     """A speed-only run, then one data set again: every other figure stays, and
     each says which command measured it."""
-    from cdp_platform.benchmarks import identity
+    from benchmarks import identity
 
     monkeypatch.setattr(identity, "REPORT", tmp_path / "identity.json")
     row = {"data_set": "FEBRL3", "method": "cdp_platform", "f1": 0.98}

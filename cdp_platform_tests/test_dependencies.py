@@ -16,7 +16,6 @@ from cdp_platform.settings import PROJECT_ROOT
 # Optional parts of the package and the extra that brings what they import.
 OPTIONAL = {
     "cdp_platform/identity/spark_engine.py": "spark",
-    "cdp_platform/benchmarks/": "bench",
 }
 
 
@@ -60,7 +59,8 @@ def _imports(path: Path) -> set[str]:
     return {
         m
         for m in modules
-        if m not in sys.stdlib_module_names and m not in ("cdp_platform", "cdp_platform_tests")
+        if m not in sys.stdlib_module_names
+        and m not in ("cdp_platform", "cdp_platform_tests", "benchmarks")
     }
 
 
@@ -81,6 +81,11 @@ def _undeclared(folder: str, allowed: set[str], extras: dict[str, set[str]]) -> 
 def test_every_import_of_the_package_is_declared_where_a_user_install_gets_it():
     core, extras = _declared()
     assert _undeclared("cdp_platform", core, extras) == []
+
+
+def test_every_import_of_the_benchmarks_is_declared_in_the_bench_extra():
+    core, extras = _declared()
+    assert _undeclared("benchmarks", core | extras["bench"], extras) == []
 
 
 def test_every_import_of_the_tests_is_declared_in_the_test_extra():

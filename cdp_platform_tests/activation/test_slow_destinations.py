@@ -9,13 +9,13 @@ import duckdb
 import pytest
 import requests
 
+from benchmarks.faults import TOKEN, HubSpotFaultServer, Scenario, run_scenario
 from cdp_platform.activation import engine
 from cdp_platform.activation.destinations.base import Limits, TransientError, post
 from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
-from cdp_platform.benchmarks.faults import TOKEN, HubSpotFaultServer, Scenario, run_scenario
 from cdp_platform_tests.fakes.destinations import SECRET, AppliedThenSlowWebhookServer
 
 FAST = RetryPolicy(

@@ -8,7 +8,7 @@ from itertools import combinations
 
 import pytest
 
-from cdp_platform.benchmarks.febrl import write_febrl3
+from benchmarks.febrl import write_febrl3
 from cdp_platform.identity import model_store
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.resources.warehouse import connect

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cdp_platform.benchmarks.crm_dedupe import hand_made_duplicates, write_crm_dedupe
+from benchmarks.crm_dedupe import hand_made_duplicates, write_crm_dedupe
 from cdp_platform.definitions import build_definitions
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.pipeline import run_pipeline

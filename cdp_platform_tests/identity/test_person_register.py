@@ -9,8 +9,8 @@ import csv
 
 import pytest
 
-from cdp_platform.benchmarks.crm_dedupe import write_crm_dedupe
-from cdp_platform.benchmarks.register import write_register
+from benchmarks.crm_dedupe import write_crm_dedupe
+from benchmarks.register import write_register
 from cdp_platform.identity import model_store
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.resources.warehouse import connect

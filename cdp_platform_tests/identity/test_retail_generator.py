@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from cdp_platform.benchmarks.retail_generator import generate
+from benchmarks.retail_generator import generate
 from cdp_platform.source_contracts import PERSON_SOURCES, SOURCES
 
 CDP = str(Path(sys.executable).parent / "cdp")

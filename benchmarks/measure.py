@@ -24,6 +24,17 @@ class Measurement:
         }
 
 
+# The folder holding `benchmarks/`: children run `python -m benchmarks.<name>`
+# from wherever the parent was started.
+CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+def child_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment with the checkout importable, plus `extra`."""
+    paths = [str(CHECKOUT), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), **(extra or {})}
+
+
 def cdp_command() -> str:
     return str(Path(sys.executable).parent / "cdp")
 
@@ -45,11 +56,11 @@ def measure(
     )
     # No DAGSTER_HOME: runs go to an ephemeral instance, so the figures measure
     # the platform's work rather than the run-history database's writes.
-    environment = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+    environment = {k: v for k, v in child_environment(env).items() if k != "DAGSTER_HOME"}
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", wrapper, *args],
-        env={**environment, **(env or {})},
+        env=environment,
         capture_output=True,
         text=True,
     )

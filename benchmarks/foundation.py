@@ -1,6 +1,6 @@
 """Foundation benchmark: demo-data generation speed and `cdp run` time and memory.
 
-    python -m cdp_platform.benchmarks.foundation [--persons 100000] [--days 60]
+    python -m benchmarks.foundation [--persons 100000] [--days 60]
 
 Prints a table and writes `data/benchmarks/foundation.json`.
 """
@@ -13,7 +13,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.measure import cdp_command, generate_args, measure
+from benchmarks.measure import cdp_command, generate_args, measure
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 

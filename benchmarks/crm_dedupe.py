@@ -34,7 +34,7 @@ from pathlib import Path
 
 from faker import Faker
 
-from cdp_platform.benchmarks.febrl import MODIFIED, _write_csv, _write_truth
+from benchmarks.febrl import MODIFIED, _write_csv, _write_truth
 
 SOURCE = "crm_contacts"
 # Contacts are adults on the export day.

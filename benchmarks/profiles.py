@@ -1,6 +1,6 @@
 """Profiles layer: speed of the whole group, and how good the predictive scores are.
 
-    python -m cdp_platform.benchmarks.profiles [--persons 100000] [--days 900]
+    python -m benchmarks.profiles [--persons 100000] [--days 900]
 
 Generates the data set (by default two and a half years of history, so the
 12-month value model has a window to be judged on), runs the whole pipeline
@@ -16,7 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.layers import layer_arguments, load_warehouse, measure_group
+from benchmarks.layers import layer_arguments, load_warehouse, measure_group
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 

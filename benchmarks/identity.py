@@ -1,6 +1,6 @@
 """Identity accuracy and speed: the platform against a deterministic baseline and Splink alone.
 
-    python -m cdp_platform.benchmarks.identity [--persons 10000 100000]
+    python -m benchmarks.identity [--persons 10000 100000]
         [--retail-persons 10000 100000] [--crm-persons 5000]
         [--febrl | --no-febrl] [--register FILE ...] [--speed-records 1000000]
 
@@ -43,13 +43,13 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from cdp_platform.benchmarks.crm_dedupe import write_crm_dedupe
-from cdp_platform.benchmarks.febrl import write_febrl3, write_febrl4
-from cdp_platform.benchmarks.measure import Measurement, cdp_command, generate_args, measure
-from cdp_platform.benchmarks.register import write_register
-from cdp_platform.benchmarks.resolvers import SPLINK_ALONE_MAP
-from cdp_platform.benchmarks.retail_generator import generate as generate_retail
-from cdp_platform.benchmarks.stability import measure_stability
+from benchmarks.crm_dedupe import write_crm_dedupe
+from benchmarks.febrl import write_febrl3, write_febrl4
+from benchmarks.measure import Measurement, cdp_command, generate_args, measure
+from benchmarks.register import write_register
+from benchmarks.resolvers import SPLINK_ALONE_MAP
+from benchmarks.retail_generator import generate as generate_retail
+from benchmarks.stability import measure_stability
 from cdp_platform.identity.clusters import components
 from cdp_platform.identity.evaluation import PairwiseScores, pairwise_scores, recall_ceiling
 from cdp_platform.resources.warehouse import connect
@@ -89,7 +89,7 @@ def deterministic_baseline(warehouse: Path, truth: Path) -> tuple[PairwiseScores
 
 
 def resolver(kind: str, warehouse: Path, label: str, env: dict | None = None) -> Measurement:
-    module = "cdp_platform.benchmarks.resolvers"
+    module = "benchmarks.resolvers"
     return measure(label, [sys.executable, "-m", module, kind, str(warehouse)], env=env, echo=True)
 
 
@@ -259,7 +259,7 @@ def _save(report: dict) -> None:
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     saved = json.loads(REPORT.read_text()) if REPORT.exists() else {}
     measured = {
-        "command": " ".join(["python -m cdp_platform.benchmarks.identity", *sys.argv[1:]]),
+        "command": " ".join(["python -m benchmarks.identity", *sys.argv[1:]]),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     provenance = saved.get("measured_by", {})

@@ -8,7 +8,7 @@ the CRM export's boxes: first name, surname, date of birth, postcode, and
 a town (the birth place in that file). Columns the file lacks stay empty;
 the shipped identity configuration is what is measured.
 
-    python -m cdp_platform.benchmarks.register FILE --out DIR
+    python -m benchmarks.register FILE --out DIR
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import duckdb
 
-from cdp_platform.benchmarks.febrl import DAY, MODIFIED, _write_csv, _write_truth
+from benchmarks.febrl import DAY, MODIFIED, _write_csv, _write_truth
 
 SOURCE = "crm_contacts"
 # CRM export box -> the register's column (Splink's example data sets' names).

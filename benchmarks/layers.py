@@ -1,6 +1,6 @@
 """Shared by the layer benchmarks: a loaded warehouse, and one group rebuilt and timed.
 
-    python -m cdp_platform.benchmarks.layers --materialize WAREHOUSE --group GROUP
+    python -m benchmarks.layers --materialize WAREHOUSE --group GROUP
 
 rebuilds one asset group over a loaded warehouse in its own process (so its
 peak memory is the group's alone) and prints each step's seconds.
@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from cdp_platform.benchmarks.measure import Measurement, cdp_command, generate_args, measure
+from benchmarks.measure import Measurement, cdp_command, generate_args, measure
 
 # Two and a half years of history: the 12-month value model needs a window to be judged on.
 HISTORY_DAYS = 900
@@ -59,7 +59,7 @@ def load_warehouse(out: Path, persons: int, days: int, start: str) -> tuple[Path
 
 def measure_group(group: str, warehouse: Path, env: dict) -> Measurement:
     """Rebuild `group` in a fresh process: its wall time, peak memory and step times."""
-    command = [sys.executable, "-m", "cdp_platform.benchmarks.layers"]
+    command = [sys.executable, "-m", "benchmarks.layers"]
     return measure(
         f"{group} layer",
         [*command, "--materialize", str(warehouse), "--group", group],

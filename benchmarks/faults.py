@@ -1,6 +1,6 @@
 """The fault matrix: the real sync engine against a HubSpot-shaped server that misbehaves.
 
-    python -m cdp_platform.benchmarks.faults [--persons 2100]
+    python -m benchmarks.faults [--persons 2100]
 
 Each row runs `run_sync` (a DuckDB state file on disk, the real
 `HubSpotDestination` client with its default limits and timeouts) against a
@@ -48,6 +48,7 @@ import duckdb
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from benchmarks.measure import child_environment
 from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
@@ -296,8 +297,9 @@ def _child(url: str, state: str, count: int) -> None:
 
 def _killed_run(server: HubSpotFaultServer, state: Path, count: int, kill_after: int) -> None:
     child = subprocess.Popen(
-        [sys.executable, "-m", "cdp_platform.benchmarks.faults", "--child", server.url]
+        [sys.executable, "-m", "benchmarks.faults", "--child", server.url]
         + [str(state), str(count)],
+        env=child_environment(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )

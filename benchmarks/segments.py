@@ -1,6 +1,6 @@
 """Segments layer: every declared segment evaluated over a loaded warehouse.
 
-    python -m cdp_platform.benchmarks.segments [--persons 100000] [--days 900]
+    python -m benchmarks.segments [--persons 100000] [--days 900]
 
 Generates the data set with the same long history as the profiles benchmark
 (so score-based segments have scores), runs the whole pipeline once (`cdp
@@ -15,7 +15,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from cdp_platform.benchmarks.layers import layer_arguments, load_warehouse, measure_group
+from benchmarks.layers import layer_arguments, load_warehouse, measure_group
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 

@@ -1,7 +1,7 @@
 """Run one identity resolver over a loaded warehouse, for the benchmarks.
 
-    python -m cdp_platform.benchmarks.resolvers platform WAREHOUSE
-    python -m cdp_platform.benchmarks.resolvers splink WAREHOUSE
+    python -m benchmarks.resolvers platform WAREHOUSE
+    python -m benchmarks.resolvers splink WAREHOUSE
 
 `platform` materializes the staging and identity layers with a freshly
 trained model: what a first run or a retrain costs. `splink` runs Splink

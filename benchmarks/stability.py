@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from cdp_platform.benchmarks.measure import cdp_command, measure
+from benchmarks.measure import cdp_command, measure
 from cdp_platform.identity.stable_ids import CHANGE_EVENTS
 from cdp_platform.resources.warehouse import connect
 

@@ -1,6 +1,6 @@
 """The benchmark report: the whole platform measured on shared data sets, in one file.
 
-    python -m cdp_platform.benchmarks.report [--records 100000 1000000] [--days 900]
+    python -m benchmarks.report [--records 100000 1000000] [--days 900]
         [--febrl | --no-febrl] [--stability | --no-stability] [--speed | --no-speed]
         [--activation-records 100000] [--work DIR]
 
@@ -250,7 +250,7 @@ def render_markdown(report: dict) -> str:
         rows = _measures({k: v for k, v in stability.items() if k != "data_set"})
         out += ["", md_table(["measure", "value"], rows), ""]
     if report.get("models"):
-        from cdp_platform.benchmarks.profiles import model_rows
+        from benchmarks.profiles import model_rows
 
         out += [f"## Predictive scores ({report.get('models_data_set', '')})", ""]
         out.append("Holdout figures of the trained models against naive rules.")
@@ -422,9 +422,9 @@ def _memory_gib() -> float | None:
 
 def run_full_pipeline(work: Path, records: int, days: int, start: str) -> dict:
     """Generate about `records` landing rows and run `cdp run` on them, measured."""
-    from cdp_platform.benchmarks.foundation import landing_rows
-    from cdp_platform.benchmarks.layers import generate_set, run_cdp
-    from cdp_platform.benchmarks.profiles import profile_counts
+    from benchmarks.foundation import landing_rows
+    from benchmarks.layers import generate_set, run_cdp
+    from benchmarks.profiles import profile_counts
     from cdp_platform.resources.warehouse import connect
 
     out = work / f"r{records}"
@@ -487,11 +487,11 @@ def main() -> None:
 
 
 def run(args: argparse.Namespace, work: Path) -> None:
-    from cdp_platform.benchmarks.activation import measure_activation
-    from cdp_platform.benchmarks.identity import febrl, identity_speed, splink_and_scores
-    from cdp_platform.benchmarks.profiles import latest_models, profile_counts
-    from cdp_platform.benchmarks.segments import segment_sizes
-    from cdp_platform.benchmarks.stability import measure_stability
+    from benchmarks.activation import measure_activation
+    from benchmarks.identity import febrl, identity_speed, splink_and_scores
+    from benchmarks.profiles import latest_models, profile_counts
+    from benchmarks.segments import segment_sizes
+    from benchmarks.stability import measure_stability
     from cdp_platform.resources.warehouse import connect
 
     report = Report(args.out)

@@ -1,6 +1,6 @@
 """A second synthetic retail data set for identity benchmarks, independent of `cdp_platform.demo`.
 
-    python -m cdp_platform.benchmarks.retail_generator --persons N --out DIR
+    python -m benchmarks.retail_generator --persons N --out DIR
         [--seed S] [--start YYYY-MM-DD] [--days D]
 
 Shape: people live in households (couples sharing a surname, adult children,

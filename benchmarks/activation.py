@@ -1,6 +1,6 @@
 """Activation throughput: 100,000 records to a rate-limited local destination.
 
-    python -m cdp_platform.benchmarks.activation [--records 100000] [--rps 100] [--batch 100]
+    python -m benchmarks.activation [--records 100000] [--rps 100] [--batch 100]
 
 A local receiver speaks the signed-webhook format and allows at most `--rps`
 requests a second (more are answered 429 with `Retry-After`). The sync engine
