@@ -49,25 +49,33 @@ clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache data/warehouse.duckdb data/warehouse.duckdb.wal data/.tmp
 
 # One report over shared data sets: data/benchmarks/report.md and report.json.
+# Each target renders docs/benchmarks.md from the reports afterwards.
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.report
 	$(BIN)/python -m benchmarks.faults
+	$(BIN)/python -m benchmarks.figures
 
 bench-foundation: $(STAMP)
 	$(BIN)/python -m benchmarks.foundation
+	$(BIN)/python -m benchmarks.figures
 
 bench-identity: $(STAMP)
 	$(BIN)/python -m benchmarks.identity
+	$(BIN)/python -m benchmarks.figures
 
 bench-profiles: $(STAMP)
 	$(BIN)/python -m benchmarks.profiles
+	$(BIN)/python -m benchmarks.figures
 
 bench-segments: $(STAMP)
 	$(BIN)/python -m benchmarks.segments
+	$(BIN)/python -m benchmarks.figures
 
 bench-activation: $(STAMP)
 	$(BIN)/python -m benchmarks.activation
+	$(BIN)/python -m benchmarks.figures
 
 # Lost, duplicated and sent-without-consent records per injected fault: data/benchmarks/faults.json.
 bench-faults: $(STAMP)
 	$(BIN)/python -m benchmarks.faults
+	$(BIN)/python -m benchmarks.figures

@@ -191,3 +191,43 @@ def test_the_identity_report_keeps_what_a_later_run_did_not_measure(tmp_path, mo
     assert by["FEBRL3"]["command"].endswith("identity --persons")
     assert by["CRM"]["command"].endswith("--crm-persons 50")
     assert by["speed"]["command"].endswith("--speed-records 1000")
+
+
+def test_the_figures_page_is_rendered_from_the_reports_and_keeps_the_rest(tmp_path):
+    """Each report's section is rendered from its JSON; a section whose report
+    this checkout lacks stays as the page had it."""
+    from benchmarks import figures
+
+    reports = tmp_path / "benchmarks"
+    reports.mkdir()
+    (reports / "identity.json").write_text(
+        json.dumps(
+            {
+                "accuracy": [
+                    {
+                        "data_set": "FEBRL3",
+                        "method": "cdp_platform",
+                        "records": 5000,
+                        "precision": 0.999,
+                        "recall": 0.98,
+                        "f1": 0.9894,
+                    }
+                ],
+                "stability": None,
+                "speed": None,
+                "measured_by": {"FEBRL3": {"command": "python -m x", "at": "2026-12-05T01:00:00"}},
+            }
+        )
+    )
+    (reports / "faults.json").write_text(json.dumps({"none": {"lost": 0, "duplicated": 0}}))
+    previous = (
+        "# Benchmarks\n\n<!-- report: profiles -->\n## Profiles\n\nAUC 0.857\n\n"
+        "<!-- report: faults -->\n## Faults\n\nold figures\n"
+    )
+    page = figures.render(previous, reports)
+
+    assert "| FEBRL3 | cdp_platform | 5,000 | 0.9990 / 0.9800 / 0.9894 |" in page
+    assert "Measured by `python -m x` at 2026-12-05 01:00 UTC." in page
+    assert "AUC 0.857" in page  # no profiles report here: kept as it was
+    assert "| none.lost | 0 |" in page and "old figures" not in page  # rendered anew
+    assert figures.render(page, reports) == page  # rendering again changes nothing
