@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.profiles.account_traits import (
     ACCOUNT_LEAD_SCORES_TABLE,
     ACCOUNT_TRAITS_TABLE,
@@ -49,8 +50,8 @@ LEAD_COLUMNS = dg.TableSchema(
 )
 
 
-def _histogram(rows: list[tuple]) -> str:
-    return "\n".join(f"| {key} | {n:,} |" for key, n in rows)
+def _histogram(key: str, count: str, rows: list[tuple]) -> dg.MetadataValue:
+    return metadata_table([(key, "string"), (count, "int")], rows)
 
 
 @dg.asset(
@@ -81,9 +82,7 @@ def accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         metadata={
             "dagster/row_count": counts["accounts"],
             **counts,
-            "contacts_per_account": dg.MetadataValue.md(
-                f"| contacts | accounts |\n|---|---|\n{_histogram(sizes)}"
-            ),
+            "contacts_per_account": _histogram("contacts", "accounts", sizes),
         }
     )
 
@@ -148,13 +147,9 @@ def lead_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
             "dagster/row_count": sum(n for _, n in figures["persons"]),
             "accounts_scored": sum(n for _, n in figures["accounts"]),
             **{
-                f"{label}_by_band": dg.MetadataValue.md(
-                    f"| band | {label} |\n|---|---|\n{_histogram(rows)}"
-                )
+                f"{label}_by_band": _histogram("band", label, rows)
                 for label, rows in figures.items()
             },
-            "person_rules_fired": dg.MetadataValue.md(
-                f"| rule | persons |\n|---|---|\n{_histogram(fired)}"
-            ),
+            "person_rules_fired": _histogram("rule", "persons", fired),
         }
     )

@@ -4,6 +4,7 @@ import dagster as dg
 
 from cdp_platform.asset_defaults import PII, WAREHOUSE_ASSET
 from cdp_platform.masking import mask_value
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.profiles.checks import (
     consent_check,
     consent_check_specs,
@@ -39,6 +40,8 @@ PROFILES_ASSET = {
     "tags": {"layer": "profiles"},
     **WAREHOUSE_ASSET,
 }
+# The columns of the consent counts in the metadata.
+CONSENT_COUNTS = ("purpose", "granted", "denied", "unknown")
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = ("person_id", "first_name", "last_name", "email", "phone", "postcode", "country")
 
@@ -99,13 +102,15 @@ def golden_profiles(
             f"USING SAMPLE {PREVIEW_ROWS} ROWS (reservoir, 7)"
         ).fetchall()
         checks = golden_checks(conn, GOLDEN_TABLE, config.checks)
-    fill = "\n".join(f"| {a} | {share:.1%} |" for a, share in summary.filled.items())
     context.log.info(f"golden_profiles: {summary.persons} persons")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": summary.persons,
             "values_pinned": summary.pinned,
-            "attributes_filled": dg.MetadataValue.md(f"| attribute | persons |\n|---|---|\n{fill}"),
+            "attributes_filled": metadata_table(
+                [("attribute", "string"), ("share_of_persons", "float")],
+                [(a, round(share, 4)) for a, share in summary.filled.items()],
+            ),
             "preview": dg.MetadataValue.md(_masked_preview(sample)),
         },
         check_results=checks,
@@ -177,23 +182,22 @@ def customer_traits(
             if any(t.name == "lifecycle_stage" for t in settings.traits)
             else []
         )
-    share = "\n".join(
-        f"| {t.name} | {n / persons:.1%} |" if persons else f"| {t.name} | - |"
-        for t, n in zip(settings.traits, filled, strict=True)
-    )
     context.log.info(f"customer_traits: {len(settings.traits)} traits for {persons} persons")
     metadata = {
         "dagster/row_count": persons,
         "as_of": as_of,
         "traits": len(settings.traits),
-        "traits_filled": dg.MetadataValue.md(
-            f"| trait | persons with a value |\n|---|---|\n{share}"
+        "traits_filled": metadata_table(
+            [("trait", "string"), ("share_with_a_value", "float")],
+            [
+                (t.name, round(n / persons, 4) if persons else None)
+                for t, n in zip(settings.traits, filled, strict=True)
+            ],
         ),
     }
     if stages:
-        rows = "\n".join(f"| {stage} | {n:,} |" for stage, n in stages)
-        metadata["lifecycle_stages"] = dg.MetadataValue.md(
-            f"| stage | persons |\n|---|---|\n{rows}"
+        metadata["lifecycle_stages"] = metadata_table(
+            [("stage", "string"), ("persons", "int")], stages
         )
     null_shares = {
         t.name: (1 - n / persons if persons else 0.0)
@@ -238,16 +242,16 @@ def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
     email = counts["email_marketing"]
     persons = sum(email.values())
     known = persons - email.get("unknown", 0)
-    rows = "\n".join(
-        f"| {purpose} | {c.get('granted', 0):,} | {c.get('denied', 0):,} | {c.get('unknown', 0):,} |"
-        for purpose, c in counts.items()
-    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(sum(c.values()) for c in counts.values()),
             "statements": statements,
-            "by_purpose": dg.MetadataValue.md(
-                f"| purpose | granted | denied | unknown |\n|---|---|---|---|\n{rows}"
+            "by_purpose": metadata_table(
+                [(c, "int" if c != "purpose" else "string") for c in CONSENT_COUNTS],
+                [
+                    (purpose, *(c.get(status, 0) for status in CONSENT_COUNTS[1:]))
+                    for purpose, c in counts.items()
+                ],
             ),
             **{f"{purpose}_granted": c.get("granted", 0) for purpose, c in counts.items()},
         },
@@ -285,12 +289,11 @@ def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.Ma
         kinds = conn.execute(
             f"SELECT kind, count(*) FROM {TIMELINE_TABLE} GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
-    table = "\n".join(f"| {kind} | {n:,} |" for kind, n in kinds)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
             "as_of": as_of,
-            "by_kind": dg.MetadataValue.md(f"| kind | entries |\n|---|---|\n{table}"),
+            "by_kind": metadata_table([("kind", "string"), ("entries", "int")], kinds),
         }
     )
 
@@ -346,9 +349,8 @@ def customer_scores(
         "as_of": as_of,
         "churn_model": dg.MetadataValue.md(metrics_markdown(churn)),
         "value_model": dg.MetadataValue.md(metrics_markdown(value)),
-        "churn_risk": dg.MetadataValue.md(
-            "| risk | persons |\n|---|---|\n"
-            + "\n".join(f"| {band} | {n:,} |" for band, n in sorted(bands.items()))
+        "churn_risk": metadata_table(
+            [("risk", "string"), ("persons", "int")], sorted(bands.items())
         ),
     }
     # Plotted run over run in the UI.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import dagster as dg
 import pytest
 
 from cdp_platform.definitions import build_definitions
@@ -11,6 +12,7 @@ from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.resources.warehouse import connect
+from cdp_platform_tests.metadata import metadata_rows
 
 CONTRACT = ["person_id", "first_name", "last_name", "email", "phone", "postcode", "country"]
 
@@ -23,14 +25,29 @@ def built(tmp_path_factory):
     with pytest.MonkeyPatch.context() as env:
         env.setenv("CDP_LANDING_DIR", str(landing))
         env.setenv("CDP_WAREHOUSE", str(warehouse))
-        env.delenv("DAGSTER_HOME", raising=False)
+        # Runs kept in an instance of the test's own, to read their metadata.
+        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
         generate(root, persons=300, days=10, start=date(2026, 8, 1), seed=4)
         assert run_pipeline(build_definitions(), landing).success
+        with dg.DagsterInstance.get() as instance:
+            metadata = {
+                name: instance.get_latest_materialization_event(
+                    dg.AssetKey(name)
+                ).asset_materialization.metadata
+                for name in (
+                    "golden_profiles",
+                    "customer_traits",
+                    "consent_state",
+                    "customer_timeline",
+                    "accounts",
+                )
+            }
 
     def query(sql: str, params: list | None = None) -> list[tuple]:
         with connect(warehouse, read_only=True) as conn:
             return conn.execute(sql, params or []).fetchall()
 
+    query.metadata = metadata
     return query
 
 
@@ -213,3 +230,33 @@ def test_erased_subjects_are_gone_from_every_layer(built):
             [emails],
         )[0][0]
         assert found == 0, f"{table}.{column}"
+
+
+def test_the_profiles_metadata_are_typed_tables_that_agree_with_the_warehouse(built):
+    """What the UI shows of each profiles asset is a table it can sort, and it
+    says what the tables hold."""
+    query, metadata = built, built.metadata
+    timeline = metadata_rows(metadata["customer_timeline"]["by_kind"])
+    (entries,) = query("SELECT count(*) FROM profiles.customer_timeline")[0]
+    assert sum(r["entries"] for r in timeline) == entries > 0
+
+    consent = metadata_rows(metadata["consent_state"]["by_purpose"])
+    (granted,) = query(
+        "SELECT count(*) FROM profiles.consent_state "
+        "WHERE purpose = 'email_marketing' AND status = 'granted'"
+    )[0]
+    assert next(r for r in consent if r["purpose"] == "email_marketing")["granted"] == granted
+
+    traits = metadata_rows(metadata["customer_traits"]["traits_filled"])
+    declared = {t.name for t in load_profiles_config().traits}
+    assert {r["trait"] for r in traits} == declared
+    assert all(0 <= r["share_with_a_value"] <= 1 for r in traits)
+
+    filled = metadata_rows(metadata["golden_profiles"]["attributes_filled"])
+    (with_email,) = query("SELECT avg((email IS NOT NULL)::INT) FROM profiles.golden_profiles")[0]
+    email = next(r for r in filled if r["attribute"] == "email")
+    assert abs(email["share_of_persons"] - with_email) < 1e-3
+
+    sizes = metadata_rows(metadata["accounts"]["contacts_per_account"])
+    (accounts,) = query("SELECT count(*) FROM profiles.accounts")[0]
+    assert sum(r["accounts"] for r in sizes) == accounts > 0
