@@ -12,6 +12,7 @@ import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.source_contracts import SOURCES
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
 
 Section = tuple[str, list[str], list[tuple]]
 
@@ -46,11 +47,11 @@ def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "staging.identity_records"):
+    if not table_exists(conn, IDENTITY_RECORDS):
         return None
     rows = conn.execute(
         "SELECT source, count(*), count(email), count(phone), count(user_id) "
-        "FROM staging.identity_records GROUP BY 1 ORDER BY 1"
+        f"FROM {IDENTITY_RECORDS} GROUP BY 1 ORDER BY 1"
     ).fetchall()
     rows.append(("total", *(sum(r[i] for r in rows) for i in range(1, 5))))
     return (
@@ -61,11 +62,11 @@ def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "identity.person_id_map"):
+    if not table_exists(conn, PERSON_ID_MAP):
         return None
     persons, records, largest = conn.execute(
         "SELECT count(*), sum(n), max(n) FROM "
-        "(SELECT count(*) AS n FROM identity.person_id_map GROUP BY person_id)"
+        f"(SELECT count(*) AS n FROM {PERSON_ID_MAP} GROUP BY person_id)"
     ).fetchone()
     rows = [
         ("persons", persons),
@@ -137,10 +138,10 @@ def privacy_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     if not table_exists(conn, "privacy.request_matches"):
         return None
     rows = conn.execute(
-        """SELECT 'requests', count(DISTINCT request_id) FROM privacy.request_matches
+        f"""SELECT 'requests', count(DISTINCT request_id) FROM privacy.request_matches
            UNION ALL SELECT 'requests matching nobody', count(DISTINCT request_id)
              FILTER (WHERE person_id IS NULL) FROM privacy.request_matches
-           UNION ALL SELECT 'persons ' || status, count(*) FROM privacy.subjects GROUP BY status"""
+           UNION ALL SELECT 'persons ' || status, count(*) FROM {PRIVACY_SUBJECTS} GROUP BY status"""
     ).fetchall()
     if table_exists(conn, "privacy.tombstone_hits"):
         rows += conn.execute(

@@ -20,6 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from cdp_platform.identity.linking import CLUSTERS_TABLE, MAP_TABLE
 from cdp_platform.identity.stable_ids import IdEvent, assign_person_ids
+from cdp_platform.resources.warehouse import table_exists
 
 PERSONS_TABLE = "identity.persons"  # every id ever issued, and what became of it
 HISTORY_TABLE = "identity.person_id_history"
@@ -93,11 +94,7 @@ def components(
 
 
 def previous_person_count(conn: duckdb.DuckDBPyConnection) -> int:
-    exists = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() "
-        "WHERE schema_name = 'identity' AND table_name = 'person_id_map'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, MAP_TABLE):
         return 0
     return conn.execute(f"SELECT count(DISTINCT person_id) FROM {MAP_TABLE}").fetchone()[0]
 
@@ -117,11 +114,7 @@ def ensure_id_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 def _previous_ids(conn: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, int]]:
     ensure_id_tables(conn)
-    exists = conn.execute(
-        "SELECT count(*) FROM duckdb_tables() "
-        "WHERE schema_name = 'identity' AND table_name = 'person_id_map'"
-    ).fetchone()[0]
-    if not exists:
+    if not table_exists(conn, MAP_TABLE):
         return pd.DataFrame({"record_key": [], "person_id": []}), {}
     previous = conn.execute(
         f"SELECT source || ':' || source_record_id AS record_key, person_id FROM {MAP_TABLE}"

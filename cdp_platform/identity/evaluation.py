@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP
+
 
 @dataclass(frozen=True)
 class PairwiseScores:
@@ -38,9 +40,9 @@ class PairwiseScores:
 def pairwise_scores(
     conn: duckdb.DuckDBPyConnection,
     ground_truth_csv: Path,
-    map_table: str = "identity.person_id_map",
+    map_table: str = PERSON_ID_MAP,
     identifying_only: bool = False,
-    records_table: str = "staging.identity_records",
+    records_table: str = IDENTITY_RECORDS,
 ) -> PairwiseScores:
     """`identifying_only` counts only records carrying an identifying field: a
     browser that never signed in or ordered can be placed by no method."""
@@ -93,7 +95,7 @@ def _bare(alias: str) -> str:
 def recall_ceiling(
     conn: duckdb.DuckDBPyConnection,
     ground_truth_csv: Path,
-    records_table: str = "staging.identity_records",
+    records_table: str = IDENTITY_RECORDS,
 ) -> float:
     """Share of true pairs whose two records both carry an identifying field."""
     true_pairs, linkable = conn.execute(

@@ -43,11 +43,12 @@ from cdp_platform.identity.probabilistic import (
 from cdp_platform.identity.splink_model import model_version
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.tables import PERSON_ID_MAP
 
 EDGES_TABLE = "identity.identity_edges"
 LABELS_TABLE = "identity.review_labels"  # written by `review.py`
 CLUSTERS_TABLE = "identity.record_clusters"
-MAP_TABLE = "identity.person_id_map"  # the previous run's, written by `clusters.py`
+MAP_TABLE = PERSON_ID_MAP  # the previous run's, written by `clusters.py`
 CALIBRATION_TABLE = "identity.link_calibration"  # each model's last threshold and prior
 
 

@@ -16,8 +16,9 @@ from cdp_platform.identity.standardise import (
 from cdp_platform.identity_config import IdentityConfig, nicknames
 from cdp_platform.phones import e164_table
 from cdp_platform.source_contracts import SOURCES
+from cdp_platform.tables import IDENTITY_RECORDS
 
-TABLE = "staging.identity_records"
+TABLE = IDENTITY_RECORDS
 
 
 @dataclass

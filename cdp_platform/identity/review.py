@@ -21,6 +21,7 @@ import duckdb
 from cdp_platform.identity.linking import EDGES_TABLE, LABELS_TABLE
 from cdp_platform.identity.nodes import RECORD_NODES_TABLE
 from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.tables import IDENTITY_RECORDS
 
 QUEUE_TABLE = "identity.review_queue"
 LABELS = ("match", "non-match")
@@ -125,8 +126,8 @@ def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple]:
                {", ".join(f"a.{f}" for f in fields.split(", "))},
                {", ".join(f"b.{f}" for f in fields.split(", "))}
         FROM {QUEUE_TABLE} q
-        JOIN staging.identity_records a ON a.source || ':' || a.source_record_id = q.record_a
-        JOIN staging.identity_records b ON b.source || ':' || b.source_record_id = q.record_b
+        JOIN {IDENTITY_RECORDS} a ON a.source || ':' || a.source_record_id = q.record_a
+        JOIN {IDENTITY_RECORDS} b ON b.source || ':' || b.source_record_id = q.record_b
         WHERE q.label IS NULL
         ORDER BY abs(q.match_probability - 0.5) LIMIT ?""",
         [limit],

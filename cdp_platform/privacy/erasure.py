@@ -17,10 +17,11 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.resources.warehouse import table_exists, transaction
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
 
-SUBJECTS_TABLE = "privacy.subjects"
+SUBJECTS_TABLE = PRIVACY_SUBJECTS
 ERASURE_LOG = "privacy.erasure_log"
-MAP = "identity.person_id_map"
+MAP = PERSON_ID_MAP
 # Layers whose tables are cleared by `person_id`, whatever tables they hold.
 PERSON_SCHEMAS = ("identity", "profiles", "segments")
 # Sources whose rows belong to a person's record through another column.
@@ -80,7 +81,7 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 # A malformed row of theirs is kept as raw text: found by their emails.
                 delete(
                     "sources.quarantine",
-                    """EXISTS (SELECT 1 FROM staging.identity_records r
+                    f"""EXISTS (SELECT 1 FROM {IDENTITY_RECORDS} r
                                JOIN _erased_records e USING (source, source_record_id)
                                WHERE r.email IS NOT NULL
                                  AND contains(lower(quarantine.raw), r.email))""",

@@ -18,6 +18,7 @@ import duckdb
 from cdp_platform.identity.standardise import email_match_sql, email_sql
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP
 
 # Section -> (table, order): each read for the person's ids when the table exists.
 SECTIONS = {
@@ -45,8 +46,8 @@ def persons_with_email(conn: duckdb.DuckDBPyConnection, email: str) -> list[str]
     if key is None:
         return []
     rows = conn.execute(
-        """SELECT DISTINCT m.person_id FROM staging.identity_records r
-           JOIN identity.person_id_map m USING (source, source_record_id)
+        f"""SELECT DISTINCT m.person_id FROM {IDENTITY_RECORDS} r
+           JOIN {PERSON_ID_MAP} m USING (source, source_record_id)
            WHERE r.email_match = ? ORDER BY 1""",
         [key],
     ).fetchall()
@@ -82,11 +83,11 @@ def access_report(conn: duckdb.DuckDBPyConnection, email: str) -> dict:
         report[section] = [
             {k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()
         ]
-    if table_exists(conn, "identity.person_id_map"):
+    if table_exists(conn, PERSON_ID_MAP):
         report["source_records"] = [
             {"source": s, "source_record_id": r}
             for s, r in conn.execute(
-                "SELECT source, source_record_id FROM identity.person_id_map "
+                f"SELECT source, source_record_id FROM {PERSON_ID_MAP} "
                 "WHERE person_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
                 [persons],
             ).fetchall()

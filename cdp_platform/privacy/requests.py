@@ -21,12 +21,13 @@ from cdp_platform.identity.standardise import email_match_sql, email_sql
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.phones import to_e164
 from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
 
 REQUESTS_TABLE = "sources.privacy_requests"
 MATCHES_TABLE = "privacy.request_matches"
-SUBJECTS_TABLE = "privacy.subjects"
-RECORDS = "staging.identity_records"
-MAP = "identity.person_id_map"
+SUBJECTS_TABLE = PRIVACY_SUBJECTS
+RECORDS = IDENTITY_RECORDS
+MAP = PERSON_ID_MAP
 
 # identifier_type -> the identity record column it is compared with
 IDENTIFIER_COLUMNS = {

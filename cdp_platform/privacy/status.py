@@ -12,9 +12,10 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.tables import PRIVACY_SUBJECTS
 
 STATUS_TABLE = "privacy.request_status"
-SUBJECTS_TABLE = "privacy.subjects"
+SUBJECTS_TABLE = PRIVACY_SUBJECTS
 
 
 def ensure_table(conn: duckdb.DuckDBPyConnection) -> None:

@@ -14,15 +14,14 @@ import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.sources.erased_rows import TOMBSTONES_TABLE, salt
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
 
 
 def record_tombstones(conn: duckdb.DuckDBPyConnection) -> int:
     """Store digests of the erased subjects' identifiers; returns how many are new.
 
     Reads the identity records, so it must run before the erasure deletes them."""
-    if not (
-        table_exists(conn, "privacy.subjects") and table_exists(conn, "staging.identity_records")
-    ):
+    if not (table_exists(conn, PRIVACY_SUBJECTS) and table_exists(conn, IDENTITY_RECORDS)):
         return 0
     conn.execute(
         f"""CREATE TABLE IF NOT EXISTS {TOMBSTONES_TABLE} (
@@ -33,14 +32,14 @@ def record_tombstones(conn: duckdb.DuckDBPyConnection) -> int:
     conn.execute(
         f"""INSERT INTO {TOMBSTONES_TABLE}
             WITH theirs AS (
-              SELECT s.request_id, r.* FROM staging.identity_records r
-              JOIN identity.person_id_map m USING (source, source_record_id)
-              JOIN privacy.subjects s ON s.person_id = m.person_id AND s.status = 'erased'),
+              SELECT s.request_id, r.* FROM {IDENTITY_RECORDS} r
+              JOIN {PERSON_ID_MAP} m USING (source, source_record_id)
+              JOIN {PRIVACY_SUBJECTS} s ON s.person_id = m.person_id AND s.status = 'erased'),
             others AS (
-              SELECT r.email, r.email_match, r.phone FROM staging.identity_records r
-              JOIN identity.person_id_map m USING (source, source_record_id)
+              SELECT r.email, r.email_match, r.phone FROM {IDENTITY_RECORDS} r
+              JOIN {PERSON_ID_MAP} m USING (source, source_record_id)
               WHERE m.person_id NOT IN (
-                SELECT person_id FROM privacy.subjects WHERE status = 'erased')),
+                SELECT person_id FROM {PRIVACY_SUBJECTS} WHERE status = 'erased')),
             identifiers AS (
               SELECT request_id, 'record' AS kind, source || ':' || source_record_id AS value
               FROM theirs

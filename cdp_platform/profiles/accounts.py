@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import loaded_sources
+from cdp_platform.tables import IDENTITY_RECORDS
 
 ACCOUNTS_TABLE = "profiles.accounts"
 MEMBERS_TABLE = "profiles.account_members"
-RECORDS = "staging.identity_records"
+RECORDS = IDENTITY_RECORDS
 
 # Second-level public suffixes a company domain sits under (acme.co.uk: stem acme).
 SECOND_LEVEL = {"co", "org", "ac", "gov", "ltd", "plc", "me", "net", "com"}

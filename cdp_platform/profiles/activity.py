@@ -14,7 +14,9 @@ Each has `person_id` and `occurred_at`; `activity_sql` builds them as of a day.
 
 from __future__ import annotations
 
-MAP = "identity.person_id_map"
+from cdp_platform.tables import PERSON_ID_MAP
+
+MAP = PERSON_ID_MAP
 
 ACTIVITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     # name -> ({source table: SQL of its part}, columns a trait may aggregate)

@@ -32,6 +32,7 @@ from cdp_platform.profiles.scores import (
 from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
 from cdp_platform.resources.warehouse import WarehouseResource
+from cdp_platform.tables import PERSON_ID_MAP
 
 # What every asset of this layer shares: a warehouse table in group `profiles`.
 PROFILES_ASSET = {
@@ -47,7 +48,7 @@ PREVIEW_COLUMNS = ("person_id", "first_name", "last_name", "email", "phone", "po
 
 GOLDEN_COLUMNS = dg.TableSchema(
     columns=[
-        dg.TableColumn("person_id", "VARCHAR", "stable person id (identity.person_id_map)"),
+        dg.TableColumn("person_id", "VARCHAR", f"stable person id ({PERSON_ID_MAP})"),
         dg.TableColumn("first_name", "VARCHAR", "title case", tags=PII),
         dg.TableColumn("last_name", "VARCHAR", "title case", tags=PII),
         dg.TableColumn("email", "VARCHAR", "the chosen email", tags=PII),

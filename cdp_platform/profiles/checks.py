@@ -12,6 +12,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.identity.clusters import MAP_TABLE
+from cdp_platform.tables import PERSON_ID_MAP
 
 UNIQUE_CHECK = "one_profile_per_person"
 EMAIL_CHECK = "valid_email_share"
@@ -39,7 +40,7 @@ def golden_check_specs() -> list[dg.AssetCheckSpec]:
             UNIQUE_CHECK,
             asset=asset,
             blocking=True,
-            description="Exactly one profile per person of identity.person_id_map.",
+            description=f"Exactly one profile per person of {PERSON_ID_MAP}.",
         ),
         dg.AssetCheckSpec(EMAIL_CHECK, asset=asset, description="Chosen emails are well formed."),
         dg.AssetCheckSpec(PHONE_CHECK, asset=asset, description="Chosen phones are E.164."),

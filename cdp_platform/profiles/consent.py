@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import duckdb
 
-MAP = "identity.person_id_map"
+from cdp_platform.tables import PERSON_ID_MAP
+
+MAP = PERSON_ID_MAP
 STATEMENTS_TABLE = "profiles.consent_statements"
 STATE_TABLE = "profiles.consent_state"
 PURPOSES = ("email_marketing", "sms", "advertising", "analytics")

@@ -18,6 +18,7 @@ import duckdb
 
 from cdp_platform.profiles.config import ProfilesConfig
 from cdp_platform.profiles.survivorship import golden_sql, provenance_sql
+from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP
 
 GOLDEN_TABLE = "profiles.golden_profiles"
 OVERRIDES_TABLE = "profiles.steward_overrides"
@@ -46,8 +47,8 @@ SELECT m.person_id, r.source, r.source_record_id, r.observed_at,
        {title_sql("r.first_name")} AS first_name, {title_sql("r.last_name")} AS last_name,
        r.email::VARCHAR AS email, r.phone::VARCHAR AS phone, {title_sql("r.street")} AS street, {title_sql("r.city")} AS city,
        {postcode_sql("r.postcode", "r.country")} AS postcode, r.country, r.dob
-FROM staging.identity_records r
-JOIN identity.person_id_map m USING (source, source_record_id)
+FROM {IDENTITY_RECORDS} r
+JOIN {PERSON_ID_MAP} m USING (source, source_record_id)
 """
 
 

@@ -34,10 +34,11 @@ from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
 
 from cdp_platform.profiles.activity import MAP, activity_sql
 from cdp_platform.profiles.traits import Trait, loaded_sources, traits_sql
+from cdp_platform.tables import IDENTITY_RECORDS
 
 SCORES_TABLE = "profiles.customer_scores"
 MODELS_TABLE = "profiles.score_models"
-RECORDS = "staging.identity_records"
+RECORDS = IDENTITY_RECORDS
 CALIBRATION_BINS = 10
 REQUIRED_FEATURES = {"orders", "days_since_last_order"}
 

@@ -19,6 +19,7 @@ from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 from cdp_platform.segments.spec import Condition, SegmentSpec
 from cdp_platform.sql_expressions import checked_condition
 from cdp_platform.sql_text import quoted
+from cdp_platform.tables import PRIVACY_SUBJECTS
 
 MEMBERSHIPS_TABLE = "segments.segment_memberships"
 
@@ -30,7 +31,7 @@ PERSON_VIEW = """
   LEFT JOIN profiles.customer_scores s USING (person_id)
   LEFT JOIN profiles.lead_scores l USING (person_id)"""
 
-SUBJECTS_TABLE = "privacy.subjects"
+SUBJECTS_TABLE = PRIVACY_SUBJECTS
 
 
 def person_view(tables: set[str]) -> str:
