@@ -12,7 +12,15 @@ import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.source_contracts import SOURCES
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
+from cdp_platform.tables import (
+    ACCOUNTS,
+    CUSTOMER_SCORES,
+    GOLDEN_PROFILES,
+    IDENTITY_EDGES,
+    IDENTITY_RECORDS,
+    PERSON_ID_MAP,
+    PRIVACY_SUBJECTS,
+)
 
 Section = tuple[str, list[str], list[tuple]]
 
@@ -73,35 +81,35 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
         ("records", int(records or 0)),
         ("largest person (records)", largest or 0),
     ]
-    if table_exists(conn, "identity.identity_edges"):
+    if table_exists(conn, IDENTITY_EDGES):
         rows += conn.execute(
             "SELECT 'links: ' || edge_kind || ' ' || identifier, count(*) "
-            "FROM identity.identity_edges WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"
+            f"FROM {IDENTITY_EDGES} WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"
         ).fetchall()
         rows += conn.execute(
-            "SELECT 'refused: ' || refusal, count(*) FROM identity.identity_edges "
+            f"SELECT 'refused: ' || refusal, count(*) FROM {IDENTITY_EDGES} "
             "WHERE decision = 'refused' GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
     return ("Identity", ["measure", "value"], rows)
 
 
 def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "profiles.golden_profiles"):
+    if not table_exists(conn, GOLDEN_PROFILES):
         return None
     row = conn.execute(
         "SELECT count(*), count(email), count(phone), count(postcode), "
-        "count(*) FILTER (WHERE len(sources) > 1) FROM profiles.golden_profiles"
+        f"count(*) FILTER (WHERE len(sources) > 1) FROM {GOLDEN_PROFILES}"
     ).fetchone()
     labels = ["profiles", "with email", "with phone", "with postcode", "seen in 2+ sources"]
     rows = list(zip(labels, row, strict=True))
-    if table_exists(conn, "profiles.customer_scores"):
+    if table_exists(conn, CUSTOMER_SCORES):
         rows += conn.execute(
             "SELECT 'churn risk: ' || coalesce(churn_risk, 'not scored (history too short)'), "
-            "count(*) FROM profiles.customer_scores GROUP BY 1 ORDER BY 1"
+            f"count(*) FROM {CUSTOMER_SCORES} GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    if table_exists(conn, "profiles.accounts"):
+    if table_exists(conn, ACCOUNTS):
         rows += conn.execute(
-            "SELECT 'B2B accounts', count(*) FROM profiles.accounts UNION ALL "
+            f"SELECT 'B2B accounts', count(*) FROM {ACCOUNTS} UNION ALL "
             "SELECT 'persons at an account', count(DISTINCT person_id) "
             "FROM profiles.account_members"
         ).fetchall()

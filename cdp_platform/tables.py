@@ -35,3 +35,15 @@ IDENTITY_RECORDS = Table("staging.identity_records", owner="identity_records")
 PERSON_ID_MAP = Table("identity.person_id_map", owner="person_id_map")
 # Each person's latest privacy request: erased or suppressed.
 PRIVACY_SUBJECTS = Table("privacy.subjects", owner="privacy_subjects")
+# The identity graph: every candidate link, its evidence and decision.
+IDENTITY_EDGES = Table("identity.identity_edges", owner="identity_edges")
+# One golden profile per person.
+GOLDEN_PROFILES = Table("profiles.golden_profiles", owner="golden_profiles")
+# Declared traits per person.
+CUSTOMER_TRAITS = Table("profiles.customer_traits", owner="customer_traits")
+# Churn and value scores per person.
+CUSTOMER_SCORES = Table("profiles.customer_scores", owner="customer_scores")
+# Each person's consent per purpose.
+CONSENT_STATE = Table("profiles.consent_state", owner="consent_state")
+# B2B accounts.
+ACCOUNTS = Table("profiles.accounts", owner="accounts")

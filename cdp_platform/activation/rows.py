@@ -16,6 +16,7 @@ from cdp_platform.segments.compiler import (
     person_view,
 )
 from cdp_platform.sql_expressions import checked_condition
+from cdp_platform.tables import CONSENT_STATE
 
 
 def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> str:
@@ -43,7 +44,7 @@ def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> st
         SELECT CAST(p.{sync.identifier} AS VARCHAR) AS _key, p.person_id AS _person_id,
                coalesce(c.status = 'granted', false) AS _consented{fields}
         FROM ({person_view(tables)}) p {" ".join(joins)}
-        LEFT JOIN profiles.consent_state c
+        LEFT JOIN {CONSENT_STATE} c
           ON c.person_id = p.person_id AND c.purpose = {literal(purpose)}
         WHERE {" AND ".join(filters)}
         -- Two persons with one identifier: the destination can hold one; keep the first.

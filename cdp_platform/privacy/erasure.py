@@ -17,7 +17,7 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.resources.warehouse import table_exists, transaction
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
+from cdp_platform.tables import IDENTITY_EDGES, IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
 
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
 ERASURE_LOG = "privacy.erasure_log"
@@ -107,7 +107,7 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
                 )
                 if "identity_edges" in _tables(conn, "identity", "record_a"):
                     delete(
-                        "identity.identity_edges",
+                        IDENTITY_EDGES,
                         f"record_a IN ({keys}) OR record_b IN ({keys})",
                     )
                 delete("identity.record_clusters", f"record_key IN ({keys})")

@@ -18,15 +18,22 @@ import duckdb
 from cdp_platform.identity.standardise import email_match_sql, email_sql
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables import (
+    CONSENT_STATE,
+    CUSTOMER_SCORES,
+    CUSTOMER_TRAITS,
+    GOLDEN_PROFILES,
+    IDENTITY_RECORDS,
+    PERSON_ID_MAP,
+)
 
 # Section -> (table, order): each read for the person's ids when the table exists.
 SECTIONS = {
-    "profile": ("profiles.golden_profiles", "person_id"),
+    "profile": (GOLDEN_PROFILES, "person_id"),
     "provenance": ("profiles.profile_provenance", "attribute"),
-    "traits": ("profiles.customer_traits", "person_id"),
-    "scores": ("profiles.customer_scores", "person_id"),
-    "consent": ("profiles.consent_state", "purpose"),
+    "traits": (CUSTOMER_TRAITS, "person_id"),
+    "scores": (CUSTOMER_SCORES, "person_id"),
+    "consent": (CONSENT_STATE, "purpose"),
     "consent_history": ("profiles.consent_statements", "stated_at"),
     "segments": ("segments.segment_memberships", "segment"),
     "segment_history": ("segments.segment_membership_events", "occurred_at"),

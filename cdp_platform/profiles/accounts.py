@@ -32,9 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import loaded_sources
-from cdp_platform.tables import IDENTITY_RECORDS
+from cdp_platform.tables import ACCOUNTS, IDENTITY_RECORDS
 
-ACCOUNTS_TABLE = "profiles.accounts"
+ACCOUNTS_TABLE = ACCOUNTS
 MEMBERS_TABLE = "profiles.account_members"
 RECORDS = IDENTITY_RECORDS
 

@@ -18,11 +18,11 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.tables import PERSON_ID_MAP
+from cdp_platform.tables import CONSENT_STATE, PERSON_ID_MAP
 
 MAP = PERSON_ID_MAP
 STATEMENTS_TABLE = "profiles.consent_statements"
-STATE_TABLE = "profiles.consent_state"
+STATE_TABLE = CONSENT_STATE
 PURPOSES = ("email_marketing", "sms", "advertising", "analytics")
 
 # Versions of one record whose status differs from the version before: when the

@@ -18,9 +18,9 @@ import duckdb
 
 from cdp_platform.profiles.config import ProfilesConfig
 from cdp_platform.profiles.survivorship import golden_sql, provenance_sql
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables import GOLDEN_PROFILES, IDENTITY_RECORDS, PERSON_ID_MAP
 
-GOLDEN_TABLE = "profiles.golden_profiles"
+GOLDEN_TABLE = GOLDEN_PROFILES
 OVERRIDES_TABLE = "profiles.steward_overrides"
 PROVENANCE_TABLE = "profiles.profile_provenance"
 CANDIDATES = "_profile_candidates"

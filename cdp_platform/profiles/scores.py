@@ -34,9 +34,9 @@ from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
 
 from cdp_platform.profiles.activity import MAP, activity_sql
 from cdp_platform.profiles.traits import Trait, loaded_sources, traits_sql
-from cdp_platform.tables import IDENTITY_RECORDS
+from cdp_platform.tables import CUSTOMER_SCORES, IDENTITY_RECORDS
 
-SCORES_TABLE = "profiles.customer_scores"
+SCORES_TABLE = CUSTOMER_SCORES
 MODELS_TABLE = "profiles.score_models"
 RECORDS = IDENTITY_RECORDS
 CALIBRATION_BINS = 10

@@ -24,8 +24,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from cdp_platform.profiles.activity import ACTIVITIES, COLUMN_TYPES, activity_sql
 from cdp_platform.sql_expressions import checked_condition, checked_value
+from cdp_platform.tables import CUSTOMER_TRAITS
 
-TRAITS_TABLE = "profiles.customer_traits"
+TRAITS_TABLE = CUSTOMER_TRAITS
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 Aggregate = Literal["count", "count_distinct", "sum", "avg", "min", "max", "latest", "earliest"]
 # What a trait holds, for segments to check their conditions against.

@@ -19,16 +19,23 @@ from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 from cdp_platform.segments.spec import Condition, SegmentSpec
 from cdp_platform.sql_expressions import checked_condition
 from cdp_platform.sql_text import quoted
-from cdp_platform.tables import PRIVACY_SUBJECTS
+from cdp_platform.tables import (
+    ACCOUNTS,
+    CONSENT_STATE,
+    CUSTOMER_SCORES,
+    CUSTOMER_TRAITS,
+    GOLDEN_PROFILES,
+    PRIVACY_SUBJECTS,
+)
 
 MEMBERSHIPS_TABLE = "segments.segment_memberships"
 
-PERSON_VIEW = """
+PERSON_VIEW = f"""
   SELECT g.* EXCLUDE (emails, phones), t.* EXCLUDE (person_id, as_of),
          s.churn_probability, s.churn_risk, s.predicted_value, l.lead_score, l.account_id
-  FROM profiles.golden_profiles g
-  LEFT JOIN profiles.customer_traits t USING (person_id)
-  LEFT JOIN profiles.customer_scores s USING (person_id)
+  FROM {GOLDEN_PROFILES} g
+  LEFT JOIN {CUSTOMER_TRAITS} t USING (person_id)
+  LEFT JOIN {CUSTOMER_SCORES} s USING (person_id)
   LEFT JOIN profiles.lead_scores l USING (person_id)"""
 
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
@@ -42,9 +49,9 @@ def person_view(tables: set[str]) -> str:
     return f"{PERSON_VIEW}\n  WHERE g.person_id NOT IN (SELECT person_id FROM {SUBJECTS_TABLE})"
 
 
-ACCOUNT_VIEW = """
+ACCOUNT_VIEW = f"""
   SELECT a.*, t.* EXCLUDE (account_id), s.lead_score, s.best_contact_score
-  FROM profiles.accounts a
+  FROM {ACCOUNTS} a
   LEFT JOIN profiles.account_traits t USING (account_id)
   LEFT JOIN profiles.account_lead_scores s USING (account_id)"""
 
@@ -117,7 +124,7 @@ class _Compiling:
             return self.event(c)
         if kind == "consent":
             return (
-                "(p.person_id IN (SELECT person_id FROM profiles.consent_state "
+                f"(p.person_id IN (SELECT person_id FROM {CONSENT_STATE} "
                 f"WHERE purpose = {literal(c.consent)} AND status = {literal(c.status)}))"
             )
         if kind == "segment":

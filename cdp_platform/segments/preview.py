@@ -11,6 +11,7 @@ from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.config import references
 from cdp_platform.segments.membership import SIZES_TABLE
 from cdp_platform.segments.spec import SegmentSpec
+from cdp_platform.tables import GOLDEN_PROFILES
 
 SAMPLE_COLUMNS = ("person_id", "holdout", "first_name", "email", "country")
 UNMASKED = {"person_id", "holdout", "country"}
@@ -21,7 +22,7 @@ def masked_sample(conn: duckdb.DuckDBPyConnection, members_sql: str, limit: int)
     the same members each time for the same set (ordered by a hash of the id)."""
     rows = conn.execute(
         f"""SELECT m.person_id, m.holdout, g.first_name, g.email, g.country
-            FROM ({members_sql}) m JOIN profiles.golden_profiles g USING (person_id)
+            FROM ({members_sql}) m JOIN {GOLDEN_PROFILES} g USING (person_id)
             ORDER BY md5(m.person_id) LIMIT {int(limit)}"""
     ).fetchall()
     return [
