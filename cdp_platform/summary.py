@@ -13,26 +13,32 @@ import duckdb
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.source_contracts import SOURCES
 from cdp_platform.tables import (
+    ACCOUNT_MEMBERS,
     ACCOUNTS,
     CUSTOMER_SCORES,
     GOLDEN_PROFILES,
     IDENTITY_EDGES,
     IDENTITY_RECORDS,
+    PARTITION_LOADS,
     PERSON_ID_MAP,
     PRIVACY_SUBJECTS,
+    REQUEST_MATCHES,
+    SEGMENT_SIZES,
+    SYNC_LOG,
+    TOMBSTONE_HITS,
 )
 
 Section = tuple[str, list[str], list[tuple]]
 
 
 def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "sources.partition_loads"):
+    if not table_exists(conn, PARTITION_LOADS):
         return None
     loads = {
         source: (files, read, loaded, quarantined)
         for source, files, read, loaded, quarantined in conn.execute(
             "SELECT source, count(file), sum(rows_read), sum(rows_loaded), sum(rows_quarantined) "
-            "FROM sources.partition_loads GROUP BY source"
+            f"FROM {PARTITION_LOADS} GROUP BY source"
         ).fetchall()
     }
     rows = []
@@ -111,16 +117,16 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
         rows += conn.execute(
             f"SELECT 'B2B accounts', count(*) FROM {ACCOUNTS} UNION ALL "
             "SELECT 'persons at an account', count(DISTINCT person_id) "
-            "FROM profiles.account_members"
+            f"FROM {ACCOUNT_MEMBERS}"
         ).fetchall()
     return ("Golden profiles", ["measure", "value"], rows)
 
 
 def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "segments.segment_sizes"):
+    if not table_exists(conn, SEGMENT_SIZES):
         return None
     rows = conn.execute(
-        """SELECT segment, size, holdout, entered, exited FROM segments.segment_sizes
+        f"""SELECT segment, size, holdout, entered, exited FROM {SEGMENT_SIZES}
            QUALIFY row_number() OVER (PARTITION BY segment ORDER BY recorded_at DESC) = 1
            ORDER BY segment"""
     ).fetchall()
@@ -128,14 +134,14 @@ def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "activation.sync_log"):
+    if not table_exists(conn, SYNC_LOG):
         return None
     # Each sync's own last run: one Dagster run holds many syncs, and a run id that is
     # the last of one sync may be an earlier run of another.
     rows = conn.execute(
-        """WITH last AS (SELECT sync, arg_max(run_id, logged_at) AS run_id
-                         FROM activation.sync_log GROUP BY sync)
-           SELECT sync, operation, status, count(*) FROM activation.sync_log
+        f"""WITH last AS (SELECT sync, arg_max(run_id, logged_at) AS run_id
+                         FROM {SYNC_LOG} GROUP BY sync)
+           SELECT sync, operation, status, count(*) FROM {SYNC_LOG}
            JOIN last USING (sync, run_id)
            GROUP BY ALL ORDER BY ALL"""
     ).fetchall()
@@ -143,18 +149,18 @@ def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def privacy_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, "privacy.request_matches"):
+    if not table_exists(conn, REQUEST_MATCHES):
         return None
     rows = conn.execute(
-        f"""SELECT 'requests', count(DISTINCT request_id) FROM privacy.request_matches
+        f"""SELECT 'requests', count(DISTINCT request_id) FROM {REQUEST_MATCHES}
            UNION ALL SELECT 'requests matching nobody', count(DISTINCT request_id)
-             FILTER (WHERE person_id IS NULL) FROM privacy.request_matches
+             FILTER (WHERE person_id IS NULL) FROM {REQUEST_MATCHES}
            UNION ALL SELECT 'persons ' || status, count(*) FROM {PRIVACY_SUBJECTS} GROUP BY status"""
     ).fetchall()
-    if table_exists(conn, "privacy.tombstone_hits"):
+    if table_exists(conn, TOMBSTONE_HITS):
         rows += conn.execute(
             "SELECT 'rows of erased subjects dropped at loading', sum(rows)::BIGINT "
-            "FROM privacy.tombstone_hits"
+            f"FROM {TOMBSTONE_HITS}"
         ).fetchall()
     return ("Privacy", ["measure", "value"], rows)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 
 class Table(str):
-    """`schema.table`, with the asset that writes it."""
+    """`schema.table`, with the asset that writes it (or the group, where every
+    asset of a group writes its own rows)."""
 
     owner: str
 
@@ -47,3 +48,31 @@ CUSTOMER_SCORES = Table("profiles.customer_scores", owner="customer_scores")
 CONSENT_STATE = Table("profiles.consent_state", owner="consent_state")
 # B2B accounts.
 ACCOUNTS = Table("profiles.accounts", owner="accounts")
+# Tables every asset of a group writes its own rows of.
+PARTITION_LOADS = Table("sources.partition_loads", owner="sources")
+QUARANTINE = Table("sources.quarantine", owner="sources")
+TOMBSTONE_HITS = Table("privacy.tombstone_hits", owner="sources")
+SEGMENT_MEMBERSHIPS = Table("segments.segment_memberships", owner="segments")
+SEGMENT_SIZES = Table("segments.segment_sizes", owner="segments")
+SYNC_LOG = Table("activation.sync_log", owner="activation")
+SYNC_STATE = Table("activation.sync_state", owner="activation")
+# Identity's working tables and id history.
+IDENTITY_NODES = Table("staging.identity_nodes", owner="identity_records")
+RECORD_NODES = Table("staging.record_nodes", owner="identity_records")
+NICKNAMES = Table("staging.nicknames", owner="identity_records")
+MODEL_VERSIONS = Table("identity.model_versions", owner="identity_model")
+RECORD_CLUSTERS = Table("identity.record_clusters", owner="identity_edges")
+REVIEW_LABELS = Table("identity.review_labels", owner="identity_review_queue")
+PERSONS = Table("identity.persons", owner="person_id_map")
+PERSON_ID_HISTORY = Table("identity.person_id_history", owner="person_id_map")
+# Privacy's requests and tombstones.
+REQUEST_MATCHES = Table("privacy.request_matches", owner="privacy_subjects")
+TOMBSTONES = Table("privacy.tombstones", owner="erased_subjects")
+# Profiles read by privacy and segments.
+PROFILE_PROVENANCE = Table("profiles.profile_provenance", owner="golden_profiles")
+CUSTOMER_TIMELINE = Table("profiles.customer_timeline", owner="customer_timeline")
+CONSENT_STATEMENTS = Table("profiles.consent_statements", owner="consent_state")
+ACCOUNT_MEMBERS = Table("profiles.account_members", owner="accounts")
+ACCOUNT_TRAITS = Table("profiles.account_traits", owner="account_traits")
+LEAD_SCORES = Table("profiles.lead_scores", owner="lead_scores")
+ACCOUNT_LEAD_SCORES = Table("profiles.account_lead_scores", owner="lead_scores")

@@ -24,9 +24,10 @@ import pandas as pd
 
 from cdp_platform.activation.plan import REMOVALS, Change, Known
 from cdp_platform.resources.warehouse import transaction
+from cdp_platform.tables import SYNC_LOG, SYNC_STATE
 
-STATE_TABLE = "activation.sync_state"
-LOG_TABLE = "activation.sync_log"
+STATE_TABLE = SYNC_STATE
+LOG_TABLE = SYNC_LOG
 
 DDL = (
     "CREATE SCHEMA IF NOT EXISTS activation",

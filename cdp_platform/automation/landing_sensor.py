@@ -20,6 +20,7 @@ from cdp_platform import settings
 from cdp_platform.automation.jobs import ingest_sources_job
 from cdp_platform.resources.warehouse import WarehouseUnavailable, connect, table_exists
 from cdp_platform.sources.landing import DayFile, LandingProblem, scan_landing
+from cdp_platform.tables import PARTITION_LOADS
 
 # Bounded so a folder of years of history becomes many short ticks, not one
 # tick that times out; the cursor carries the rest over.
@@ -46,11 +47,11 @@ def last_load_times(warehouse: Path) -> LoadTimes:
         return {}
     try:
         with connect(warehouse, read_only=True, wait_seconds=0) as conn:
-            if not table_exists(conn, "sources.partition_loads"):
+            if not table_exists(conn, PARTITION_LOADS):
                 return {}
             rows = conn.execute(
                 "SELECT source, strftime(partition_date, '%Y-%m-%d'), epoch(max(loaded_at)) "
-                "FROM sources.partition_loads WHERE file IS NOT NULL GROUP BY 1, 2"
+                f"FROM {PARTITION_LOADS} WHERE file IS NOT NULL GROUP BY 1, 2"
             ).fetchall()
     except WarehouseUnavailable as exc:  # a run is writing: DuckDB has one writer per file
         raise WarehouseBusy(str(exc)) from exc

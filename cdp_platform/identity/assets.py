@@ -23,6 +23,7 @@ from cdp_platform.identity_config import load_identity_config
 from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.source_contracts import PERSON_SOURCES
+from cdp_platform.tables import MODEL_VERSIONS, PERSON_ID_HISTORY
 
 IDENTITY_RECORD_COLUMNS = dg.TableSchema(
     columns=[
@@ -135,7 +136,7 @@ def _levels_table(report: dict) -> dg.MetadataValue:
         "The Splink matching model (on DuckDB, or on Spark with `CDP_ENGINE=spark`), built "
         "from the fields the identity nodes carry: comparisons, prior and EM training rules "
         "only for fields filled on enough nodes; u by random sampling, m by EM, seeded. Kept "
-        "in the warehouse (`identity.model_versions`) with the evidence profile it saw, and "
+        f"in the warehouse (`{MODEL_VERSIONS}`) with the evidence profile it saw, and "
         "trained again when that profile changes materially (or with `retrain: true`)."
     ),
     deps=[identity_records],
@@ -338,7 +339,7 @@ def identity_edges(
         f"`{MAP_TABLE}`: the person of every source record, from the clusters of the "
         "identity graph. Ids carry over between runs by record overlap (a merge keeps "
         "the oldest id, a split leaves it with the largest part); every create, merge and "
-        "split is logged in `identity.person_id_history`."
+        f"split is logged in `{PERSON_ID_HISTORY}`."
     ),
     deps=[identity_records, identity_edges],
     kinds={"duckdb", "scipy"},

@@ -21,9 +21,10 @@ from scipy.sparse.csgraph import connected_components
 from cdp_platform.identity.linking import CLUSTERS_TABLE, MAP_TABLE
 from cdp_platform.identity.stable_ids import IdEvent, assign_person_ids
 from cdp_platform.resources.warehouse import table_exists
+from cdp_platform.tables import PERSON_ID_HISTORY, PERSONS
 
-PERSONS_TABLE = "identity.persons"  # every id ever issued, and what became of it
-HISTORY_TABLE = "identity.person_id_history"
+PERSONS_TABLE = PERSONS  # every id ever issued, and what became of it
+HISTORY_TABLE = PERSON_ID_HISTORY
 
 
 @dataclass(frozen=True)

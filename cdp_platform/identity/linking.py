@@ -43,11 +43,11 @@ from cdp_platform.identity.probabilistic import (
 from cdp_platform.identity.splink_model import model_version
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import IDENTITY_EDGES, PERSON_ID_MAP
+from cdp_platform.tables import IDENTITY_EDGES, PERSON_ID_MAP, RECORD_CLUSTERS, REVIEW_LABELS
 
 EDGES_TABLE = IDENTITY_EDGES
-LABELS_TABLE = "identity.review_labels"  # written by `review.py`
-CLUSTERS_TABLE = "identity.record_clusters"
+LABELS_TABLE = REVIEW_LABELS  # written by `review.py`
+CLUSTERS_TABLE = RECORD_CLUSTERS
 MAP_TABLE = PERSON_ID_MAP  # the previous run's, written by `clusters.py`
 CALIBRATION_TABLE = "identity.link_calibration"  # each model's last threshold and prior
 

@@ -21,8 +21,9 @@ from pathlib import Path
 import duckdb
 
 from cdp_platform.identity.splink_model import MIN_FILL, TrainedModel
+from cdp_platform.tables import MODEL_VERSIONS
 
-TABLE = "identity.model_versions"
+TABLE = MODEL_VERSIONS
 FILL_SHIFT = 0.15
 SIZE_FACTOR = 2.0
 

@@ -21,9 +21,10 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.identity_config import IDENTIFIER_COLUMNS, LIST_COLUMNS
+from cdp_platform.tables import IDENTITY_NODES, RECORD_NODES
 
-NODES_TABLE = "staging.identity_nodes"
-RECORD_NODES_TABLE = "staging.record_nodes"
+NODES_TABLE = IDENTITY_NODES
+RECORD_NODES_TABLE = RECORD_NODES
 IDS = "ids_"  # prefix of the identifier lists
 
 # Every field the model compares: equal on all of them, records are one node.

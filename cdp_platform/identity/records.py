@@ -16,7 +16,7 @@ from cdp_platform.identity.standardise import (
 from cdp_platform.identity_config import IdentityConfig, nicknames
 from cdp_platform.phones import e164_table
 from cdp_platform.source_contracts import SOURCES
-from cdp_platform.tables import IDENTITY_RECORDS
+from cdp_platform.tables import IDENTITY_RECORDS, NICKNAMES
 
 TABLE = IDENTITY_RECORDS
 
@@ -67,7 +67,7 @@ def build_identity_records(
     )
     names = nicknames()
     conn.register("_nicknames", pa.table({"name": list(names), "canonical": list(names.values())}))
-    conn.execute("CREATE OR REPLACE TABLE staging.nicknames AS SELECT * FROM _nicknames")
+    conn.execute(f"CREATE OR REPLACE TABLE {NICKNAMES} AS SELECT * FROM _nicknames")
     conn.execute(
         f"CREATE OR REPLACE TABLE {TABLE} AS {identity_records_sql(config, sources, '_phones')}"
     )

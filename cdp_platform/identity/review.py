@@ -21,7 +21,7 @@ import duckdb
 from cdp_platform.identity.linking import EDGES_TABLE, LABELS_TABLE
 from cdp_platform.identity.nodes import RECORD_NODES_TABLE
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import IDENTITY_RECORDS
+from cdp_platform.tables import IDENTITY_RECORDS, RECORD_NODES
 
 QUEUE_TABLE = "identity.review_queue"
 LABELS = ("match", "non-match")
@@ -63,7 +63,7 @@ def add_label(
         raise ValueError(f"label must be one of {', '.join(LABELS)}, not {label!r}")
     a, b = sorted((record_a, record_b))
     known = conn.execute(
-        "SELECT count(*) FROM staging.record_nodes WHERE record_key IN (?, ?)", [a, b]
+        f"SELECT count(*) FROM {RECORD_NODES} WHERE record_key IN (?, ?)", [a, b]
     ).fetchone()[0]
     if a == b or known != 2:
         raise ValueError(f"{record_a} and {record_b} must be two records of the warehouse")

@@ -15,6 +15,7 @@ import re
 
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.sql_text import quoted
+from cdp_platform.tables import NICKNAMES
 
 # The common shape every source is mapped to before standardising.
 RAW_FIELDS = (
@@ -249,5 +250,5 @@ SELECT
   CASE WHEN dob <= current_date AND dob NOT IN (DATE '1900-01-01', DATE '0001-01-01') THEN dob END AS dob,
   coalesce(nick.canonical, split_part(first_name, ' ', 1)) AS first_name_canonical,
   {email_match_sql("email", config.email_domain_corrections)} AS email_match
-FROM clean LEFT JOIN staging.nicknames nick ON nick.name = split_part(clean.first_name, ' ', 1)
+FROM clean LEFT JOIN {NICKNAMES} nick ON nick.name = split_part(clean.first_name, ' ', 1)
 """

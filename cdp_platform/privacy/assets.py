@@ -8,6 +8,7 @@ from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_s
 from cdp_platform.privacy.status import erased_persons, pending_sync_erasures, set_status
 from cdp_platform.privacy.tombstones import record_tombstones
 from cdp_platform.resources.warehouse import WarehouseResource
+from cdp_platform.tables import TOMBSTONES
 
 SUBJECT_COLUMNS = dg.TableSchema(
     columns=[
@@ -53,7 +54,7 @@ def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
         "The erasure cascade in the warehouse: every erased subject's source records (current "
         "and every version), identity records, graph and id history, and every profiles and "
         "segments row are deleted, before the profiles are rebuilt in the same run. What "
-        "they were known by is kept only as salted hashes (privacy.tombstones), so their "
+        f"they were known by is kept only as salted hashes ({TOMBSTONES}), so their "
         "records arriving later are dropped at loading and counted, never stored."
     ),
     # Erasure reaches every table that holds a person's rows, these two included.

@@ -17,7 +17,17 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.resources.warehouse import table_exists, transaction
-from cdp_platform.tables import IDENTITY_EDGES, IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
+from cdp_platform.tables import (
+    IDENTITY_EDGES,
+    IDENTITY_NODES,
+    IDENTITY_RECORDS,
+    PERSON_ID_HISTORY,
+    PERSON_ID_MAP,
+    PRIVACY_SUBJECTS,
+    QUARANTINE,
+    RECORD_CLUSTERS,
+    RECORD_NODES,
+)
 
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
 ERASURE_LOG = "privacy.erasure_log"
@@ -80,7 +90,7 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
             ):
                 # A malformed row of theirs is kept as raw text: found by their emails.
                 delete(
-                    "sources.quarantine",
+                    QUARANTINE,
                     f"""EXISTS (SELECT 1 FROM {IDENTITY_RECORDS} r
                                JOIN _erased_records e USING (source, source_record_id)
                                WHERE r.email IS NOT NULL
@@ -97,12 +107,12 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
             if "record_nodes" in staged and "identity_nodes" in _tables(conn, "staging", "node_id"):
                 # A node is one person's records with equal fields: erased with them.
                 delete(
-                    "staging.identity_nodes",
-                    "node_id NOT IN (SELECT node_id FROM staging.record_nodes)",
+                    IDENTITY_NODES,
+                    f"node_id NOT IN (SELECT node_id FROM {RECORD_NODES})",
                 )
             if "record_clusters" in _tables(conn, "identity", "record_key"):
                 keys = (
-                    "SELECT record_key FROM identity.record_clusters WHERE (source, source_record_id) "
+                    f"SELECT record_key FROM {RECORD_CLUSTERS} WHERE (source, source_record_id) "
                     "IN (SELECT source, source_record_id FROM _erased_records)"
                 )
                 if "identity_edges" in _tables(conn, "identity", "record_a"):
@@ -110,13 +120,13 @@ def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
                         IDENTITY_EDGES,
                         f"record_a IN ({keys}) OR record_b IN ({keys})",
                     )
-                delete("identity.record_clusters", f"record_key IN ({keys})")
+                delete(RECORD_CLUSTERS, f"record_key IN ({keys})")
             for schema in PERSON_SCHEMAS:
                 for table in _tables(conn, schema, "person_id"):
                     delete(f"{schema}.{table}", "person_id IN (SELECT person_id FROM _erased)")
             if "person_id_history" in _tables(conn, "identity", "other_person_id"):
                 delete(
-                    "identity.person_id_history",
+                    PERSON_ID_HISTORY,
                     "other_person_id IN (SELECT person_id FROM _erased)",
                 )
     finally:

@@ -20,25 +20,30 @@ from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.tables import (
     CONSENT_STATE,
+    CONSENT_STATEMENTS,
     CUSTOMER_SCORES,
+    CUSTOMER_TIMELINE,
     CUSTOMER_TRAITS,
     GOLDEN_PROFILES,
     IDENTITY_RECORDS,
     PERSON_ID_MAP,
+    PROFILE_PROVENANCE,
+    SEGMENT_MEMBERSHIPS,
+    SYNC_LOG,
 )
 
 # Section -> (table, order): each read for the person's ids when the table exists.
 SECTIONS = {
     "profile": (GOLDEN_PROFILES, "person_id"),
-    "provenance": ("profiles.profile_provenance", "attribute"),
+    "provenance": (PROFILE_PROVENANCE, "attribute"),
     "traits": (CUSTOMER_TRAITS, "person_id"),
     "scores": (CUSTOMER_SCORES, "person_id"),
     "consent": (CONSENT_STATE, "purpose"),
-    "consent_history": ("profiles.consent_statements", "stated_at"),
-    "segments": ("segments.segment_memberships", "segment"),
+    "consent_history": (CONSENT_STATEMENTS, "stated_at"),
+    "segments": (SEGMENT_MEMBERSHIPS, "segment"),
     "segment_history": ("segments.segment_membership_events", "occurred_at"),
-    "sent_to_destinations": ("activation.sync_log", "logged_at"),
-    "timeline": ("profiles.customer_timeline", "occurred_at"),
+    "sent_to_destinations": (SYNC_LOG, "logged_at"),
+    "timeline": (CUSTOMER_TIMELINE, "occurred_at"),
 }
 
 

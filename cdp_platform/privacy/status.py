@@ -12,7 +12,7 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import PRIVACY_SUBJECTS
+from cdp_platform.tables import PRIVACY_SUBJECTS, SYNC_LOG, SYNC_STATE
 
 STATUS_TABLE = "privacy.request_status"
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
@@ -68,8 +68,8 @@ def settle_sync_erasures(
         f"""SELECT e.person_id, e.request_id, count(s.key) AS left_over,
                    any_value(s.last_error) AS error
             FROM ({_ERASED}) e
-            LEFT JOIN activation.sync_state s ON s.sync = ? AND s.person_id = e.person_id
-            WHERE e.person_id IN (SELECT person_id FROM activation.sync_log WHERE sync = ?)
+            LEFT JOIN {SYNC_STATE} s ON s.sync = ? AND s.person_id = e.person_id
+            WHERE e.person_id IN (SELECT person_id FROM {SYNC_LOG} WHERE sync = ?)
                OR s.key IS NOT NULL
             GROUP BY ALL ORDER BY 1""",
         [list(erased), list(erased.values()), sync, sync],
@@ -83,7 +83,7 @@ def settle_sync_erasures(
     )
     done = [person for person, _, left, _ in rows if left == 0]
     conn.execute(
-        "DELETE FROM activation.sync_log WHERE sync = ? AND person_id IN (SELECT unnest(?))",
+        f"DELETE FROM {SYNC_LOG} WHERE sync = ? AND person_id IN (SELECT unnest(?))",
         [sync, done],
     )
     return {"erasures_done": len(done), "erasures_failed": len(rows) - len(done)}
@@ -94,10 +94,10 @@ def pending_sync_erasures(
 ) -> list[tuple[str, str, str, None]]:
     """(request, `sync:<name>`, `pending`, None) for each sync still holding an erased
     subject, so the status says what is left to do before the syncs run."""
-    if not erased or not table_exists(conn, "activation.sync_state"):
+    if not erased or not table_exists(conn, SYNC_STATE):
         return []
     rows = conn.execute(
-        f"""SELECT DISTINCT e.request_id, 'sync:' || s.sync FROM activation.sync_state s
+        f"""SELECT DISTINCT e.request_id, 'sync:' || s.sync FROM {SYNC_STATE} s
             JOIN ({_ERASED}) e USING (person_id) ORDER BY 1, 2""",
         [list(erased), list(erased.values())],
     ).fetchall()

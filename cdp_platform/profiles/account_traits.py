@@ -25,10 +25,11 @@ from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, Accoun
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, ValueType, loaded_sources
 from cdp_platform.sql_expressions import checked_condition, checked_value
+from cdp_platform.tables import ACCOUNT_LEAD_SCORES, ACCOUNT_TRAITS, LEAD_SCORES
 
-ACCOUNT_TRAITS_TABLE = "profiles.account_traits"
-LEAD_SCORES_TABLE = "profiles.lead_scores"
-ACCOUNT_LEAD_SCORES_TABLE = "profiles.account_lead_scores"
+ACCOUNT_TRAITS_TABLE = ACCOUNT_TRAITS
+LEAD_SCORES_TABLE = LEAD_SCORES
+ACCOUNT_LEAD_SCORES_TABLE = ACCOUNT_LEAD_SCORES
 
 
 class _Named(BaseModel):

@@ -32,10 +32,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import loaded_sources
-from cdp_platform.tables import ACCOUNTS, IDENTITY_RECORDS
+from cdp_platform.tables import ACCOUNT_MEMBERS, ACCOUNTS, IDENTITY_RECORDS
 
 ACCOUNTS_TABLE = ACCOUNTS
-MEMBERS_TABLE = "profiles.account_members"
+MEMBERS_TABLE = ACCOUNT_MEMBERS
 RECORDS = IDENTITY_RECORDS
 
 # Second-level public suffixes a company domain sits under (acme.co.uk: stem acme).

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.tables import CONSENT_STATE, PERSON_ID_MAP
+from cdp_platform.tables import CONSENT_STATE, CONSENT_STATEMENTS, PERSON_ID_MAP
 
 MAP = PERSON_ID_MAP
-STATEMENTS_TABLE = "profiles.consent_statements"
+STATEMENTS_TABLE = CONSENT_STATEMENTS
 STATE_TABLE = CONSENT_STATE
 PURPOSES = ("email_marketing", "sms", "advertising", "analytics")
 

@@ -18,11 +18,17 @@ import duckdb
 
 from cdp_platform.profiles.config import ProfilesConfig
 from cdp_platform.profiles.survivorship import golden_sql, provenance_sql
-from cdp_platform.tables import GOLDEN_PROFILES, IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables import (
+    GOLDEN_PROFILES,
+    IDENTITY_RECORDS,
+    PERSON_ID_MAP,
+    PERSONS,
+    PROFILE_PROVENANCE,
+)
 
 GOLDEN_TABLE = GOLDEN_PROFILES
 OVERRIDES_TABLE = "profiles.steward_overrides"
-PROVENANCE_TABLE = "profiles.profile_provenance"
+PROVENANCE_TABLE = PROFILE_PROVENANCE
 CANDIDATES = "_profile_candidates"
 
 
@@ -110,7 +116,7 @@ WITH RECURSIVE chain (pin, person_id, depth) AS (
   SELECT rowid, person_id, 0 FROM {OVERRIDES_TABLE}
   UNION ALL
   SELECT c.pin, p.merged_into, c.depth + 1
-  FROM chain c JOIN identity.persons p ON p.person_id = c.person_id
+  FROM chain c JOIN {PERSONS} p ON p.person_id = c.person_id
   WHERE p.status = 'merged' AND p.merged_into IS NOT NULL AND c.depth < 100
 ), current AS (
   SELECT pin, arg_max(person_id, depth) AS person_id FROM chain GROUP BY pin

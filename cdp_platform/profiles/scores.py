@@ -34,7 +34,7 @@ from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
 
 from cdp_platform.profiles.activity import MAP, activity_sql
 from cdp_platform.profiles.traits import Trait, loaded_sources, traits_sql
-from cdp_platform.tables import CUSTOMER_SCORES, IDENTITY_RECORDS
+from cdp_platform.tables import CUSTOMER_SCORES, IDENTITY_RECORDS, PARTITION_LOADS
 
 SCORES_TABLE = CUSTOMER_SCORES
 MODELS_TABLE = "profiles.score_models"
@@ -331,7 +331,7 @@ def train(
 
 def first_loaded_day(conn: duckdb.DuckDBPyConnection) -> str | None:
     day = conn.execute(
-        "SELECT min(partition_date) FROM sources.partition_loads WHERE rows_loaded > 0"
+        f"SELECT min(partition_date) FROM {PARTITION_LOADS} WHERE rows_loaded > 0"
     ).fetchone()[0]
     return str(day) if day else None
 

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from cdp_platform.profiles.activity import ACTIVITIES, COLUMN_TYPES, activity_sql
 from cdp_platform.sql_expressions import checked_condition, checked_value
-from cdp_platform.tables import CUSTOMER_TRAITS
+from cdp_platform.tables import CUSTOMER_TRAITS, PARTITION_LOADS
 
 TRAITS_TABLE = CUSTOMER_TRAITS
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -201,5 +201,5 @@ def latest_loaded_day(conn: duckdb.DuckDBPyConnection) -> str | None:
     """The last day any source file was loaded for: the default "as of" day."""
     if "partition_loads" not in loaded_sources(conn):
         return None
-    day = conn.execute("SELECT max(partition_date) FROM sources.partition_loads").fetchone()[0]
+    day = conn.execute(f"SELECT max(partition_date) FROM {PARTITION_LOADS}").fetchone()[0]
     return str(day) if day else None

@@ -20,15 +20,19 @@ from cdp_platform.segments.spec import Condition, SegmentSpec
 from cdp_platform.sql_expressions import checked_condition
 from cdp_platform.sql_text import quoted
 from cdp_platform.tables import (
+    ACCOUNT_LEAD_SCORES,
+    ACCOUNT_TRAITS,
     ACCOUNTS,
     CONSENT_STATE,
     CUSTOMER_SCORES,
     CUSTOMER_TRAITS,
     GOLDEN_PROFILES,
+    LEAD_SCORES,
     PRIVACY_SUBJECTS,
+    SEGMENT_MEMBERSHIPS,
 )
 
-MEMBERSHIPS_TABLE = "segments.segment_memberships"
+MEMBERSHIPS_TABLE = SEGMENT_MEMBERSHIPS
 
 PERSON_VIEW = f"""
   SELECT g.* EXCLUDE (emails, phones), t.* EXCLUDE (person_id, as_of),
@@ -36,7 +40,7 @@ PERSON_VIEW = f"""
   FROM {GOLDEN_PROFILES} g
   LEFT JOIN {CUSTOMER_TRAITS} t USING (person_id)
   LEFT JOIN {CUSTOMER_SCORES} s USING (person_id)
-  LEFT JOIN profiles.lead_scores l USING (person_id)"""
+  LEFT JOIN {LEAD_SCORES} l USING (person_id)"""
 
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
 
@@ -52,8 +56,8 @@ def person_view(tables: set[str]) -> str:
 ACCOUNT_VIEW = f"""
   SELECT a.*, t.* EXCLUDE (account_id), s.lead_score, s.best_contact_score
   FROM {ACCOUNTS} a
-  LEFT JOIN profiles.account_traits t USING (account_id)
-  LEFT JOIN profiles.account_lead_scores s USING (account_id)"""
+  LEFT JOIN {ACCOUNT_TRAITS} t USING (account_id)
+  LEFT JOIN {ACCOUNT_LEAD_SCORES} s USING (account_id)"""
 
 
 def activity_columns(name: str) -> set[str]:

@@ -20,9 +20,10 @@ import duckdb
 from cdp_platform.resources.warehouse import transaction
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.spec import SegmentSpec
+from cdp_platform.tables import SEGMENT_SIZES
 
 EVENTS_TABLE = "segments.segment_membership_events"
-SIZES_TABLE = "segments.segment_sizes"
+SIZES_TABLE = SEGMENT_SIZES
 
 DDL = (
     "CREATE SCHEMA IF NOT EXISTS segments",

@@ -11,7 +11,7 @@ from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.config import references
 from cdp_platform.segments.membership import SIZES_TABLE
 from cdp_platform.segments.spec import SegmentSpec
-from cdp_platform.tables import GOLDEN_PROFILES
+from cdp_platform.tables import GOLDEN_PROFILES, SEGMENT_MEMBERSHIPS, SEGMENT_SIZES
 
 SAMPLE_COLUMNS = ("person_id", "holdout", "first_name", "email", "country")
 UNMASKED = {"person_id", "holdout", "country"}
@@ -44,7 +44,7 @@ def preview(
     conn: duckdb.DuckDBPyConnection, spec: SegmentSpec, as_of: str, limit: int = 10
 ) -> tuple[int, int, list[tuple]]:
     """(members, held out, masked sample) of `spec` as of `as_of`, computed, not stored."""
-    if references(spec) and not table_exists(conn, "segments.segment_memberships"):
+    if references(spec) and not table_exists(conn, SEGMENT_MEMBERSHIPS):
         raise ValueError(f"segment {spec.name} builds on other segments: materialize them first")
     sql = compile_segment(spec, as_of, loaded_tables(conn))
     size, held = conn.execute(
@@ -55,7 +55,7 @@ def preview(
 
 def last_sizes(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     """Each segment's latest (size, as_of, recorded_at), if it was ever materialized."""
-    if not table_exists(conn, "segments.segment_sizes"):
+    if not table_exists(conn, SEGMENT_SIZES):
         return {}
     rows = conn.execute(
         f"""SELECT segment, size, as_of, recorded_at FROM {SIZES_TABLE}

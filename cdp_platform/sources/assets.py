@@ -20,6 +20,7 @@ from cdp_platform.sources.readers import (
     parsed_from_records,
     read_day_file,
 )
+from cdp_platform.tables import QUARANTINE
 
 GROUP = "sources"
 
@@ -116,7 +117,7 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         description=(
             f"{spec.description}\n\n{origin} into `{spec.raw_table}` (every version) and rebuilds "
             f"`{spec.current_table}` (latest version per `{spec.column(spec.key).name}`). "
-            "Rows that cannot be loaded go to `sources.quarantine` with the reason."
+            f"Rows that cannot be loaded go to `{QUARANTINE}` with the reason."
         ),
         partitions_def=daily_partitions(),
         backfill_policy=dg.BackfillPolicy.single_run(),

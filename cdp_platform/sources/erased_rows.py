@@ -30,9 +30,10 @@ from cdp_platform.identity_config import load_identity_config
 from cdp_platform.phones import e164_table
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.source_contracts import SourceSpec
+from cdp_platform.tables import TOMBSTONE_HITS, TOMBSTONES
 
-TOMBSTONES_TABLE = "privacy.tombstones"
-HITS_TABLE = "privacy.tombstone_hits"
+TOMBSTONES_TABLE = TOMBSTONES
+HITS_TABLE = TOMBSTONE_HITS
 SALT_TABLE = "privacy.salt"
 # Sources whose rows never belong to a person.
 NOT_PERSONAL = {"crm_companies", "privacy_requests"}

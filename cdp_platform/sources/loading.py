@@ -28,6 +28,7 @@ from cdp_platform.sources.validation import (
     raw_table_columns,
     typed_select,
 )
+from cdp_platform.tables import PARTITION_LOADS, QUARANTINE
 
 QUARANTINE_COLUMNS = [
     ("source", "VARCHAR"),
@@ -102,8 +103,8 @@ def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, columns: list[tupl
 
 def ensure_source_tables(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
     ensure_table(conn, spec.raw_table, raw_table_columns(spec))
-    ensure_table(conn, "sources.quarantine", QUARANTINE_COLUMNS)
-    ensure_table(conn, "sources.partition_loads", PARTITION_LOAD_COLUMNS)
+    ensure_table(conn, QUARANTINE, QUARANTINE_COLUMNS)
+    ensure_table(conn, PARTITION_LOADS, PARTITION_LOAD_COLUMNS)
 
 
 def _batch_table(parsed: ParsedFile, partition_date: str, file_label: str) -> pa.Table:
@@ -147,11 +148,11 @@ def write_partitions(
             "WHERE _reason IS NULL"
         )
         conn.execute(
-            f"DELETE FROM sources.quarantine WHERE source = ? AND partition_date IN ({day_list})",
+            f"DELETE FROM {QUARANTINE} WHERE source = ? AND partition_date IN ({day_list})",
             [spec.name],
         )
         conn.execute(
-            "INSERT INTO sources.quarantine (source, file, line, raw, reason, partition_date) "
+            f"INSERT INTO {QUARANTINE} (source, file, line, raw, reason, partition_date) "
             f"SELECT ?, _file, _line, _raw, _reason, _partition_date FROM {typed_table} "
             "WHERE _reason IS NOT NULL ORDER BY _partition_date, _line",
             [spec.name],
@@ -160,12 +161,12 @@ def write_partitions(
         result = _summarise(conn, spec, typed_table, days, labels)
         result.rows_dropped_erased = dropped
         conn.execute(
-            f"DELETE FROM sources.partition_loads WHERE source = ? AND partition_date IN ({day_list})",
+            f"DELETE FROM {PARTITION_LOADS} WHERE source = ? AND partition_date IN ({day_list})",
             [spec.name],
         )
         if result.partitions:
             conn.executemany(
-                "INSERT INTO sources.partition_loads VALUES (?, ?, ?, ?, ?, ?, ?, now())",
+                f"INSERT INTO {PARTITION_LOADS} VALUES (?, ?, ?, ?, ?, ?, ?, now())",
                 [
                     [
                         spec.name,
