@@ -199,10 +199,11 @@ def segment_list(warehouse: Path | None) -> None:
     from cdp_platform.summary import render_table
 
     specs = load_segments()
-    path = warehouse or settings.warehouse_path()
     sizes = {}
-    if path.exists():
-        with _read_only_warehouse(path) as conn:
+    # Before the first `cdp run` the declared segments are listed without sizes;
+    # a warehouse asked for by name must exist, as for every other command.
+    if warehouse is not None or settings.warehouse_path().exists():
+        with _read_only_warehouse(warehouse) as conn:
             sizes = last_sizes(conn)
     rows = []
     for spec in specs:
@@ -237,8 +238,17 @@ def segment_preview(name: str, as_of: date | None, sample: int, warehouse: Path 
             raise CliError(str(exc)) from exc
     click.echo(f"Segment {name} as of {day}: {size:,} persons, {held:,} held out")
     if rows:
-        shown = [tuple("yes" if v is True else "no" if v is False else v for v in r) for r in rows]
+        shown = [tuple(_cell(v) for v in r) for r in rows]
         click.echo(render_table(list(SAMPLE_COLUMNS), shown))
+
+
+def _cell(value):
+    """A value as a table shows it: yes or no, and an empty cell for nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
 
 
 @cli.group()

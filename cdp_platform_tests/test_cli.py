@@ -175,8 +175,14 @@ def test_segment_list_and_preview_count_without_writing(demo_run):
         after = conn.execute("SELECT count(*) FROM segments.segment_membership_events").fetchone()
     assert after == events  # a preview writes nothing
 
+    assert "None" not in shown.stdout  # a missing value is an empty cell
+
     unknown = cdp("segment", "preview", "no_such_segment", "--warehouse", str(warehouse))
     assert unknown.returncode != 0 and "no segment named 'no_such_segment'" in unknown.stderr
+
+    # A warehouse named but missing is an error, as for every command that reads one.
+    missing = cdp("segment", "list", "--warehouse", str(out / "missing.duckdb"))
+    assert missing.returncode != 0 and "does not exist: run `cdp run` first" in missing.stderr
 
 
 def test_privacy_report_prints_everything_held_about_an_email(demo_run):

@@ -144,7 +144,7 @@ def test_materialization_is_recorded_in_postgres(home: Path, database: str, tmp_
 
 
 # The deploy/ configuration files: valid for Dagster, and consistent with each
-# other and with the repository's dagster.yaml. No Docker needed.
+# other and with deploy/dagster.local.yaml. No Docker needed.
 
 DEPLOY = PROJECT_ROOT / "deploy"
 INSTANCE_CONFIGS = ["dagster.postgres.yaml", "dagster.docker.yaml"]
@@ -155,14 +155,14 @@ def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
-@pytest.mark.parametrize("name", ["dagster.yaml", *INSTANCE_CONFIGS])
+@pytest.mark.parametrize("name", ["dagster.local.yaml", *INSTANCE_CONFIGS])
 def test_instance_configs_pass_dagster_schema(name: str, tmp_path: Path):
-    source = PROJECT_ROOT / name if name == "dagster.yaml" else DEPLOY / name
+    source = DEPLOY / name
     shutil.copy(source, tmp_path / "dagster.yaml")
     config, custom_class = dagster_instance_config(str(tmp_path))
     assert custom_class is None
     assert config["concurrency"]["pools"]["default_limit"] == 1
-    if name == "dagster.yaml":
+    if name == "dagster.local.yaml":
         assert "storage" not in config
         with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
             assert isinstance(instance.run_storage, SqliteRunStorage)  # files in DAGSTER_HOME
@@ -181,7 +181,7 @@ def test_instance_configs_pass_dagster_schema(name: str, tmp_path: Path):
 
 @pytest.mark.parametrize("name", INSTANCE_CONFIGS)
 def test_deploy_configs_keep_the_repository_instance_settings(name: str):
-    base = load(PROJECT_ROOT / "dagster.yaml")
+    base = load(DEPLOY / "dagster.local.yaml")
     deploy = load(DEPLOY / name)
     assert set(base) <= set(deploy)
     for section in SHARED_SECTIONS:

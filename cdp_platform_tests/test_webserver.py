@@ -25,7 +25,7 @@ def webserver(tmp_path: Path):
     port = free_port()
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.local.yaml").read_text())
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

@@ -66,7 +66,7 @@ def start_dagster_dev(home: Path, env: dict[str, str], log: Path) -> DagsterDev:
     """Webserver and daemon (scheduler, sensors, backfills, run queue) for this project."""
     port = free_port()
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "dagster.yaml").read_text())
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.local.yaml").read_text())
     dagster = Path(sys.executable).parent / "dagster"
     out = log.open("w")
     process = subprocess.Popen(
