@@ -15,7 +15,14 @@ import re
 
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.sql_text import quoted
-from cdp_platform.tables import NICKNAMES
+from cdp_platform.tables import (
+    CRM_CONTACTS,
+    EMAIL_SUBSCRIBERS,
+    NICKNAMES,
+    SHOP_ORDERS,
+    SUPPORT_TICKETS,
+    WEB_EVENTS,
+)
 
 # The common shape every source is mapped to before standardising.
 RAW_FIELDS = (
@@ -42,24 +49,24 @@ FIELD_TYPES = {"observed_at": "TIMESTAMPTZ", "order_ids": "VARCHAR[]"}
 
 # One SELECT per person-bearing source, in the common shape.
 SOURCE_SELECTS: dict[str, str] = {
-    "crm_contacts": """
+    "crm_contacts": f"""
 SELECT 'crm_contacts', source_record_id, first_name, last_name, email, phone_number,
        street_address, city, postal_code, country_region, date_of_birth, NULL, NULL,
        source_record_id, NULL, last_modified_date, NULL
-FROM sources.crm_contacts""",
+FROM {CRM_CONTACTS}""",
     # An order's details sit on its first line item.
-    "shop_orders": """
+    "shop_orders": f"""
 SELECT 'shop_orders', source_record_id,
        nullif(split_part(trim(billing_name), ' ', 1), ''),
        nullif(trim(substr(trim(billing_name), length(split_part(trim(billing_name), ' ', 1)) + 1)), ''),
        email, billing_phone, billing_street, billing_city, billing_zip, billing_country,
        NULL, NULL, NULL, NULL, NULL, created_at, [source_record_id]
-FROM sources.shop_orders
+FROM {SHOP_ORDERS}
 QUALIFY row_number() OVER (PARTITION BY source_record_id ORDER BY _line) = 1""",
     # A browser is known by what it told us last; one that signed in to two
     # accounts (or, never signed in, gave two emails) is shared, a family
     # laptop, and is evidence for neither.
-    "web_events": """
+    "web_events": f"""
 WITH browsers AS (
   SELECT source_record_id,
          count(DISTINCT user_id) > 1
@@ -73,7 +80,7 @@ WITH browsers AS (
          list(DISTINCT (properties->>'order_id') ORDER BY (properties->>'order_id')) FILTER (
            WHERE event = 'Order Completed' AND (properties->>'order_id') IS NOT NULL
          ) AS order_ids
-  FROM sources.web_events
+  FROM {WEB_EVENTS}
   GROUP BY source_record_id
 )
 SELECT 'web_events', source_record_id,
@@ -82,17 +89,17 @@ SELECT 'web_events', source_record_id,
        NULL, NULL, NULL, NULL, NULL, CASE WHEN NOT shared THEN user_id END,
        source_record_id, NULL, NULL, observed_at, CASE WHEN NOT shared THEN order_ids END
 FROM browsers""",
-    "support_tickets": """
+    "support_tickets": f"""
 SELECT 'support_tickets', source_record_id,
        nullif(split_part(trim(requester_name), ' ', 1), ''),
        nullif(trim(substr(trim(requester_name), length(split_part(trim(requester_name), ' ', 1)) + 1)), ''),
        requester_email, requester_phone, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        updated_at, NULL
-FROM sources.support_tickets""",
-    "email_subscribers": """
+FROM {SUPPORT_TICKETS}""",
+    "email_subscribers": f"""
 SELECT 'email_subscribers', source_record_id, first_name, last_name, email_address,
        phone_number, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, last_changed, NULL
-FROM sources.email_subscribers""",
+FROM {EMAIL_SUBSCRIBERS}""",
     "pos_loyalty": """
 SELECT 'pos_loyalty', source_record_id, first_name, last_name, email, phone, street, city,
        postcode, 'GB', birth_date, NULL, NULL, NULL, source_record_id, updated_at, NULL

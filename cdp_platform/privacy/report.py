@@ -28,6 +28,7 @@ from cdp_platform.tables import (
     IDENTITY_RECORDS,
     PERSON_ID_MAP,
     PROFILE_PROVENANCE,
+    SEGMENT_MEMBERSHIP_EVENTS,
     SEGMENT_MEMBERSHIPS,
     SYNC_LOG,
 )
@@ -41,7 +42,7 @@ SECTIONS = {
     "consent": (CONSENT_STATE, "purpose"),
     "consent_history": (CONSENT_STATEMENTS, "stated_at"),
     "segments": (SEGMENT_MEMBERSHIPS, "segment"),
-    "segment_history": ("segments.segment_membership_events", "occurred_at"),
+    "segment_history": (SEGMENT_MEMBERSHIP_EVENTS, "occurred_at"),
     "sent_to_destinations": (SYNC_LOG, "logged_at"),
     "timeline": (CUSTOMER_TIMELINE, "occurred_at"),
 }

@@ -25,7 +25,7 @@ from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, Accoun
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, ValueType, loaded_sources
 from cdp_platform.sql_expressions import checked_condition, checked_value
-from cdp_platform.tables import ACCOUNT_LEAD_SCORES, ACCOUNT_TRAITS, LEAD_SCORES
+from cdp_platform.tables import ACCOUNT_LEAD_SCORES, ACCOUNT_TRAITS, CRM_CONTACTS, LEAD_SCORES
 
 ACCOUNT_TRAITS_TABLE = ACCOUNT_TRAITS
 LEAD_SCORES_TABLE = LEAD_SCORES
@@ -82,7 +82,7 @@ def _crm_fields_sql(tables: set[str]) -> str:
     return f"""SELECT m.person_id,
                  arg_max(c.lifecycle_stage, c.last_modified_date) AS crm_lifecycle_stage,
                  arg_max(c.job_title, c.last_modified_date) AS job_title
-               FROM sources.crm_contacts c
+               FROM {CRM_CONTACTS} c
                JOIN {MAP} m ON m.source = 'crm_contacts' AND m.source_record_id = c.source_record_id
                GROUP BY m.person_id"""
 

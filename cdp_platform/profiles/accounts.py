@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import loaded_sources
-from cdp_platform.tables import ACCOUNT_MEMBERS, ACCOUNTS, IDENTITY_RECORDS
+from cdp_platform.tables import ACCOUNT_MEMBERS, ACCOUNTS, CRM_CONTACTS, IDENTITY_RECORDS
 
 ACCOUNTS_TABLE = ACCOUNTS
 MEMBERS_TABLE = ACCOUNT_MEMBERS
@@ -141,7 +141,7 @@ def _associations(conn, tables) -> pd.DataFrame:
     return conn.execute(
         f"""SELECT m.person_id, c.associated_company_id AS company_id,
                    c.last_modified_date AS modified_at
-            FROM sources.crm_contacts c
+            FROM {CRM_CONTACTS} c
             JOIN {MAP} m ON m.source = 'crm_contacts' AND m.source_record_id = c.source_record_id
             WHERE nullif(trim(c.associated_company_id), '') IS NOT NULL
             ORDER BY modified_at DESC NULLS LAST, person_id"""

@@ -14,7 +14,13 @@ Each has `person_id` and `occurred_at`; `activity_sql` builds them as of a day.
 
 from __future__ import annotations
 
-from cdp_platform.tables import PERSON_ID_MAP
+from cdp_platform.tables import (
+    EMAIL_SUBSCRIBERS,
+    PERSON_ID_MAP,
+    SHOP_ORDERS,
+    SUPPORT_TICKETS,
+    WEB_EVENTS,
+)
 
 MAP = PERSON_ID_MAP
 
@@ -26,7 +32,7 @@ ACTIVITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
         SELECT m.person_id, 'web' AS channel, o.source_record_id AS purchase_id,
                o.created_at AS occurred_at, o.total AS amount, o.currency
         FROM (
-          SELECT * FROM sources.shop_orders
+          SELECT * FROM {SHOP_ORDERS}
           QUALIFY row_number() OVER (
             PARTITION BY source_record_id ORDER BY _partition_date DESC, _line) = 1
         ) o
@@ -45,7 +51,7 @@ ACTIVITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
             "support_tickets": f"""
         SELECT m.person_id, t.id AS ticket_id, t.created_at AS occurred_at, t.status,
                t.priority, t.channel, t.satisfaction_score
-        FROM sources.support_tickets t
+        FROM {SUPPORT_TICKETS} t
         JOIN {MAP} m ON m.source = 'support_tickets' AND m.source_record_id = t.source_record_id""",
         },
         ("ticket_id", "occurred_at", "status", "priority", "channel", "satisfaction_score"),
@@ -55,7 +61,7 @@ ACTIVITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
             "email_subscribers": f"""
         SELECT m.person_id, s.leid AS member_id, coalesce(s.last_changed, s.optin_time)
                  AS occurred_at, s.status, s.member_rating
-        FROM sources.email_subscribers s
+        FROM {EMAIL_SUBSCRIBERS} s
         JOIN {MAP} m ON m.source = 'email_subscribers' AND m.source_record_id = s.source_record_id""",
         },
         ("member_id", "occurred_at", "status", "member_rating"),
@@ -72,7 +78,7 @@ ACTIVITIES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
           SELECT *, CASE WHEN timestamp - lag(timestamp) OVER (
                       PARTITION BY anonymous_id ORDER BY timestamp, message_id)
                       <= INTERVAL 30 MINUTE THEN 0 ELSE 1 END AS new_session
-          FROM sources.web_events
+          FROM {WEB_EVENTS}
         ) w
         JOIN {MAP} m ON m.source = 'web_events' AND m.source_record_id = w.anonymous_id""",
         },

@@ -20,9 +20,9 @@ import duckdb
 from cdp_platform.resources.warehouse import transaction
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.spec import SegmentSpec
-from cdp_platform.tables import SEGMENT_SIZES
+from cdp_platform.tables import SEGMENT_MEMBERSHIP_EVENTS, SEGMENT_SIZES
 
-EVENTS_TABLE = "segments.segment_membership_events"
+EVENTS_TABLE = SEGMENT_MEMBERSHIP_EVENTS
 SIZES_TABLE = SEGMENT_SIZES
 
 DDL = (
