@@ -136,15 +136,19 @@ def pipeline_report(path: Path) -> str | None:
     return "## The full report (`make bench`)\n\n" + re.sub(r"^# .*\n+", "", text) + "\n"
 
 
+def from_json(renderer: Callable[[dict], str]) -> Callable[[Path], str]:
+    return lambda path: renderer(json.loads(path.read_text()))
+
+
 # name -> how its section is rendered from data/benchmarks/<name>.json
-RENDERERS: dict[str, Callable[[dict], str]] = {
-    "report": lambda report: "",  # see pipeline_report
-    "identity": identity,
-    "profiles": generic("Profiles (`make bench-profiles`)"),
-    "segments": generic("Segments (`make bench-segments`)"),
-    "activation": generic("Activation (`make bench-activation`)"),
-    "faults": generic("Faults (`make bench-faults`)"),
-    "foundation": generic("Foundation (`make bench-foundation`)"),
+RENDERERS: dict[str, Callable[[Path], str | None]] = {
+    "report": pipeline_report,
+    "identity": from_json(identity),
+    "profiles": from_json(generic("Profiles (`make bench-profiles`)")),
+    "segments": from_json(generic("Segments (`make bench-segments`)")),
+    "activation": from_json(generic("Activation (`make bench-activation`)")),
+    "faults": from_json(generic("Faults (`make bench-faults`)")),
+    "foundation": from_json(generic("Foundation (`make bench-foundation`)")),
 }
 
 
@@ -154,13 +158,7 @@ def render(previous: str, reports: Path = REPORTS) -> str:
     sections = []
     for name, renderer in RENDERERS.items():
         path = reports / f"{name}.json"
-        body = None
-        if path.exists():
-            body = (
-                pipeline_report(path)
-                if name == "report"
-                else renderer(json.loads(path.read_text()))
-            )
+        body = renderer(path) if path.exists() else None
         body = (body or "").strip() or kept.get(name, "")
         if body:
             sections.append(MARKER.format(name=name) + "\n" + body + "\n")

@@ -313,16 +313,17 @@ def _family_odds(linker: Linker, family: dict | None, cols: tuple[str, ...]) -> 
     odds = family["dependence"]
     for name, rate in family["family_agreement"].items():
         if name in blocked:
-            exact = max(
-                _comparisons(linker)[name].comparison_levels,
-                key=lambda lv: lv.comparison_vector_value,
-            )
-            odds *= max(rate / exact.u_probability, 1.0)
+            odds *= max(rate / _exact_level(_comparisons(linker)[name]).u_probability, 1.0)
     return odds
 
 
 def _comparisons(linker: Linker) -> dict:
     return {c.output_column_name: c for c in linker._settings_obj.comparisons}
+
+
+def _exact_level(comparison):
+    """Exact agreement: Splink numbers it highest."""
+    return max(comparison.comparison_levels, key=lambda lv: lv.comparison_vector_value)
 
 
 def prediction_rules(fields: set[str], apart: str | None = None) -> list[tuple[str, str]]:
@@ -767,12 +768,8 @@ def _level_report(linker: Linker, sources: dict[tuple[str, str], str]) -> list[d
 
 
 def _level(linker: Linker, comparison: str, label: str):
-    for c in linker._settings_obj.comparisons:
-        if c.output_column_name == comparison:
-            for level in c.comparison_levels:
-                if level.label_for_charts == label:
-                    return level
-    return None
+    levels = getattr(_comparisons(linker).get(comparison), "comparison_levels", [])
+    return next((level for level in levels if level.label_for_charts == label), None)
 
 
 def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) -> dict | None:
@@ -1196,11 +1193,10 @@ def household_weights(linker: Linker, family_agreement: dict[str, float]) -> dic
     levels), the factor on the Bayes factor of each comparison's exact
     agreement that replaces strangers' u by a family's rate: `u / rate`, never
     above 1 (a family is never more evidence of one person than strangers)."""
-    comparisons = {c.output_column_name: c for c in linker._settings_obj.comparisons}
+    comparisons = _comparisons(linker)
     factors = {}
     for name, rate in family_agreement.items():
-        # Exact agreement: Splink numbers it highest.
-        level = max(comparisons[name].comparison_levels, key=lambda lv: lv.comparison_vector_value)
+        level = _exact_level(comparisons[name])
         # Family members agreeing as often as one person's records would mean
         # the mixture took one person for a family: such a rate is not used.
         factor = 1.0 if rate >= level.m_probability else level.u_probability / max(rate, 1e-12)
