@@ -5,18 +5,30 @@ the landing folder (a single-run backfill); the unpartitioned layers below
 them then run once. Each run executes in a supervised child process
 (`automation/supervisor.py`), so a signal always stops it and a run that died
 before never blocks it. Runs go to the Dagster instance under `DAGSTER_HOME`
-when it is set, so they appear in the UI's run history.
+when it is set, created with the origin of the code location `workspace.yaml`
+loads, so the UI lists them under their jobs as if launched there.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.job_base import InMemoryJob
+from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
+from dagster._core.execution.api import create_execution_plan, execute_run
+from dagster._core.execution.job_execution_result import JobExecutionResult
+from dagster._core.remote_origin import (
+    ManagedGrpcPythonEnvCodeLocationOrigin,
+    RemoteJobOrigin,
+    RemoteRepositoryOrigin,
+)
+from dagster._core.types.loadable_target_origin import LoadableTargetOrigin
 from dagster._core.utils import make_new_run_id
 
 from cdp_platform import settings
@@ -101,7 +113,7 @@ def _instance() -> dg.DagsterInstance:
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Exception|Failure)|(?:[a-z_]\w*\.)+[A-Z]\w*): ")
 
 
-def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
+def _failures(result: JobExecutionResult) -> list[str]:
     """One line per problem: `step: message` (a multi-line message gives several);
     steps that failed for the same reason share one line."""
     by_line: dict[str, list[str]] = {}
@@ -119,7 +131,7 @@ def _failures(result: dg.ExecuteInProcessResult) -> list[str]:
     return [f"{', '.join(dict.fromkeys(steps))}: {line}" for line, steps in by_line.items()]
 
 
-def _step_timings(result: dg.ExecuteInProcessResult, groups: dict) -> list[StepTiming]:
+def _step_timings(result: JobExecutionResult, groups: dict) -> list[StepTiming]:
     """Each successful step's duration, with the group of the first asset it
     materialized or checked (`groups` maps asset keys to group names)."""
     step_group: dict[str, str | None] = {}
@@ -140,18 +152,35 @@ def _step_timings(result: dg.ExecuteInProcessResult, groups: dict) -> list[StepT
     ]
 
 
+def _job_origin(job_name: str) -> RemoteJobOrigin:
+    """Where the UI finds `job_name`: the code location workspace.yaml loads. A run
+    that carries it is listed under its job, as a run launched from the UI is."""
+    location = ManagedGrpcPythonEnvCodeLocationOrigin(
+        LoadableTargetOrigin(
+            executable_path=sys.executable,
+            module_name=settings.DEFINITIONS_MODULE,
+            attribute="defs",
+        ),
+        location_name=settings.CODE_LOCATION,
+    )
+    return RemoteJobOrigin(RemoteRepositoryOrigin(location, SINGLETON_REPOSITORY_NAME), job_name)
+
+
 def _execute_here(
     job: dg.JobDefinition, run_id: str, tags: dict, log_level: str, groups: dict
 ) -> RunOutcome:
     """Execute `job` in this process (the supervised child), tagged with its pid."""
+    run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     with _instance() as instance:
-        result = job.execute_in_process(
-            instance=instance,
+        run = instance.create_run_for_job(
+            job,
+            execution_plan=create_execution_plan(job, run_config=run_config),
             run_id=run_id,
-            tags={**tags, **process_tags()},
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+            run_config=run_config,
+            tags={**job.run_tags, **tags, **process_tags()},
+            remote_job_origin=_job_origin(job.name),
         )
+        result = execute_run(InMemoryJob(job), run, instance)
     return RunOutcome(
         job.name,
         result.run_id,

@@ -12,6 +12,10 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_START_DATE = "2025-01-01"
+# The code location's name in workspace.yaml: runs `cdp run` starts carry it, so
+# the UI lists them under their jobs.
+CODE_LOCATION = "cdp_platform"
+DEFINITIONS_MODULE = "cdp_platform.definitions"
 
 
 def data_dir() -> Path:

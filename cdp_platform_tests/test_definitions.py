@@ -7,8 +7,10 @@ deliberate edit of the snapshot below, never an accident.
 from __future__ import annotations
 
 import dagster as dg
+import yaml
 
 from cdp_platform.definitions import build_definitions, defs
+from cdp_platform.settings import CODE_LOCATION, DEFINITIONS_MODULE, PROJECT_ROOT
 
 SNAPSHOT = {
     "assets": {
@@ -110,3 +112,13 @@ def test_source_assets_share_one_daily_partitioning_single_run_backfills_and_the
     (daily,) = partitions
     assert isinstance(daily, dg.DailyPartitionsDefinition)
     assert daily.get_first_partition_key() == "2025-01-01"
+
+
+def test_workspace_yaml_loads_the_code_location_cdp_run_names_its_runs_after():
+    workspace = yaml.safe_load((PROJECT_ROOT / "workspace.yaml").read_text())
+    [entry] = workspace["load_from"]
+    assert entry["python_module"] == {
+        "module_name": DEFINITIONS_MODULE,
+        "attribute": "defs",
+        "location_name": CODE_LOCATION,
+    }

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.source_contracts import SOURCES
-from cdp_platform_tests.e2e.dagster_dev import answers, free_port
+from cdp_platform_tests.e2e.dagster_dev import start_dagster_dev, stop_dagster_dev
 
 ASSET_GROUPS_QUERY = """
 { assetNodes { assetKey { path } groupName isPartitioned } }
@@ -22,38 +18,14 @@ ASSET_GROUPS_QUERY = """
 
 @pytest.fixture
 def webserver(tmp_path: Path):
-    port = free_port()
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.local.yaml").read_text())
-    env = {
-        **os.environ,
-        "DAGSTER_HOME": str(home),
-        "CDP_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-    }
-    webserver_bin = Path(sys.executable).parent / "dagster-webserver"
-    process = subprocess.Popen(
-        [str(webserver_bin), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    env = {"CDP_WAREHOUSE": str(tmp_path / "warehouse.duckdb")}
+    server = start_dagster_dev(
+        tmp_path / "dagster_home", env, tmp_path / "webserver.log", daemon=False
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
     try:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"webserver exited: {process.stderr.read().decode()[-2000:]}")
-            if answers(url):
-                break
-            time.sleep(0.5)
-        else:
-            pytest.fail("webserver did not start within 90 s")
-        yield url
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop_dagster_dev(server)
 
 
 def test_webserver_serves_every_source_asset_in_the_sources_group(webserver: str):

@@ -62,15 +62,25 @@ class DagsterDev:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start_dagster_dev(home: Path, env: dict[str, str], log: Path) -> DagsterDev:
-    """Webserver and daemon (scheduler, sensors, backfills, run queue) for this project."""
-    port = free_port()
+def instance_home(home: Path) -> Path:
+    """A DAGSTER_HOME with the local instance settings `make ui` uses."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.local.yaml").read_text())
-    dagster = Path(sys.executable).parent / "dagster"
+    return home
+
+
+def start_dagster_dev(
+    home: Path, env: dict[str, str], log: Path, daemon: bool = True
+) -> DagsterDev:
+    """Webserver and, with `daemon`, the daemon (scheduler, sensors, backfills, run
+    queue) for this project."""
+    port = free_port()
+    instance_home(home)
+    bin_dir = Path(sys.executable).parent
+    command = [str(bin_dir / "dagster"), "dev"] if daemon else [str(bin_dir / "dagster-webserver")]
     out = log.open("w")
     process = subprocess.Popen(
-        [str(dagster), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+        [*command, "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
         cwd=PROJECT_ROOT,
         env={**os.environ, **env, "DAGSTER_HOME": str(home)},
         stdout=out,
