@@ -632,6 +632,10 @@ HAND_MADE = (
     # A senior and a junior: one name and address, born 30 years apart.
     ("113", "george_mason_senior", "George", "Mason", "5 Manor Road", "Bath", "BA2 4QN", "1957-06-02"),
     ("114", "george_mason_junior", "George", "Mason", "5 Manor Road", "Bath", "BA2 4QN", "1987-09-19"),
+    # A senior and a junior with rare names (a family shares them however rare), one
+    # postcode missing.
+    ("119", "tadhg_quennell_senior", "Tadhg", "Quennell", "17 Rowan Way", "Hexham", "NE46 3PL", "1961-03-09"),
+    ("120", "tadhg_quennell_junior", "Tadhg", "Quennell", "17 Rowan Way", "Hexham", "", "1990-08-21"),
     # Two strangers with a common name, in different towns with different birth dates.
     ("115", "james_smith_leeds", "James", "Smith", "66 Kirkstall Road", "Leeds", "LS3 1LH", "1971-08-30"),
     ("116", "james_smith_exeter", "James", "Smith", "2 Queen Street", "Exeter", "EX4 3SR", "1990-01-12"),

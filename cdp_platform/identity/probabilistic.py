@@ -83,6 +83,20 @@ def evidence_sql(model: dict) -> str:
                 f"CASE WHEN s.gamma_address IN ({family}) AND s.gamma_{name} = {weight['level']} "
                 f"THEN {note} END"
             )
+        named = [
+            f"s.gamma_{c['output_column_name']} = {_levels(c)[0][0]}"
+            for c in model["comparisons"]
+            if c["output_column_name"] in splink_model.TERM_FREQUENCY_COLUMNS
+        ]
+        if named and household.get("dependence", 1.0) > 1.0:
+            note = quoted(
+                "family: how rare the names are weighed by the family dependence "
+                f"{household['dependence']:.3g}"
+            )
+            parts.append(
+                f"CASE WHEN s.gamma_address IN ({family}) AND ({' OR '.join(named)}) "
+                f"THEN {note} END"
+            )
     return f"concat_ws('; ', {', '.join(parts)})"
 
 

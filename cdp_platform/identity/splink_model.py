@@ -589,17 +589,21 @@ def _register(api, records: pa.Table):
     return api.register(spark_engine.to_spark(api.spark, records))
 
 
+# Splink's column of a name frequency's match weight (log2 Bayes factor).
+FREQUENCY_WEIGHT = "mw_tf_adj"
+
+
 def _scored_pairs(api, scored) -> pa.Table:
     """ids, match_probability and the gamma levels of Splink's predictions, as Arrow."""
     if isinstance(api, DuckDBAPI):
         return api.duckdb_con.execute(
-            "SELECT unique_id_l, unique_id_r, match_probability, COLUMNS('^gamma_') "
-            f"FROM {scored.physical_name}"
+            "SELECT unique_id_l, unique_id_r, match_probability, "
+            f"COLUMNS('^(gamma|{FREQUENCY_WEIGHT})_') FROM {scored.physical_name}"
         ).to_arrow_table()
     from cdp_platform.identity import spark_engine
 
     frame = scored.as_spark_dataframe()
-    gammas = [c for c in frame.columns if c.startswith("gamma_")]
+    gammas = [c for c in frame.columns if c.startswith(("gamma_", f"{FREQUENCY_WEIGHT}_"))]
     return spark_engine.to_arrow(
         frame.select("unique_id_l", "unique_id_r", "match_probability", *gammas)
     )
@@ -807,8 +811,9 @@ def family_dependence(api, records: pa.Table, linker: Linker, fields: set[str]) 
 FAMILY_U_PRIOR_PAIRS = 50
 # The comparisons on which a family's members agree exactly more often than
 # strangers, and one person's records could not tell them apart: twins share a
-# birth date. (A junior shares his father's names; his birth date decades
-# apart is weighed by `FIXED_M`.)
+# birth date. (A junior shares his father's names, however rare
+# (`family_frequency_factor`); his birth date decades apart is weighed by
+# `FIXED_M`.)
 FAMILY_AGREEMENTS = ("dob",)
 
 
@@ -1138,7 +1143,7 @@ def train(
         model = model_for_dialect(linker.misc.save_model_to_json(), SAVED_DIALECT)
         model[FIELDS_KEY] = sorted(fields)
         if family is not None:
-            model[HOUSEHOLD_KEY] = household_weights(linker, family["family_agreement"])
+            model[HOUSEHOLD_KEY] = household_weights(linker, family)
         if charts_dir is not None:
             charts_dir.mkdir(parents=True, exist_ok=True)
             linker.visualisations.match_weights_chart().save(str(charts_dir / "match_weights.html"))
@@ -1188,14 +1193,16 @@ def predict(
     return weigh_households(scored, model, threshold)
 
 
-def household_weights(linker: Linker, family_agreement: dict[str, float]) -> dict:
+def household_weights(linker: Linker, family: dict) -> dict:
     """For pairs sharing a surname and a home (the address comparison's family
     levels), the factor on the Bayes factor of each comparison's exact
     agreement that replaces strangers' u by a family's rate: `u / rate`, never
-    above 1 (a family is never more evidence of one person than strangers)."""
+    above 1 (a family is never more evidence of one person than strangers);
+    and the family dependence, which weighs how common their names are
+    (`family_frequency_factor`)."""
     comparisons = _comparisons(linker)
     factors = {}
-    for name, rate in family_agreement.items():
+    for name, rate in family["family_agreement"].items():
         level = _exact_level(comparisons[name])
         # Family members agreeing as often as one person's records would mean
         # the mixture took one person for a family: such a rate is not used.
@@ -1208,17 +1215,40 @@ def household_weights(linker: Linker, family_agreement: dict[str, float]) -> dic
             if lv.label_for_charts.endswith(FAMILY)
         ],
         "factors": factors,
+        "dependence": family["dependence"],
     }
+
+
+def family_frequency_factor(weight: np.ndarray, dependence: float) -> np.ndarray:
+    """The factor on Splink's name-frequency adjustment (`weight`, log2 of its
+    Bayes factor B = u / the name's frequency) for pairs sharing a surname and
+    a home.
+
+    Strangers share a rare name rarely, but a family shares its surname, and a
+    son his father's first name, however rare. Of the non-matching pairs at one
+    home with one surname, a share 1/D are strangers (D the family dependence),
+    who share a name as often as it is common; the rest are a family's members,
+    who share it at the level's u whatever the name. So u becomes
+    u (1/B + D - 1) / D, and the factor is D / (1 + (D - 1) B). With no
+    families (D = 1) a rare name's bonus stands; with many it is gone. A common
+    name's malus (B < 1) stays."""
+    bonus = np.exp2(np.maximum(np.nan_to_num(weight, nan=0.0), 0.0))
+    return dependence / (1.0 + (dependence - 1.0) * bonus)
 
 
 def weigh_households(scored: pa.Table, model: dict, threshold: float | None) -> pa.Table:
     """Splink's pairs, those of a family weighed by a family's agreement rates
-    (`household_weights`), at or above `threshold` again."""
+    and dependence (`household_weights`), at or above `threshold` again."""
     household = model.get(HOUSEHOLD_KEY)
+    frequency_weights = [c for c in scored.column_names if c.startswith(f"{FREQUENCY_WEIGHT}_")]
     if not household or not scored.num_rows or "gamma_address" not in scored.column_names:
-        return scored
+        return scored.drop_columns(frequency_weights)
     address = scored["gamma_address"].to_numpy(zero_copy_only=False)
     factor = np.ones(scored.num_rows)
+    for column in frequency_weights:
+        weight = scored[column].to_numpy(zero_copy_only=False).astype(np.float64)
+        factor *= family_frequency_factor(weight, household.get("dependence", 1.0))
+    scored = scored.drop_columns(frequency_weights)
     for name, weight in household["factors"].items():
         if f"gamma_{name}" in scored.column_names:
             gammas = scored[f"gamma_{name}"].to_numpy(zero_copy_only=False)
@@ -1252,6 +1282,8 @@ def _predict_pairs(
             ],
         }
     splink_settings = {k: v for k, v in model.items() if k not in (FIELDS_KEY, HOUSEHOLD_KEY)}
+    # The Bayes factors of the names' frequencies, for `weigh_households`.
+    splink_settings["retain_intermediate_calculation_columns"] = True
     linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
     for column, table in (frequencies or {}).items():
         linker.table_management.register_term_frequency_lookup(_register(api, table), column)

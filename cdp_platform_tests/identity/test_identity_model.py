@@ -262,6 +262,20 @@ def test_the_family_mixture_recovers_families_and_their_twins():
     assert share > 0.97 and agreement["dob"] < 0.005
 
 
+def test_a_rare_name_shared_at_one_home_counts_as_much_as_families_leave_it():
+    """Splink's name-frequency weights (log2): a name 32 times rarer than
+    average, an average one, one 4 times commoner."""
+    weights = np.array([5.0, 0.0, -2.0])
+    # No families in the data: Splink's weighing stands.
+    assert splink_model.family_frequency_factor(weights, 1.0).tolist() == [1.0, 1.0, 1.0]
+    # Most people sharing a home and a surname are a family's members: the rare
+    # name's bonus is nearly gone, the others are left as they are.
+    rare, average, common = splink_model.family_frequency_factor(weights, 27.0)
+    assert 1 / 32 < rare < 1.1 / 32 and average == common == 1.0
+    # In between, in between.
+    assert rare < splink_model.family_frequency_factor(weights, 3.0)[0] < 1.0
+
+
 def test_the_prior_in_the_data_is_recovered_from_the_scored_pairs():
     """Scored pairs whose Bayes factors separate 2,000 matches from 20,000
     non-matches, among 10^8 pairs of which identifiers joined 3,000: the prior

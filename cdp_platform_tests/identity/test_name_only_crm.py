@@ -72,6 +72,7 @@ def test_hand_made_duplicates_merge(crm, first, second, case):
         ("111", "112", "twins: one surname, address and birth date; different first names"),
         ("113", "114", "a senior and a junior: one name at one address, born 30 years apart"),
         ("115", "116", "one common name in two towns"),
+        ("119", "120", "a senior and a junior whose names are rare, one postcode missing"),
     ],
 )
 def test_different_people_stay_apart(crm, first, second, case):
