@@ -86,13 +86,20 @@ def demo_generate(persons: int, days: int, start: date, seed: int, out: Path | N
     help="DuckDB warehouse file [default: $CDP_WAREHOUSE or data/warehouse.duckdb].",
 )
 @click.option("--verbose", "-v", is_flag=True, help="Show Dagster's run log on the console.")
+@click.option("--quiet", "-q", is_flag=True, help="No line per step while it runs.")
 @click.option(
     "--timings",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Write each run's step durations (seconds, asset group) to this JSON file.",
 )
-def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Path | None) -> None:
+def run(
+    landing: Path | None,
+    warehouse: Path | None,
+    verbose: bool,
+    quiet: bool,
+    timings: Path | None,
+) -> None:
     """Materialize the whole asset graph over every landing day present."""
     if landing:
         os.environ["CDP_LANDING_DIR"] = str(landing.resolve())
@@ -122,6 +129,7 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
             landing_dir,
             log_level="INFO" if verbose else "CRITICAL",
             notify=notify,
+            progress=(lambda _step: None) if quiet else _show_step(sys.stderr.isatty()),
         )
     except PipelineError as exc:
         raise CliError(str(exc)) from exc
@@ -146,6 +154,29 @@ def run(landing: Path | None, warehouse: Path | None, verbose: bool, timings: Pa
     )
     if not result.success:
         sys.exit(1)
+
+
+CLEAR_LINE = "\r\x1b[2K"  # back to the line's start, and erase it
+
+
+def _show_step(live: bool):
+    """Print a step as it starts and ends, on stderr: on a terminal the running
+    step stays on one line that its end replaces; elsewhere one line each."""
+
+    def show(step) -> None:
+        where = f"[{step.elapsed:7.1f}s] {step.group or step.job} / {step.step}"
+        if step.state == "started":
+            if live:
+                click.echo(f"{CLEAR_LINE}{where} ...", err=True, nl=False)
+            else:
+                click.echo(f"{where} started", err=True)
+            return
+        took = f" in {step.seconds:.1f}s" if step.seconds is not None else ""
+        rows = f", {step.rows:,} rows" if step.rows is not None else ""
+        clear = CLEAR_LINE if live else ""
+        click.echo(f"{clear}{where} {step.state}{took}{rows}", err=True)
+
+    return show
 
 
 def _write_timings(path: Path, result, elapsed: float) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +22,8 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.definitions.job_base import InMemoryJob
 from dagster._core.definitions.repository_definition import SINGLETON_REPOSITORY_NAME
-from dagster._core.execution.api import create_execution_plan, execute_run
-from dagster._core.execution.job_execution_result import JobExecutionResult
+from dagster._core.events import DagsterEvent
+from dagster._core.execution.api import create_execution_plan, execute_run_iterator
 from dagster._core.remote_origin import (
     ManagedGrpcPythonEnvCodeLocationOrigin,
     RemoteJobOrigin,
@@ -50,6 +51,19 @@ class StepTiming:
     step: str
     group: str | None
     seconds: float
+
+
+@dataclass
+class StepProgress:
+    """A step of a `cdp run` run starting or ending, as it happens."""
+
+    job: str
+    step: str  # the asset's name, for a step of one asset
+    group: str | None
+    state: str  # "started", "done" or "failed"
+    elapsed: float  # seconds since `cdp run` started
+    seconds: float | None = None  # the step's own duration, when it ended
+    rows: int | None = None  # rows the step's assets hold (dagster/row_count), when done
 
 
 @dataclass
@@ -113,11 +127,11 @@ def _instance() -> dg.DagsterInstance:
 _EXCEPTION_PREFIX = re.compile(r"^(?:[\w.]+(?:Error|Exception|Failure)|(?:[a-z_]\w*\.)+[A-Z]\w*): ")
 
 
-def _failures(result: JobExecutionResult) -> list[str]:
+def _failures(events: list[DagsterEvent]) -> list[str]:
     """One line per problem: `step: message` (a multi-line message gives several);
     steps that failed for the same reason share one line."""
     by_line: dict[str, list[str]] = {}
-    for event in result.all_events:
+    for event in events:
         if not event.is_step_failure:
             continue
         error = event.step_failure_data.error
@@ -131,11 +145,11 @@ def _failures(result: JobExecutionResult) -> list[str]:
     return [f"{', '.join(dict.fromkeys(steps))}: {line}" for line, steps in by_line.items()]
 
 
-def _step_timings(result: JobExecutionResult, groups: dict) -> list[StepTiming]:
+def _step_timings(events: list[DagsterEvent], groups: dict) -> list[StepTiming]:
     """Each successful step's duration, with the group of the first asset it
     materialized or checked (`groups` maps asset keys to group names)."""
     step_group: dict[str, str | None] = {}
-    for event in result.all_events:
+    for event in events:
         if event.is_step_materialization:
             step_group.setdefault(event.step_key, groups.get(event.asset_key))
         elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
@@ -147,9 +161,50 @@ def _step_timings(result: JobExecutionResult, groups: dict) -> list[StepTiming]:
             step_group.get(event.step_key),
             event.event_specific_data.duration_ms / 1000,
         )
-        for event in result.all_events
+        for event in events
         if event.is_step_success
     ]
+
+
+class _ProgressOf:
+    """`StepProgress` from a run's events as they come."""
+
+    def __init__(self, job: str, groups: dict, started: float):
+        self.job, self.started = job, started
+        # A step of one asset is named after its key (`segments__lapsed_customers`).
+        self.assets = {key.to_python_identifier(): key for key in groups}
+        self.groups = groups
+        self.rows: dict[str, dict[dg.AssetKey, int]] = {}  # step -> asset -> last row count
+
+    def __call__(self, event: DagsterEvent) -> StepProgress | None:
+        step = event.step_key
+        if step is None:
+            return None
+        if event.is_step_materialization:
+            rows = event.event_specific_data.materialization.metadata.get("dagster/row_count")
+            if rows is not None:
+                self.rows.setdefault(step, {})[event.asset_key] = int(rows.value)
+            return None
+        states = {
+            dg.DagsterEventType.STEP_START: "started",
+            dg.DagsterEventType.STEP_SUCCESS: "done",
+            dg.DagsterEventType.STEP_FAILURE: "failed",
+        }
+        state = states.get(event.event_type)
+        if state is None:
+            return None
+        seconds = event.event_specific_data.duration_ms / 1000 if event.is_step_success else None
+        rows = self.rows.get(step)
+        asset = self.assets.get(step)
+        return StepProgress(
+            self.job,
+            asset.path[-1] if asset else step,
+            self.groups.get(asset),
+            state,
+            time.monotonic() - self.started,
+            seconds,
+            sum(rows.values()) if state == "done" and rows else None,
+        )
 
 
 def _job_origin(job_name: str) -> RemoteJobOrigin:
@@ -167,9 +222,16 @@ def _job_origin(job_name: str) -> RemoteJobOrigin:
 
 
 def _execute_here(
-    job: dg.JobDefinition, run_id: str, tags: dict, log_level: str, groups: dict
+    job: dg.JobDefinition,
+    run_id: str,
+    tags: dict,
+    log_level: str,
+    groups: dict,
+    progress: Callable[[StepProgress], None],
+    started: float,
 ) -> RunOutcome:
-    """Execute `job` in this process (the supervised child), tagged with its pid."""
+    """Execute `job` in this process (the supervised child), tagged with its pid;
+    `progress` hears each step start and end."""
     run_config = {"loggers": {"console": {"config": {"log_level": log_level}}}}
     with _instance() as instance:
         run = instance.create_run_for_job(
@@ -180,13 +242,19 @@ def _execute_here(
             tags={**job.run_tags, **tags, **process_tags()},
             remote_job_origin=_job_origin(job.name),
         )
-        result = execute_run(InMemoryJob(job), run, instance)
+        events, progress_of = [], _ProgressOf(job.name, groups, started)
+        for event in execute_run_iterator(InMemoryJob(job), run, instance):
+            events.append(event)
+            step = progress_of(event)
+            if step is not None:
+                progress(step)
+        finished = instance.get_run_by_id(run_id)
     return RunOutcome(
         job.name,
-        result.run_id,
-        result.success,
-        _failures(result),
-        _step_timings(result, groups),
+        run_id,
+        finished is not None and finished.status == dg.DagsterRunStatus.SUCCESS,
+        _failures(events),
+        _step_timings(events, groups),
     )
 
 
@@ -196,6 +264,8 @@ def _execute(
     log_level: str,
     groups: dict,
     notify: Callable[[str], None],
+    progress: Callable[[StepProgress], None],
+    started: float,
 ) -> RunOutcome:
     """One run in a supervised child process: dead runs before it are recovered, a
     wait for the warehouse is bounded, and a signal stops it (`RunStopped`)."""
@@ -203,7 +273,7 @@ def _execute(
     persistent = _instance() if os.environ.get("DAGSTER_HOME") else None
     try:
         return run_supervised(
-            lambda: _execute_here(job, run_id, tags, log_level, groups),
+            lambda: _execute_here(job, run_id, tags, log_level, groups, progress, started),
             run_id=run_id,
             instance=persistent,
             wait_seconds=settings.warehouse_wait_seconds(),
@@ -221,12 +291,16 @@ def run_pipeline(
     landing: Path,
     log_level: str = "CRITICAL",
     notify: Callable[[str], None] = lambda _message: None,
+    progress: Callable[[StepProgress], None] = lambda _step: None,
 ) -> PipelineResult:
     """Load every landing day present, then refresh the layers below the sources.
 
     `notify` hears what the user should know while it runs (a landing entry it
-    skips, a run waiting for the warehouse, a dead run recovered). Raises
-    `RunStopped` on SIGINT or SIGTERM."""
+    skips, a run waiting for the warehouse, a dead run recovered); `progress`
+    hears each step start and end (from the run's process: it must write
+    where the user sees it, not keep state). Raises `RunStopped` on SIGINT or
+    SIGTERM."""
+    started = time.monotonic()
     scan = scan_landing_zone(landing)
     for problem in scan.problems:
         notify(f"warning: {problem}")
@@ -239,10 +313,10 @@ def run_pipeline(
         "dagster/asset_partition_range_start": first,
         "dagster/asset_partition_range_end": last,
     }
-    outcome.runs.append(_execute(ingest, days, log_level, groups, notify))
+    outcome.runs.append(_execute(ingest, days, log_level, groups, notify, progress, started))
     if outcome.runs[-1].abandoned:  # the next run would meet the same obstacle
         return outcome
     downstream = defs.resolve_job_def(refresh_downstream_job.name)
     if downstream.asset_layer.executable_asset_keys:  # empty until later layers exist
-        outcome.runs.append(_execute(downstream, {}, log_level, groups, notify))
+        outcome.runs.append(_execute(downstream, {}, log_level, groups, notify, progress, started))
     return outcome

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,9 +12,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from cdp_platform.definitions import build_definitions
 from cdp_platform.source_contracts import SOURCES
 
 CDP = str(Path(sys.executable).parent / "cdp")
+# `[   12.3s] identity / identity_edges done in 4.1s, 12,345 rows`
+STEP_LINE = re.compile(
+    r"\[ *(?P<elapsed>[\d.]+)s\] (?P<group>\S+) / (?P<step>\S+) "
+    r"(?P<state>started|done|failed)( in [\d.]+s)?(, [\d,]+ rows)?"
+)
 
 
 def cdp(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -142,6 +149,20 @@ def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
     )
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "Golden profiles" in ran.stdout and "B2B accounts" in ran.stdout
+
+    # While it runs: a line as each step starts and ends, and nothing else (no
+    # library's warnings: they go to the run's log).
+    lines = ran.stderr.splitlines()
+    steps = [STEP_LINE.fullmatch(line) for line in lines]
+    assert all(steps), [line for line in lines if not STEP_LINE.fullmatch(line)][:5]
+    started = [step["step"] for step in steps if step["state"] == "started"]
+    done = [step["step"] for step in steps if step["state"] == "done"]
+    assets = {
+        key.path[-1] for key in build_definitions().resolve_asset_graph().get_all_asset_keys()
+    }
+    assert sorted(started) == sorted(done) and assets <= set(done)
+    elapsed = [float(step["elapsed"]) for step in steps]
+    assert elapsed == sorted(elapsed)
 
 
 def test_segment_list_and_preview_count_without_writing(demo_run):
