@@ -14,7 +14,12 @@ from cdp_platform.identity.checks import (
     records_check_specs,
 )
 from cdp_platform.identity.clusters import MAP_TABLE, assign_stable_ids, previous_person_count
-from cdp_platform.identity.linking import CLUSTERS_TABLE, EDGES_TABLE, resolve_persons
+from cdp_platform.identity.linking import (
+    CLUSTERS_TABLE,
+    EDGES_TABLE,
+    probability_bands,
+    resolve_persons,
+)
 from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.identity.review import QUEUE_TABLE, build_queue, labelled_node_pairs
@@ -110,6 +115,10 @@ class IdentityModelConfig(dg.Config):
 MODEL_CHECK = "model_trained_on_its_evidence"
 
 
+def _significant(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.4g}")
+
+
 def _levels_table(report: dict) -> dg.MetadataValue:
     """Every comparison level's m, u and match weight (log2 m/u), and where they came from."""
     return metadata_table(
@@ -122,7 +131,14 @@ def _levels_table(report: dict) -> dg.MetadataValue:
             ("parameters", "string"),
         ],
         (
-            (c["comparison"], lv["level"], lv["m"], lv["u"], lv["match_weight"], lv["source"])
+            (
+                c["comparison"],
+                lv["level"],
+                _significant(lv["m"]),
+                _significant(lv["u"]),
+                lv["match_weight"],
+                lv["source"],
+            )
             for c in report["comparisons"]
             for lv in c["levels"]
         ),
@@ -311,6 +327,7 @@ def identity_edges(
         stored = model_store.current(conn) if config.probabilistic.enabled else None
         with splink_logs_to(context.log):
             summary = resolve_persons(conn, config, stored.model if stored else None, path)
+        bands = probability_bands(conn)
     context.log.info(
         f"identity_edges: {summary.records} records in {summary.nodes} nodes; "
         f"{sum(summary.linked.values())} links, {sum(summary.refused.values())} refused, "
@@ -328,6 +345,9 @@ def identity_edges(
             **{f"splink_{k}": v for k, v in summary.scoring.items()},
             "links_by_identifier": _counts_table(("identifier", "links"), summary.linked),
             "refusals_by_reason": _counts_table(("reason", "candidates"), summary.refused),
+            "match_probabilities": metadata_table(
+                [("match_probability", "string"), ("pairs", "int"), ("linked", "int")], bands
+            ),
         }
     )
 

@@ -411,3 +411,23 @@ def _summarise(
         WHERE decision = 'refused' GROUP BY 1 ORDER BY 2 DESC"""
     ).fetchall()
     return GraphSummary(records, nodes, clusters, dict(linked), dict(refused), scoring)
+
+
+def probability_bands(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, int, int]]:
+    """(band, scored pairs, of which linked) of the scored candidate pairs, by
+    match probability in tenths, the top tenth split at 0.99: where the model's
+    scores sit and where the threshold cut them."""
+    return conn.execute(
+        f"""
+        WITH banded AS (
+            SELECT CASE WHEN match_probability >= 0.99 THEN 0.99
+                        WHEN match_probability >= 0.9 THEN 0.9
+                        ELSE floor(match_probability * 10) / 10 END AS low,
+                   decision
+            FROM {EDGES_TABLE} WHERE match_probability IS NOT NULL
+        )
+        SELECT printf('%.2f-%.2f', low, CASE low WHEN 0.9 THEN 0.99 WHEN 0.99 THEN 1.0
+                                               ELSE low + 0.1 END),
+               count(*)::INTEGER, count(*) FILTER (decision = 'linked')::INTEGER
+        FROM banded GROUP BY low ORDER BY low"""
+    ).fetchall()

@@ -1146,9 +1146,12 @@ def train(
             model[HOUSEHOLD_KEY] = household_weights(linker, family)
         if charts_dir is not None:
             charts_dir.mkdir(parents=True, exist_ok=True)
-            linker.visualisations.match_weights_chart().save(str(charts_dir / "match_weights.html"))
+            # Vega's scripts inlined: the charts open offline, with no CDN.
+            linker.visualisations.match_weights_chart().save(
+                str(charts_dir / "match_weights.html"), inline=True
+            )
             linker.visualisations.m_u_parameters_chart().save(
-                str(charts_dir / "m_u_parameters.html")
+                str(charts_dir / "m_u_parameters.html"), inline=True
             )
         report = {
             "prior": prior,

@@ -5,7 +5,10 @@ under their jobs."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +18,7 @@ import duckdb
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from cdp_platform.definitions import build_definitions
-from cdp_platform.demo.generator import generate
-from cdp_platform.settings import CODE_LOCATION
-from cdp_platform_tests.e2e.conftest import START
+from cdp_platform.settings import CODE_LOCATION, PROJECT_ROOT
 from cdp_platform_tests.e2e.dagster_dev import instance_home, start_dagster_dev, stop_dagster_dev
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,68 +42,26 @@ def page(dagster_dev, automated_pipeline):
     yield from open_page(dagster_dev)
 
 
-@pytest.fixture
-def cdp_run_then_ui(tmp_path: Path):
-    """`cdp run` over a small demo set with a DAGSTER_HOME, then the webserver on that
-    instance (no daemon: nothing else starts a run)."""
-    generate(tmp_path, persons=60, days=2, start=START, seed=11)
-    home = instance_home(tmp_path / "dagster_home")
-    env = {
-        "CDP_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
-        "CDP_LANDING_DIR": str(tmp_path / "landing"),
-        "CDP_START_DATE": START.isoformat(),
-    }
+@pytest.fixture(scope="module")
+def cdp_run_then_ui(tmp_path_factory):
+    """`cdp run` over the shipped demo set (enough records to train the identity
+    model) with a DAGSTER_HOME, then the webserver on that instance (no daemon:
+    nothing else starts a run)."""
+    root = tmp_path_factory.mktemp("cdp_run_ui")
+    home = instance_home(root / "dagster_home")
+    env = {"CDP_WAREHOUSE": str(root / "warehouse.duckdb")}
     cdp = Path(sys.executable).parent / "cdp"
     subprocess.run(
-        [str(cdp), "run"],
+        [str(cdp), "run", "--quiet", "--landing", str(PROJECT_ROOT / "data" / "landing")],
         env={**os.environ, **env, "DAGSTER_HOME": str(home)},
         check=True,
         capture_output=True,
     )
-    server = start_dagster_dev(home, env, tmp_path / "webserver.log", daemon=False)
+    server = start_dagster_dev(home, env, root / "webserver.log", daemon=False)
     try:
-        yield tmp_path, server
+        yield root, server
     finally:
         stop_dagster_dev(server)
-
-
-def asset_groups() -> set[str]:
-    repo = build_definitions().get_repository_def()
-    return {a.group_names_by_key[k] for k, a in repo.assets_defs_by_key.items()}
-
-
-def test_the_ui_shows_every_group_and_golden_profiles_with_row_count_and_checks(
-    page: Page, workspace
-):
-    root, _ = workspace
-    page.goto("/asset-groups")
-    groups = asset_groups()
-    assert len(groups) == 7
-    for group in sorted(groups):
-        expect(page.get_by_text(group, exact=True).first).to_be_visible(timeout=60_000)
-
-    # Open golden_profiles from the catalog, as a user would.
-    page.get_by_role("link", name="Catalog").click()
-    page.locator('a[href="/assets/golden_profiles"]').first.click()
-    expect(page).to_have_url(f"{page.url.split('/assets')[0]}/assets/golden_profiles")
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
-        profiles = conn.execute("SELECT count(*) FROM profiles.golden_profiles").fetchone()[0]
-    row_count = page.get_by_text("Row count", exact=True)
-    expect(row_count).to_be_visible(timeout=60_000)
-    expect(row_count.locator("xpath=..")).to_contain_text(f"{profiles:,}")
-    page.screenshot(path=str(root / "golden_profiles_overview.png"))
-
-    page.get_by_role("tab", name="Checks").or_(page.get_by_text("Checks", exact=True)).first.click()
-    for check in GOLDEN_CHECKS:
-        expect(page.get_by_text(check, exact=True).first).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Succeeded").first).to_be_visible()
-    expect(page.get_by_text("Failed", exact=True)).to_have_count(0)
-
-    screenshot = root / "golden_profiles_checks.png"
-    page.screenshot(path=str(screenshot), full_page=True)
-    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert screenshot.stat().st_size > 20_000
-    print(f"screenshot: {screenshot}")
 
 
 @pytest.fixture
@@ -124,3 +82,47 @@ def test_the_runs_cdp_run_starts_are_listed_under_their_jobs(cdp_run_then_ui, cd
     screenshot = root / "cdp_run_under_its_job.png"
     page.screenshot(path=str(screenshot), full_page=True)
     print(f"screenshot: {screenshot}")
+
+
+def test_identity_model_shows_its_match_weights_and_a_chart_that_opens_offline(
+    cdp_run_then_ui, cdp_run_page
+):
+    root, _ = cdp_run_then_ui
+    page = cdp_run_page
+    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
+        model = json.loads(
+            conn.execute(
+                "SELECT model_json FROM identity.model_versions WHERE is_current"
+            ).fetchone()[0]
+        )
+    first_name = next(c for c in model["comparisons"] if c["output_column_name"] == "first_name")
+    exact = next(
+        lv for lv in first_name["comparison_levels"] if lv["label_for_charts"].startswith("Exact")
+    )
+    weight = round(math.log2(exact["m_probability"] / exact["u_probability"]), 3)
+
+    page.goto("/assets/identity_model")
+    row = page.locator("tr", has=page.get_by_text(exact["label_for_charts"], exact=True)).first
+    expect(row).to_contain_text(f"{weight:g}", timeout=60_000)
+    page.screenshot(path=str(root / "identity_model_match_weights.png"), full_page=True)
+
+    # The chart's file, as the metadata names it, opened with every request
+    # beyond the file itself refused.
+    chart = page.get_by_text(re.compile(r"\S+/match_weights\.html")).first
+    expect(chart).to_be_visible()
+    path = Path(re.search(r"\S+/match_weights\.html", chart.inner_text()).group(0))
+    offline = page.context.browser.new_page()
+    offline.route(
+        "**/*",
+        lambda route: route.continue_() if route.request.url.startswith("file:") else route.abort(),
+    )
+    errors: list[str] = []
+    offline.on("pageerror", lambda error: errors.append(str(error)))
+    offline.goto(path.as_uri())
+    expect(offline.locator(".vega-embed canvas, .vega-embed svg").first).to_be_visible(
+        timeout=30_000
+    )
+    assert errors == []
+    assert "Javascript Error" not in offline.inner_text("body")
+    offline.screenshot(path=str(root / "match_weights_chart_offline.png"))
+    print(f"screenshots: {root}")
