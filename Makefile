@@ -21,20 +21,24 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.local.yaml
 
 dagster-home: $(DAGSTER_HOME)/dagster.yaml
 
+# The shipped demo set's first day: its daily partitions start there, so the
+# UI shows every day of it loaded and none missing before it.
+DEMO_START ?= 2025-12-01
+
 # Generate the demo set only when the landing folder is empty.
 demo: $(STAMP)
 	@if [ -z "$$(ls -A data/landing 2>/dev/null)" ]; then \
-		$(BIN)/cdp demo generate --persons 2000 --days 60; \
+		$(BIN)/cdp demo generate --persons 2000 --days 300 --start $(DEMO_START); \
 	fi
 
 run: $(STAMP) dagster-home demo
-	$(BIN)/cdp run
+	CDP_START_DATE=$${CDP_START_DATE:-$(DEMO_START)} $(BIN)/cdp run
 
 test: $(STAMP)
 	$(BIN)/pytest
 
 ui: $(STAMP) dagster-home
-	$(BIN)/dagster dev -w workspace.yaml
+	CDP_START_DATE=$${CDP_START_DATE:-$(DEMO_START)} $(BIN)/dagster dev -w workspace.yaml
 
 lint: $(STAMP)
 	$(BIN)/ruff check cdp_platform cdp_platform_tests benchmarks

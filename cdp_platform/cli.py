@@ -43,8 +43,9 @@ def demo() -> None:
 
 @demo.command("generate")
 @click.option("--persons", default=2000, show_default=True, type=click.IntRange(min=1))
-@click.option("--days", default=60, show_default=True, type=click.IntRange(min=1))
-@click.option("--start", default="2026-08-01", show_default=True, callback=_parse_date)
+# Long enough for the churn and value models to train (they need 240 days).
+@click.option("--days", default=300, show_default=True, type=click.IntRange(min=1))
+@click.option("--start", default="2025-12-01", show_default=True, callback=_parse_date)
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option(
     "--out",
@@ -70,6 +71,11 @@ def demo_generate(persons: int, days: int, start: date, seed: int, out: Path | N
 
     click.echo(render_table(["source", "files", "rows", "malformed"], rows))
     click.echo(f"Ground truth: {out / 'ground_truth.csv'}  ({elapsed:.1f}s)")
+    if start.isoformat() != settings.start_date():
+        click.echo(
+            f"Daily partitions start on {settings.start_date()}: run with "
+            f"CDP_START_DATE={start.isoformat()} to start them with this data."
+        )
 
 
 @cli.command("run")

@@ -9,11 +9,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
 
+from cdp_platform.activation.config import load_syncs
 from cdp_platform.definitions import build_definitions
+from cdp_platform.segments.config import load_segments
+from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.source_contracts import SOURCES
+from cdp_platform.sources.partitions import daily_partitions
 
 CDP = str(Path(sys.executable).parent / "cdp")
 # `[   12.3s] identity / identity_edges done in 4.1s, 12,345 rows`
@@ -137,18 +142,57 @@ def test_cdp_demo_generate_rejects_a_bad_date_in_one_line(tmp_path):
 
 
 def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
-    """What `make run` does on a fresh checkout: the shipped demo files, start to end."""
-    from cdp_platform.settings import PROJECT_ROOT
-
-    ran = cdp(
-        "run",
-        "--landing",
-        str(PROJECT_ROOT / "data" / "landing"),
-        "--warehouse",
-        str(tmp_path / "warehouse.duckdb"),
-    )
+    """What `make run` does on a fresh checkout: the shipped demo files, start to
+    end, with the instance `make ui` shows and partitions from the demo's start."""
+    data = PROJECT_ROOT / "data"
+    start = json.loads((data / "demo_manifest.json").read_text())["parameters"]["start"]
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.local.yaml").read_text())
+    warehouse = tmp_path / "warehouse.duckdb"
+    env = {"DAGSTER_HOME": str(home), "CDP_START_DATE": start}
+    ran = cdp("run", "--landing", str(data / "landing"), "--warehouse", str(warehouse), env=env)
     assert ran.returncode == 0, ran.stderr[-3000:]
     assert "Golden profiles" in ran.stdout and "B2B accounts" in ran.stdout
+
+    # Every layer has something to show: both predictive models trained, every
+    # shipped segment has members and every shipped sync sent some.
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        models = {
+            row[0] for row in conn.execute("SELECT model FROM profiles.score_models").fetchall()
+        }
+        members = dict(
+            conn.execute(
+                "SELECT segment, count(*) FROM segments.segment_memberships GROUP BY 1"
+            ).fetchall()
+        )
+        sent = dict(
+            conn.execute(
+                "SELECT sync, count(*) FROM activation.sync_log WHERE status = 'succeeded' GROUP BY 1"
+            ).fetchall()
+        )
+        days = conn.execute(
+            "SELECT min(partition_date)::VARCHAR, max(partition_date)::VARCHAR "
+            "FROM sources.partition_loads"
+        ).fetchone()
+    assert models == {"churn", "value"}
+    assert {segment.name: members.get(segment.name, 0) > 0 for segment in load_segments()} == {
+        segment.name: True for segment in load_segments()
+    }
+    assert {sync.name: sent.get(sync.name, 0) > 0 for sync in load_syncs().syncs} == {
+        sync.name: True for sync in load_syncs().syncs
+    }
+    # No source's day in the loaded range is missing in the instance.
+    assert days[0] == start
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        patch.setenv("CDP_START_DATE", start)
+        with dg.DagsterInstance.get() as instance:
+            loaded = [d for d in daily_partitions().get_partition_keys() if d <= days[1]]
+            assert loaded[0] == start
+            for source in SOURCES:
+                missing = set(loaded) - instance.get_materialized_partitions(dg.AssetKey(source))
+                assert not missing, (source, sorted(missing)[:5])
 
     # While it runs: a line as each step starts and ends, and nothing else (no
     # library's warnings: they go to the run's log).
