@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from cdp_platform import settings
+from cdp_platform.demo.defaults import DEFAULT_DAYS, DEFAULT_PERSONS, DEFAULT_SEED, DEFAULT_START
 
 
 class CliError(click.ClickException):
@@ -42,11 +43,10 @@ def demo() -> None:
 
 
 @demo.command("generate")
-@click.option("--persons", default=2000, show_default=True, type=click.IntRange(min=1))
-# Long enough for the churn and value models to train (they need 240 days).
-@click.option("--days", default=300, show_default=True, type=click.IntRange(min=1))
-@click.option("--start", default="2025-12-01", show_default=True, callback=_parse_date)
-@click.option("--seed", default=42, show_default=True, type=int)
+@click.option("--persons", default=DEFAULT_PERSONS, show_default=True, type=click.IntRange(min=1))
+@click.option("--days", default=DEFAULT_DAYS, show_default=True, type=click.IntRange(min=1))
+@click.option("--start", default=DEFAULT_START.isoformat(), show_default=True, callback=_parse_date)
+@click.option("--seed", default=DEFAULT_SEED, show_default=True, type=int)
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),

@@ -19,6 +19,7 @@ from pathlib import Path
 from cdp_platform.demo import sources as src
 from cdp_platform.demo.behaviour import Shopper, draw_shopper
 from cdp_platform.demo.corruption import corrupt, kinds_for, malformed_count
+from cdp_platform.demo.defaults import DEFAULT_DAYS, DEFAULT_PERSONS, DEFAULT_SEED, DEFAULT_START
 from cdp_platform.demo.landing import Landing
 from cdp_platform.demo.pools import build_pools
 from cdp_platform.demo.population import Person, build_population
@@ -27,10 +28,10 @@ from cdp_platform.source_contracts import SOURCES
 
 def generate(
     out_dir: Path,
-    persons: int = 2000,
-    days: int = 60,
-    start: date = date(2026, 8, 1),
-    seed: int = 42,
+    persons: int = DEFAULT_PERSONS,
+    days: int = DEFAULT_DAYS,
+    start: date = DEFAULT_START,
+    seed: int = DEFAULT_SEED,
 ) -> dict:
     out_dir = Path(out_dir)
     rng = random.Random(seed)

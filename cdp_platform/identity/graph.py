@@ -195,12 +195,12 @@ class Linkage:
         against: float,
         threshold: float,
         previous: Sequence[int] | None = None,
-        step: float = 0.0,
+        band: tuple[float, float] | None = None,
     ):
         self.graph = graph
         self.against = against
         self.threshold = threshold
-        self.step = step
+        self.band = band or (threshold, threshold)
         self.weight: dict[int, int] = {}
         for i, is_scored in enumerate(scored):
             if is_scored:
@@ -243,16 +243,17 @@ class Linkage:
         )
 
     def _kept(self, ra: int, rb: int, score: float) -> float:
-        """Within one `step` of the threshold, the previous map's decision: one
-        person's two parts stay together a little below it, two people stay
+        """Within the `band` around the threshold, the previous map's decision:
+        one person's two parts stay together a little below it, two people stay
         apart a little above it (as `with_hysteresis` does for pairs; a
-        cluster's average moves by a hair when a record is erased)."""
+        cluster's average moves a little when a record is erased)."""
         was_a, was_b = self.previous.get(ra, MIXED), self.previous.get(rb, MIXED)
         if was_a == MIXED or was_b == MIXED:
             return score
-        if was_a == was_b and self.threshold - self.step <= score < self.threshold:
+        low, high = self.band
+        if was_a == was_b and low <= score < self.threshold:
             return self.threshold
-        if was_a != was_b and self.threshold <= score < self.threshold + self.step:
+        if was_a != was_b and self.threshold <= score < high:
             return math.nextafter(self.threshold, 0)
         return score
 
@@ -283,16 +284,16 @@ def link_by_evidence(
     threshold: float,
     against: float,
     previous: Sequence[int] | None = None,
-    step: float = 0.0,
+    band: tuple[float, float] | None = None,
 ) -> dict[tuple[int, int], str]:
     """Merge clusters, most convincing first, while their score (`Linkage`) is at
     least `threshold`; `previous` is each node's person in the previous map
-    (a code, -1 if new), kept within `step` of the threshold.
+    (a code, -1 if new), kept within the `band` around the threshold (low, high).
 
     Returns the refusals by the configured limits, keyed by the two roots
     refused (at the time); other pairs left apart fell short of the threshold.
     """
-    linkage = Linkage(graph, scored, against, threshold, previous, step)
+    linkage = Linkage(graph, scored, against, threshold, previous, band)
     for a, b, p in pairs:
         linkage.add(a, b, p)
     heap = [

@@ -37,7 +37,7 @@ from cdp_platform.identity.graph import (
 from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE, SCORED_NODE
 from cdp_platform.identity.probabilistic import (
     CANDIDATE_PROBABILITY,
-    THRESHOLD_STEP,
+    hysteresis_band,
     score_nodes,
 )
 from cdp_platform.identity.splink_model import model_version
@@ -196,7 +196,7 @@ def resolve_persons(
             result.threshold,
             result.prior,
             previous.tolist(),
-            THRESHOLD_STEP,
+            hysteresis_band(result.threshold),
         )
         scoring = {
             "candidates": result.candidates,
@@ -284,13 +284,15 @@ def resolve_persons(
 def with_hysteresis(
     probability: np.ndarray, threshold: float, together: np.ndarray, apart: np.ndarray
 ) -> np.ndarray:
-    """Pairs within one threshold step keep the previous run's decision: one
-    person's records stay together a little below the threshold, two people's
-    stay apart a little above it. Records erased after identity saw them, or
-    another day's names, shift term frequencies and so probabilities by a
-    hair; a pair sitting on the threshold would otherwise flip each run."""
-    near_below = (probability >= threshold - THRESHOLD_STEP) & (probability < threshold)
-    near_above = (probability >= threshold) & (probability < threshold + THRESHOLD_STEP)
+    """Pairs within the hysteresis band (`hysteresis_band`) keep the previous
+    run's decision: one person's records stay together a little below the
+    threshold, two people's stay apart a little above it. Records erased after
+    identity saw them, or another day's names, shift term frequencies and so
+    probabilities a little; a pair sitting on the threshold would otherwise
+    flip each run."""
+    low, high = hysteresis_band(threshold)
+    near_below = (probability >= low) & (probability < threshold)
+    near_above = (probability >= threshold) & (probability < high)
     kept = np.where(together & near_below, threshold, probability)
     return np.where(apart & near_above, np.nextafter(threshold, 0), kept)
 

@@ -140,7 +140,7 @@ def test_people_whose_average_sits_near_the_threshold_keep_their_previous_decisi
         graph = PersonGraph(3, {}, PersonRules())
         graph.link(0, 1)
         pairs = [(0, 2, best), (1, 2, 1e-5)]
-        link_by_evidence(graph, pairs, [True] * 3, 0.86, 1e-3, previous, 0.01)
+        link_by_evidence(graph, pairs, [True] * 3, 0.86, 1e-3, previous, (0.85, 0.87))
         return graph.find(0) == graph.find(2)
 
     # Average just below the threshold (0.851 on its scale).
