@@ -26,6 +26,7 @@ from cdp_platform.identity.assets import (
     identity_review_queue,
     person_id_map,
 )
+from cdp_platform.insight.assets import campaign_lift
 from cdp_platform.privacy.assets import erased_subjects, privacy_subjects
 from cdp_platform.profiles.account_assets import account_traits, accounts, lead_scores
 from cdp_platform.profiles.assets import (
@@ -76,6 +77,7 @@ def build_definitions() -> dg.Definitions:
                 erased_subjects,
                 *segment_assets(),
                 *sync_assets(syncs),
+                campaign_lift,
             ]
         ),
         jobs=JOBS,

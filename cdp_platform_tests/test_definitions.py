@@ -31,6 +31,7 @@ SNAPSHOT = {
             "web_events",
         ],
         "identity": ["identity_edges", "identity_model", "identity_review_queue", "person_id_map"],
+        "insight": ["campaign_lift"],
         "privacy": ["erased_subjects", "privacy_subjects"],
         "profiles": [
             "account_traits",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections import defaultdict
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -23,7 +24,7 @@ from sqlglot import exp
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.resources import warehouse
-from cdp_platform_tests.pipeline_runs import run_landing
+from cdp_platform_tests.pipeline_runs import START_DATE, run_landing
 
 WAREHOUSE_SCHEMAS = set(warehouse.SCHEMAS)
 TABLE_NAME = re.compile(rf"\b({'|'.join(WAREHOUSE_SCHEMAS)})\.(\w+)", re.IGNORECASE)
@@ -136,7 +137,7 @@ def _name(table: exp.Table) -> str:
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory):
     out = tmp_path_factory.mktemp("lineage")
-    generate(out, persons=300, days=20)
+    generate(out, persons=300, days=20, start=date.fromisoformat(START_DATE))
     landing = out / "landing"
     recorder = _Recorder(out / "statements.jsonl")
     attach = warehouse._attach

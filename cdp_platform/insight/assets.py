@@ -1,7 +1,5 @@
 """`campaign_lift`: every sync that sends a segment with a holdout, measured."""
 
-from __future__ import annotations
-
 import dagster as dg
 
 from cdp_platform.activation.assets import ACTIVATION_GROUP

@@ -23,7 +23,16 @@ from dagster_duckdb import DuckDBResource
 from cdp_platform import settings
 from cdp_platform.sql_text import quoted
 
-SCHEMAS = ("sources", "staging", "identity", "profiles", "segments", "activation", "privacy")
+SCHEMAS = (
+    "sources",
+    "staging",
+    "identity",
+    "profiles",
+    "segments",
+    "activation",
+    "insight",
+    "privacy",
+)
 
 # Another process (a run, the UI's preview, the command line) may hold the
 # file's write lock for a moment; wait for it rather than fail the step.

@@ -1,10 +1,11 @@
 """Campaign lift measured on generated data with a planted effect.
 
-The generator draws each member's purchases: a fifth of people buy within a
-month of entering a segment, spending about 50. For the members the
-`win_back_emails` sync sent, a planted effect raises that to three in ten; the
-`newsletter_offer` sync has no effect. Purchases before entering and after the
-window, and members whose send failed, must not count."""
+The generator writes the warehouse tables lift reads (membership events, the
+sync log, web-shop orders and the person map) and draws each member's orders:
+a fifth of people buy within a month of entering a segment, spending about 50.
+For the members the `win_back_emails` sync sent, a planted effect raises that
+to three in ten; `retention_ads_audience` has no effect. Orders before
+entering and after the window, and members whose send failed, must not count."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ import random
 from datetime import date, timedelta
 from pathlib import Path
 
+import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
+from cdp_platform.insight.assets import LIFT_CHECK, campaign_lift, measured_links
 from cdp_platform.insight.lift import LIFT_TABLE, measure_lift, write_lift
+from cdp_platform.profiles.activity import activity_sql
+from cdp_platform.resources.warehouse import WarehouseResource
 
 AS_OF = "2026-06-01"
 WINDOW = 30
@@ -24,15 +30,17 @@ PLANTED_CONVERSION = 0.10  # win_back_emails only
 MEAN_SPEND = 50.0
 LINKS = [
     ("win_back_emails", "lapsed_customers"),
-    ("newsletter_offer", "newsletter_never_bought"),
+    ("retention_ads_audience", "high_value_at_risk"),
     ("tiny_holdout_sync", "tiny_holdout"),
 ]
-PURCHASES = "SELECT person_id, occurred_at, amount FROM test.purchases"
+# The platform's own purchases: web-shop orders through the person map.
+PURCHASES = activity_sql("purchases", AS_OF, {"shop_orders"})
 
 
 def _generate(conn: duckdb.DuckDBPyConnection, seed: int = 11) -> None:
     rng = random.Random(seed)
-    conn.execute("CREATE SCHEMA segments; CREATE SCHEMA activation; CREATE SCHEMA test")
+    for schema in ("segments", "activation", "sources", "identity"):
+        conn.execute(f"CREATE SCHEMA {schema}")
     conn.execute(
         "CREATE TABLE segments.segment_membership_events (segment VARCHAR, person_id VARCHAR, "
         "event VARCHAR, holdout BOOLEAN, as_of DATE, occurred_at TIMESTAMPTZ, run_id VARCHAR)"
@@ -42,8 +50,15 @@ def _generate(conn: duckdb.DuckDBPyConnection, seed: int = 11) -> None:
         "key VARCHAR, operation VARCHAR, status VARCHAR, error VARCHAR, logged_at TIMESTAMPTZ)"
     )
     conn.execute(
-        "CREATE TABLE test.purchases (person_id VARCHAR, occurred_at TIMESTAMPTZ, amount DOUBLE)"
+        "CREATE TABLE sources.shop_orders (source_record_id VARCHAR, _partition_date DATE, "
+        "_line INTEGER, created_at TIMESTAMPTZ, total DECIMAL(18, 2), currency VARCHAR, "
+        "financial_status VARCHAR)"
     )
+    conn.execute(
+        "CREATE TABLE identity.person_id_map (source VARCHAR, source_record_id VARCHAR, "
+        "person_id VARCHAR)"
+    )
+    conn.execute(f"CREATE TABLE sources.partition_loads AS SELECT DATE '{AS_OF}' AS partition_date")
     events, sends, purchases = [], [], []
     for sync, segment in LINKS:
         members, holdout_share = (4000, 0.2) if segment != "tiny_holdout" else (400, 0.05)
@@ -68,15 +83,44 @@ def _generate(conn: duckdb.DuckDBPyConnection, seed: int = 11) -> None:
             # Outside the window: before entering, and after it ended.
             purchases.append((person, entered - timedelta(days=2), 500.0))
             purchases.append((person, entered + timedelta(days=WINDOW + 1), 500.0))
-    conn.executemany(
-        "INSERT INTO segments.segment_membership_events VALUES (?, ?, ?, ?, ?, now(), 'r1')",
-        events,
-    )
-    conn.executemany(
-        "INSERT INTO activation.sync_log VALUES (?, 'r1', ?, ?, 'upsert', ?, NULL, now())",
-        [(sync, person, person, status) for sync, person, status in sends],
-    )
-    conn.executemany("INSERT INTO test.purchases VALUES (?, ?, ?)", purchases)
+    orders = [(f"#{n}", person, day, amount) for n, (person, day, amount) in enumerate(purchases)]
+    tables = {
+        "segments.segment_membership_events": pd.DataFrame(
+            [(*event, None, "r1") for event in events],
+            columns=["segment", "person_id", "event", "holdout", "as_of", "occurred_at", "run_id"],
+        ),
+        "activation.sync_log": pd.DataFrame(
+            [
+                (sync, "r1", person, person, "upsert", status, None, None)
+                for sync, person, status in sends
+            ],
+            columns=[
+                "sync",
+                "run_id",
+                "person_id",
+                "key",
+                "operation",
+                "status",
+                "error",
+                "logged_at",
+            ],
+        ),
+        "sources.shop_orders": pd.DataFrame(
+            [
+                (order, day, 1, day, round(amount, 2), "GBP", "paid")
+                for order, _, day, amount in orders
+            ],
+            columns=["id", "d", "l", "c", "t", "cur", "fs"],
+        ),
+        "identity.person_id_map": pd.DataFrame(
+            [("shop_orders", order, person) for order, person, _, _ in orders],
+            columns=["source", "source_record_id", "person_id"],
+        ),
+    }
+    for table, frame in tables.items():
+        conn.register("frame", frame)
+        conn.execute(f"INSERT INTO {table} SELECT * FROM frame")
+        conn.unregister("frame")
 
 
 @pytest.fixture(scope="module")
@@ -105,9 +149,9 @@ def test_the_planted_effect_lies_within_the_measured_interval(lifts):
 
 def test_a_campaign_without_effect_has_an_interval_around_zero(lifts):
     measured, _ = lifts
-    _, low, high = measured["newsletter_offer"].conversion_lift
+    _, low, high = measured["retention_ads_audience"].conversion_lift
     assert low <= 0 <= high
-    _, low, high = measured["newsletter_offer"].revenue_lift
+    _, low, high = measured["retention_ads_audience"].revenue_lift
     assert low <= 0 <= high
 
 
@@ -127,3 +171,27 @@ def test_a_holdout_too_small_to_tell_is_not_measurable(lifts):
     measured, _ = lifts
     assert measured["win_back_emails"].measurable
     assert not measured["tiny_holdout_sync"].measurable
+
+
+def test_the_asset_measures_every_shipped_sync_of_a_held_out_segment(tmp_path):
+    """`campaign_lift` materialized on the generated warehouse: the shipped syncs
+    that send a segment with a holdout are measured, the planted effect found."""
+    path = tmp_path / "warehouse.duckdb"
+    with duckdb.connect(str(path)) as conn:
+        _generate(conn)
+    assert set(measured_links()) == set(LINKS[:2])
+    result = dg.materialize(
+        [campaign_lift], resources={"warehouse": WarehouseResource(database=str(path))}
+    )
+    assert result.success
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == LIFT_CHECK and check.passed
+    [materialization] = result.asset_materializations_for_node("campaign_lift")
+    assert materialization.metadata["as_of"].value == AS_OF
+    assert "conversion_lift_win_back_emails" in materialization.metadata
+    with duckdb.connect(str(path), read_only=True) as conn:
+        low, high = conn.execute(
+            f"SELECT conversion_lift_low, conversion_lift_high FROM {LIFT_TABLE} "
+            "WHERE sync = 'win_back_emails'"
+        ).fetchone()
+    assert low <= PLANTED_CONVERSION <= high
