@@ -116,6 +116,18 @@ def _arms_sql(links: list[tuple[str, str]], purchases_sql: str, as_of: str, wind
     FROM outcomes GROUP BY ALL ORDER BY ALL"""
 
 
+def _recorded(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether segments and syncs have run yet (automation may reach this asset
+    first, when only the orders have changed)."""
+    present = {
+        f"{schema}.{table}"
+        for schema, table in conn.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables()"
+        ).fetchall()
+    }
+    return {SEGMENT_MEMBERSHIP_EVENTS, SYNC_LOG} <= present
+
+
 def measure_lift(
     conn: duckdb.DuckDBPyConnection,
     links: list[tuple[str, str]],
@@ -126,7 +138,7 @@ def measure_lift(
     """The lift of every (sync, segment) in `links` whose segment has a holdout,
     from the purchases `purchases_sql` selects (person_id, occurred_at, amount),
     counting members whose window ended by `as_of`."""
-    if not links:
+    if not links or not _recorded(conn):
         return []
     rows = conn.execute(_arms_sql(links, purchases_sql, as_of, window_days)).fetchall()
     arms = {

@@ -195,3 +195,8 @@ def test_the_asset_measures_every_shipped_sync_of_a_held_out_segment(tmp_path):
             "WHERE sync = 'win_back_emails'"
         ).fetchone()
     assert low <= PLANTED_CONVERSION <= high
+
+
+def test_nothing_is_measured_before_segments_and_syncs_have_run(tmp_path):
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
+        assert measure_lift(conn, LINKS, "SELECT NULL", AS_OF, WINDOW) == []
