@@ -145,61 +145,54 @@ def _failures(events: list[DagsterEvent]) -> list[str]:
     return [f"{', '.join(dict.fromkeys(steps))}: {line}" for line, steps in by_line.items()]
 
 
-def _step_timings(events: list[DagsterEvent], groups: dict) -> list[StepTiming]:
-    """Each successful step's duration, with the group of the first asset it
-    materialized or checked (`groups` maps asset keys to group names)."""
-    step_group: dict[str, str | None] = {}
-    for event in events:
-        if event.is_step_materialization:
-            step_group.setdefault(event.step_key, groups.get(event.asset_key))
-        elif event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-            key = event.event_specific_data.asset_key
-            step_group.setdefault(event.step_key, groups.get(key))
-    return [
-        StepTiming(
-            event.step_key,
-            step_group.get(event.step_key),
-            event.event_specific_data.duration_ms / 1000,
-        )
-        for event in events
-        if event.is_step_success
-    ]
+STEP_STATES = {
+    dg.DagsterEventType.STEP_START: "started",
+    dg.DagsterEventType.STEP_SUCCESS: "done",
+    dg.DagsterEventType.STEP_FAILURE: "failed",
+}
 
 
 class _ProgressOf:
-    """`StepProgress` from a run's events as they come."""
+    """`StepProgress` from a run's events as they come, and each ended step's
+    duration and group (`timings`)."""
 
     def __init__(self, job: str, groups: dict, started: float):
-        self.job, self.started = job, started
+        self.job, self.groups, self.started = job, groups, started
         # A step of one asset is named after its key (`segments__lapsed_customers`).
         self.assets = {key.to_python_identifier(): key for key in groups}
-        self.groups = groups
         self.rows: dict[str, dict[dg.AssetKey, int]] = {}  # step -> asset -> last row count
+        # step -> the group of the first asset it materialized or checked
+        self.step_groups: dict[str, str | None] = {}
+        self.timings: list[StepTiming] = []
 
     def __call__(self, event: DagsterEvent) -> StepProgress | None:
         step = event.step_key
         if step is None:
             return None
         if event.is_step_materialization:
+            self.step_groups.setdefault(step, self.groups.get(event.asset_key))
             rows = event.event_specific_data.materialization.metadata.get("dagster/row_count")
             if rows is not None:
                 self.rows.setdefault(step, {})[event.asset_key] = int(rows.value)
             return None
-        states = {
-            dg.DagsterEventType.STEP_START: "started",
-            dg.DagsterEventType.STEP_SUCCESS: "done",
-            dg.DagsterEventType.STEP_FAILURE: "failed",
-        }
-        state = states.get(event.event_type)
+        if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            key = event.event_specific_data.asset_key
+            self.step_groups.setdefault(step, self.groups.get(key))
+            return None
+        state = STEP_STATES.get(event.event_type)
         if state is None:
             return None
-        seconds = event.event_specific_data.duration_ms / 1000 if event.is_step_success else None
-        rows = self.rows.get(step)
         asset = self.assets.get(step)
+        group = self.step_groups.get(step, self.groups.get(asset))
+        seconds = None
+        if event.is_step_success:
+            seconds = event.event_specific_data.duration_ms / 1000
+            self.timings.append(StepTiming(step, group, seconds))
+        rows = self.rows.get(step)
         return StepProgress(
             self.job,
             asset.path[-1] if asset else step,
-            self.groups.get(asset),
+            group,
             state,
             time.monotonic() - self.started,
             seconds,
@@ -242,9 +235,10 @@ def _execute_here(
             tags={**job.run_tags, **tags, **process_tags()},
             remote_job_origin=_job_origin(job.name),
         )
-        events, progress_of = [], _ProgressOf(job.name, groups, started)
+        failed, progress_of = [], _ProgressOf(job.name, groups, started)
         for event in execute_run_iterator(InMemoryJob(job), run, instance):
-            events.append(event)
+            if event.is_step_failure:
+                failed.append(event)
             step = progress_of(event)
             if step is not None:
                 progress(step)
@@ -253,8 +247,8 @@ def _execute_here(
         job.name,
         run_id,
         finished is not None and finished.status == dg.DagsterRunStatus.SUCCESS,
-        _failures(events),
-        _step_timings(events, groups),
+        _failures(failed),
+        progress_of.timings,
     )
 
 

@@ -1285,8 +1285,9 @@ def _predict_pairs(
             ],
         }
     splink_settings = {k: v for k, v in model.items() if k not in (FIELDS_KEY, HOUSEHOLD_KEY)}
-    # The Bayes factors of the names' frequencies, for `weigh_households`.
-    splink_settings["retain_intermediate_calculation_columns"] = True
+    # The names' frequency weights, only where `weigh_households` reads them.
+    families = model.get(HOUSEHOLD_KEY, {}).get("dependence", 1.0) > 1.0
+    splink_settings["retain_intermediate_calculation_columns"] = families
     linker = Linker(_register(api, records), splink_settings, log_level=QUIET)
     for column, table in (frequencies or {}).items():
         linker.table_management.register_term_frequency_lookup(_register(api, table), column)

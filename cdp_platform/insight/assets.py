@@ -92,7 +92,8 @@ def campaign_lift(
             if purchases is not None
             else []
         )
-        write_lift(conn, lifts, as_of or "1970-01-01")
+        if as_of is not None:
+            write_lift(conn, lifts, as_of)
     small = [f"{lift.segment} ({lift.held_out.members})" for lift in lifts if not lift.measurable]
     context.log.info(f"campaign_lift: {len(lifts)} sync(s) measured as of {as_of}")
     return dg.MaterializeResult(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.sql_text import quoted
 from cdp_platform.tables import SEGMENT_MEMBERSHIP_EVENTS, SYNC_LOG
 
@@ -116,18 +117,6 @@ def _arms_sql(links: list[tuple[str, str]], purchases_sql: str, as_of: str, wind
     FROM outcomes GROUP BY ALL ORDER BY ALL"""
 
 
-def _recorded(conn: duckdb.DuckDBPyConnection) -> bool:
-    """Whether segments and syncs have run yet (automation may reach this asset
-    first, when only the orders have changed)."""
-    present = {
-        f"{schema}.{table}"
-        for schema, table in conn.execute(
-            "SELECT schema_name, table_name FROM duckdb_tables()"
-        ).fetchall()
-    }
-    return {SEGMENT_MEMBERSHIP_EVENTS, SYNC_LOG} <= present
-
-
 def measure_lift(
     conn: duckdb.DuckDBPyConnection,
     links: list[tuple[str, str]],
@@ -138,7 +127,8 @@ def measure_lift(
     """The lift of every (sync, segment) in `links` whose segment has a holdout,
     from the purchases `purchases_sql` selects (person_id, occurred_at, amount),
     counting members whose window ended by `as_of`."""
-    if not links or not _recorded(conn):
+    # Automation may reach this asset before segments and syncs first run.
+    if not links or not all(table_exists(conn, t) for t in (SEGMENT_MEMBERSHIP_EVENTS, SYNC_LOG)):
         return []
     rows = conn.execute(_arms_sql(links, purchases_sql, as_of, window_days)).fetchall()
     arms = {
@@ -173,10 +163,11 @@ def write_lift(conn: duckdb.DuckDBPyConnection, lifts: list[Lift], as_of: str) -
               measured_at TIMESTAMPTZ)"""
     )
     conn.execute(f"DELETE FROM {LIFT_TABLE} WHERE as_of = ?", [as_of])
-    for lift in lifts:
-        conn.execute(
-            f"INSERT INTO {LIFT_TABLE} VALUES "
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+    if not lifts:
+        return
+    conn.executemany(
+        f"INSERT INTO {LIFT_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, now())",
+        [
             [
                 lift.segment,
                 lift.sync,
@@ -190,5 +181,7 @@ def write_lift(conn: duckdb.DuckDBPyConnection, lifts: list[Lift], as_of: str) -
                 lift.sent.revenue,
                 lift.held_out.revenue,
                 *lift.revenue_lift,
-            ],
-        )
+            ]
+            for lift in lifts
+        ],
+    )

@@ -5,19 +5,20 @@ under their jobs."""
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
+from cdp_platform.identity import model_store
 from cdp_platform.settings import CODE_LOCATION, PROJECT_ROOT
 from cdp_platform_tests.e2e.dagster_dev import instance_home, start_dagster_dev, stop_dagster_dev
 
@@ -25,7 +26,7 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 GOLDEN_CHECKS = ("one_profile_per_person", "valid_email_share", "valid_phone_share")
 
 
-def open_page(server) -> Page:
+def open_page(server) -> Iterator[Page]:
     """A browser page on `server`'s UI (a generator: the browser closes after)."""
     # A first visit gets a newsletter dialog over the page; mark it seen, as its Skip does.
     server.graphql("mutation { setNuxSeen }")
@@ -89,12 +90,8 @@ def test_identity_model_shows_its_match_weights_and_a_chart_that_opens_offline(
 ):
     root, _ = cdp_run_then_ui
     page = cdp_run_page
-    with duckdb.connect(str(root / "warehouse.duckdb"), read_only=True) as conn:
-        model = json.loads(
-            conn.execute(
-                "SELECT model_json FROM identity.model_versions WHERE is_current"
-            ).fetchone()[0]
-        )
+    with duckdb.connect(str(root / "warehouse.duckdb")) as conn:  # `current` ensures its table
+        model = model_store.current(conn).model
     first_name = next(c for c in model["comparisons"] if c["output_column_name"] == "first_name")
     exact = next(
         lv for lv in first_name["comparison_levels"] if lv["label_for_charts"].startswith("Exact")

@@ -17,6 +17,7 @@ import pytest
 
 from benchmarks.crm_dedupe import hand_made_duplicates, write_crm_dedupe
 from cdp_platform.definitions import build_definitions
+from cdp_platform.identity import model_store
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform_tests.pipeline_runs import run_landing
@@ -109,12 +110,8 @@ def test_twins_do_not_teach_that_one_person_s_first_names_differ(crm):
     with the family's dependence, one person's first names rarely differ
     wholly (the export's copies never change a first name but by nickname,
     swap or a name typed in the other box)."""
-    with duckdb.connect(str(crm[0]), read_only=True) as conn:
-        model = json.loads(
-            conn.execute(
-                "SELECT model_json FROM identity.model_versions WHERE is_current"
-            ).fetchone()[0]
-        )
+    with duckdb.connect(str(crm[0])) as conn:  # `current` ensures its table
+        model = model_store.current(conn).model
     first_name = next(c for c in model["comparisons"] if c["output_column_name"] == "first_name")
     differ = next(
         lv
