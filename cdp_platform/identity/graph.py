@@ -170,6 +170,21 @@ def link_holders(
 
 # Clusters whose pairs on average say "more likely one person than two".
 EVEN_ODDS = 0.5
+# A pair or cluster keeps the previous run's decision while its match weight
+# stays within this many bits of the bar it is judged by (the threshold, or
+# the prior for evidence against): an erasure or another day's names move name
+# frequencies, and a rare name's weight by a fraction of a bit.
+HYSTERESIS_BITS = 0.5
+
+
+def hysteresis_band(probability: float, bits: float = HYSTERESIS_BITS) -> tuple[float, float]:
+    """The probabilities `bits` of match weight below and above `probability`."""
+    if not 0 < probability < 1:
+        return probability, probability
+    weight = math.log2(probability / (1 - probability))
+    return 1 / (1 + 2 ** -(weight - bits)), 1 / (1 + 2 ** -(weight + bits))
+
+
 # A cluster whose nodes were not all one person before.
 MIXED = -2
 
@@ -186,6 +201,10 @@ class Linkage:
     strong pair between people whose other nodes disagree is a chain, not a
     match, while one person's many records, some badly typed, still hold
     together.
+
+    Both bars hold the previous map's decision within `bits` of match weight:
+    a pair near the prior (a comparison that says almost nothing) must not
+    switch a cluster between its best pair and its average from run to run.
     """
 
     def __init__(
@@ -195,12 +214,13 @@ class Linkage:
         against: float,
         threshold: float,
         previous: Sequence[int] | None = None,
-        band: tuple[float, float] | None = None,
+        bits: float = 0.0,
     ):
         self.graph = graph
         self.against = against
         self.threshold = threshold
-        self.band = band or (threshold, threshold)
+        self.band = hysteresis_band(threshold, bits)
+        self.against_band = hysteresis_band(against, bits)
         self.weight: dict[int, int] = {}
         for i, is_scored in enumerate(scored):
             if is_scored:
@@ -233,7 +253,7 @@ class Linkage:
         """How convincing the two clusters are as one person: at least the
         threshold when they are."""
         total, best, worst = self.pairs[ra][rb]
-        if worst >= self.against:
+        if worst >= self._against(ra, rb):
             return self._kept(ra, rb, best)
         possible = max(self.weight.get(ra, 1), 1) * max(self.weight.get(rb, 1), 1)
         # The average's bar is even odds, mapped onto the threshold's scale;
@@ -242,18 +262,32 @@ class Linkage:
             ra, rb, min(best, min(total / possible / EVEN_ODDS, 1.0) * self.threshold)
         )
 
+    def _together_before(self, ra: int, rb: int) -> bool | None:
+        """Whether the previous map held the two clusters as one person; None
+        when either was not wholly one person then."""
+        was_a, was_b = self.previous.get(ra, MIXED), self.previous.get(rb, MIXED)
+        return None if MIXED in (was_a, was_b) else was_a == was_b
+
+    def _against(self, ra: int, rb: int) -> float:
+        """The probability below which a pair speaks against the clusters being
+        one person: the prior, moved by the band toward the previous decision."""
+        before = self._together_before(ra, rb)
+        if before is None:
+            return self.against
+        return self.against_band[0] if before else self.against_band[1]
+
     def _kept(self, ra: int, rb: int, score: float) -> float:
         """Within the `band` around the threshold, the previous map's decision:
         one person's two parts stay together a little below it, two people stay
         apart a little above it (as `with_hysteresis` does for pairs; a
         cluster's average moves a little when a record is erased)."""
-        was_a, was_b = self.previous.get(ra, MIXED), self.previous.get(rb, MIXED)
-        if was_a == MIXED or was_b == MIXED:
+        before = self._together_before(ra, rb)
+        if before is None:
             return score
         low, high = self.band
-        if was_a == was_b and low <= score < self.threshold:
+        if before and low <= score < self.threshold:
             return self.threshold
-        if was_a != was_b and self.threshold <= score < high:
+        if not before and self.threshold <= score < high:
             return math.nextafter(self.threshold, 0)
         return score
 
@@ -284,16 +318,16 @@ def link_by_evidence(
     threshold: float,
     against: float,
     previous: Sequence[int] | None = None,
-    band: tuple[float, float] | None = None,
+    bits: float = 0.0,
 ) -> dict[tuple[int, int], str]:
     """Merge clusters, most convincing first, while their score (`Linkage`) is at
     least `threshold`; `previous` is each node's person in the previous map
-    (a code, -1 if new), kept within the `band` around the threshold (low, high).
+    (a code, -1 if new), whose decisions hold within `bits` of match weight.
 
     Returns the refusals by the configured limits, keyed by the two roots
     refused (at the time); other pairs left apart fell short of the threshold.
     """
-    linkage = Linkage(graph, scored, against, threshold, previous, band)
+    linkage = Linkage(graph, scored, against, threshold, previous, bits)
     for a, b, p in pairs:
         linkage.add(a, b, p)
     heap = [

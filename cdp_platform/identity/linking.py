@@ -27,17 +27,18 @@ import pyarrow as pa
 
 from cdp_platform.identity.deterministic import candidate_pairs_sql, nameless_holders_sql
 from cdp_platform.identity.graph import (
+    HYSTERESIS_BITS,
     KEPT_APART,
     PersonGraph,
     PersonRules,
     PlausiblePeople,
+    hysteresis_band,
     link_by_evidence,
     link_holders,
 )
 from cdp_platform.identity.nodes import IDS, NODES_TABLE, RECORD_NODES_TABLE, SCORED_NODE
 from cdp_platform.identity.probabilistic import (
     CANDIDATE_PROBABILITY,
-    hysteresis_band,
     score_nodes,
 )
 from cdp_platform.identity.splink_model import model_version
@@ -196,7 +197,7 @@ def resolve_persons(
             result.threshold,
             result.prior,
             previous.tolist(),
-            hysteresis_band(result.threshold),
+            HYSTERESIS_BITS,
         )
         scoring = {
             "candidates": result.candidates,

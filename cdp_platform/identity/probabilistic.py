@@ -37,23 +37,6 @@ CANDIDATE_PROBABILITY = 0.5
 # data's own prior (`prior_in_data`) can lift them to candidates.
 FIRST_PASS_PROBABILITY = 0.01
 THRESHOLD_STEP = 0.01
-# A pair or cluster keeps the previous run's decision while its match weight
-# stays within this many bits of the threshold's: an erasure or another day's
-# names move name frequencies, and a rare name's weight by a fraction of a bit.
-HYSTERESIS_BITS = 0.5
-
-
-def hysteresis_band(threshold: float) -> tuple[float, float]:
-    """The probabilities `HYSTERESIS_BITS` of match weight below and above
-    `threshold`."""
-    if not 0 < threshold < 1:
-        return threshold, threshold
-    weight = math.log2(threshold / (1 - threshold))
-    return (
-        1 / (1 + 2 ** -(weight - HYSTERESIS_BITS)),
-        1 / (1 + 2 ** -(weight + HYSTERESIS_BITS)),
-    )
-
 
 STATE = "_node_state"
 

@@ -132,7 +132,12 @@ def test_people_whose_average_sits_near_the_threshold_keep_their_previous_decisi
     """A cluster's average moves by a hair when a record elsewhere is erased:
     within one threshold step, two parts of one person stay together and two
     people stay apart, as the previous map had them."""
-    from cdp_platform.identity.graph import PersonGraph, PersonRules, link_by_evidence
+    from cdp_platform.identity.graph import (
+        HYSTERESIS_BITS,
+        PersonGraph,
+        PersonRules,
+        link_by_evidence,
+    )
 
     def together(best: float, previous: list[int] | None) -> bool:
         # Nodes 0 and 1 are one person by an identifier; node 2 pairs well
@@ -140,7 +145,7 @@ def test_people_whose_average_sits_near_the_threshold_keep_their_previous_decisi
         graph = PersonGraph(3, {}, PersonRules())
         graph.link(0, 1)
         pairs = [(0, 2, best), (1, 2, 1e-5)]
-        link_by_evidence(graph, pairs, [True] * 3, 0.86, 1e-3, previous, (0.85, 0.87))
+        link_by_evidence(graph, pairs, [True] * 3, 0.86, 1e-3, previous, HYSTERESIS_BITS)
         return graph.find(0) == graph.find(2)
 
     # Average just below the threshold (0.851 on its scale).
@@ -151,3 +156,35 @@ def test_people_whose_average_sits_near_the_threshold_keep_their_previous_decisi
     assert together(1.0, None)
     assert not together(1.0, [7, 7, 8])  # two people before: kept apart
     assert together(1.0, [7, 7, -1])  # a node not seen before: as scored
+
+
+def test_a_pair_that_says_almost_nothing_does_not_split_a_person_between_runs():
+    """A pair whose probability sits on the prior carries no evidence either way,
+    but it decides whether two clusters are judged by their best pair or by
+    their average. A hair's move across the prior must not split one person
+    (found in a re-run on unchanged data: a pair went from just above the prior
+    to just below it and five records left their person)."""
+    from cdp_platform.identity.graph import (
+        HYSTERESIS_BITS,
+        PersonGraph,
+        PersonRules,
+        link_by_evidence,
+    )
+
+    prior = 1e-4
+
+    def together(neutral: float, previous: list[int] | None) -> bool:
+        # Nodes 0 and 1 are one person by an identifier; node 2 pairs well with
+        # 0, and with 1 at about the prior: judged by its best pair when that
+        # pair is not against, by the average (far below) when it is.
+        graph = PersonGraph(3, {}, PersonRules())
+        graph.link(0, 1)
+        pairs = [(0, 2, 0.9), (1, 2, neutral)]
+        link_by_evidence(graph, pairs, [True] * 3, 0.8, prior, previous, HYSTERESIS_BITS)
+        return graph.find(0) == graph.find(2)
+
+    just_below, just_above = prior * 0.99, prior * 1.01
+    assert together(just_above, None) and not together(just_below, None)
+    assert together(just_below, [5, 5, 5])  # one person before: kept together
+    assert not together(just_above, [5, 5, 6])  # two people before: kept apart
+    assert not together(prior / 100, [5, 5, 5])  # clearly against: apart, as scored
