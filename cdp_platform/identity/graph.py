@@ -175,14 +175,25 @@ EVEN_ODDS = 0.5
 # the prior for evidence against): an erasure or another day's names move name
 # frequencies, and a rare name's weight by a fraction of a bit.
 HYSTERESIS_BITS = 0.5
+# A pair speaks against two records being one person when its match weight is
+# below the prior's by more than this. A pair with nothing to compare (an
+# email-only browser beside a till's loyalty card) sits on the prior, give or
+# take float error, and says nothing either way; a fifth of a bit is far above
+# that error and below the weight of any comparison level that says something.
+AGAINST_BITS = 0.2
+
+
+def shifted(probability: float, bits: float) -> float:
+    """`probability` with its match weight moved by `bits`."""
+    if not 0 < probability < 1:
+        return probability
+    weight = math.log2(probability / (1 - probability)) + bits
+    return 1 / (1 + 2**-weight)
 
 
 def hysteresis_band(probability: float, bits: float = HYSTERESIS_BITS) -> tuple[float, float]:
     """The probabilities `bits` of match weight below and above `probability`."""
-    if not 0 < probability < 1:
-        return probability, probability
-    weight = math.log2(probability / (1 - probability))
-    return 1 / (1 + 2 ** -(weight - bits)), 1 / (1 + 2 ** -(weight + bits))
+    return shifted(probability, -bits), shifted(probability, bits)
 
 
 # A cluster whose nodes were not all one person before.
@@ -193,9 +204,9 @@ class Linkage:
     """What the scored pairs between two clusters say, kept as clusters merge.
 
     Two clusters are one person when their best pair reaches the threshold and
-    no pair of their nodes carries evidence against it (a probability below
-    the prior: the comparison made them less likely one person than two
-    records drawn at random). Where one does, the average over every pair they
+    no pair of their nodes carries evidence against it (a probability
+    `AGAINST_BITS` below the prior: the comparison made them clearly less
+    likely one person than two records drawn at random). Where one does, the average over every pair they
     could have (their scored nodes multiplied, a pair never scored counting as
     nothing) must also say they are more likely one person than two: one
     strong pair between people whose other nodes disagree is a chain, not a
@@ -220,7 +231,8 @@ class Linkage:
         self.against = against
         self.threshold = threshold
         self.band = hysteresis_band(threshold, bits)
-        self.against_band = hysteresis_band(against, bits)
+        self.against_bar = shifted(against, -AGAINST_BITS)
+        self.against_band = hysteresis_band(self.against_bar, bits)
         self.weight: dict[int, int] = {}
         for i, is_scored in enumerate(scored):
             if is_scored:
@@ -270,10 +282,11 @@ class Linkage:
 
     def _against(self, ra: int, rb: int) -> float:
         """The probability below which a pair speaks against the clusters being
-        one person: the prior, moved by the band toward the previous decision."""
+        one person: `AGAINST_BITS` below the prior, moved by the band toward the
+        previous decision."""
         before = self._together_before(ra, rb)
         if before is None:
-            return self.against
+            return self.against_bar
         return self.against_band[0] if before else self.against_band[1]
 
     def _kept(self, ra: int, rb: int, score: float) -> float:

@@ -12,7 +12,12 @@ from cdp_platform.source_contracts import SOURCES, SourceSpec
 from cdp_platform.sources.checks import check_specs, run_checks
 from cdp_platform.sources.landing import day_file_path, scan_landing
 from cdp_platform.sources.loading import LoadResult, write_partitions
-from cdp_platform.sources.metadata import column_schema, ignored_files_metadata, load_metadata
+from cdp_platform.sources.metadata import (
+    column_schema,
+    ignored_files_metadata,
+    load_metadata,
+    partition_metadata,
+)
 from cdp_platform.sources.partitions import daily_partitions
 from cdp_platform.sources.readers import (
     ParsedFile,
@@ -87,10 +92,7 @@ def _report_failures(
             dg.AssetMaterialization(
                 asset_key=context.asset_key,
                 partition=part.partition_date,
-                metadata={
-                    "dagster/row_count": part.rows_loaded,
-                    "rows_quarantined": part.rows_quarantined,
-                },
+                metadata=partition_metadata(part),
             )
         )
     problems = "\n".join(f"- {failed[day]}" for day in sorted(failed))
@@ -161,6 +163,8 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
                 **ignored_stats,
             }
             checks = run_checks(conn, spec, result)
+        for part in result.partitions:
+            context.add_asset_metadata(partition_metadata(part), partition_key=part.partition_date)
         context.log.info(
             f"{spec.name}: {len(days)} partition(s), {result.rows_loaded} rows loaded, "
             f"{result.rows_quarantined} quarantined, {len(failed)} file(s) failed"

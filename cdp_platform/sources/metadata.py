@@ -10,7 +10,7 @@ from cdp_platform.masking import mask_value
 from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.source_contracts import SourceSpec
 from cdp_platform.sources.landing import LandingProblem
-from cdp_platform.sources.loading import LoadResult
+from cdp_platform.sources.loading import LoadResult, PartitionLoad
 from cdp_platform.sources.validation import SQL_TYPES, quote
 
 PREVIEW_ROWS = 5
@@ -70,19 +70,32 @@ def reasons_table(result: LoadResult) -> dg.MetadataValue:
 def load_metadata(
     conn: duckdb.DuckDBPyConnection, spec: SourceSpec, result: LoadResult, failed_files: list[str]
 ) -> dict[str, object]:
+    """What the run did as a whole. Every partition's materialization carries
+    it beside its own day's counts (`partition_metadata`), so the run's totals
+    are named as such."""
     days = [p.partition_date for p in result.partitions]
     return {
-        "dagster/row_count": result.rows_loaded,
-        "rows_read": result.rows_read,
-        "rows_quarantined": result.rows_quarantined,
-        "rows_dropped_erased_subjects": result.rows_dropped_erased,
+        "run_partitions_written": len(days),
+        "run_rows_loaded": result.rows_loaded,
+        "run_rows_read": result.rows_read,
+        "run_rows_quarantined": result.rows_quarantined,
+        "run_rows_dropped_erased_subjects": result.rows_dropped_erased,
+        "run_files_read": sum(1 for p in result.partitions if p.file),
+        "run_files_failed": len(failed_files),
+        "run_quarantine_reasons": reasons_table(result),
         "current_rows": result.current_rows,
-        "partitions_written": len(days),
-        "files_read": sum(1 for p in result.partitions if p.file),
-        "files_failed": len(failed_files),
-        "quarantine_reasons": reasons_table(result),
         "preview": dg.MetadataValue.md(masked_preview(conn, spec, days)),
         "dagster/table_name": spec.current_table,
+    }
+
+
+def partition_metadata(part: PartitionLoad) -> dict[str, object]:
+    """One day's counts, for that partition's materialization."""
+    return {
+        "dagster/row_count": part.rows_loaded,
+        "rows_read": part.rows_read,
+        "rows_quarantined": part.rows_quarantined,
+        "file": part.file or "none",
     }
 
 

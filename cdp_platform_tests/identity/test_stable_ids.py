@@ -158,32 +158,37 @@ def test_people_whose_average_sits_near_the_threshold_keep_their_previous_decisi
     assert together(1.0, [7, 7, -1])  # a node not seen before: as scored
 
 
-def test_a_pair_that_says_almost_nothing_does_not_split_a_person_between_runs():
-    """A pair whose probability sits on the prior carries no evidence either way,
-    but it decides whether two clusters are judged by their best pair or by
-    their average. A hair's move across the prior must not split one person
-    (found in a re-run on unchanged data: a pair went from just above the prior
-    to just below it and five records left their person)."""
+def test_a_pair_that_says_almost_nothing_does_not_split_a_person():
+    """A pair whose probability sits near the prior carries no evidence either
+    way, but whether it counts as evidence against decides if two clusters are
+    judged by their best pair or by their average. A pair on the prior (an
+    email-only browser beside a till's card: nothing to compare) is not
+    against; near the bar, a hair's move must not split one person between
+    runs (found on unchanged data: five records left their person)."""
     from cdp_platform.identity.graph import (
+        AGAINST_BITS,
         HYSTERESIS_BITS,
         PersonGraph,
         PersonRules,
         link_by_evidence,
+        shifted,
     )
 
     prior = 1e-4
+    bar = shifted(prior, -AGAINST_BITS)
 
-    def together(neutral: float, previous: list[int] | None) -> bool:
+    def together(other: float, previous: list[int] | None) -> bool:
         # Nodes 0 and 1 are one person by an identifier; node 2 pairs well with
-        # 0, and with 1 at about the prior: judged by its best pair when that
-        # pair is not against, by the average (far below) when it is.
+        # 0 and `other` with 1: judged by its best pair when that pair is not
+        # against, by the average (far below the threshold) when it is.
         graph = PersonGraph(3, {}, PersonRules())
         graph.link(0, 1)
-        pairs = [(0, 2, 0.9), (1, 2, neutral)]
+        pairs = [(0, 2, 0.9), (1, 2, other)]
         link_by_evidence(graph, pairs, [True] * 3, 0.8, prior, previous, HYSTERESIS_BITS)
         return graph.find(0) == graph.find(2)
 
-    just_below, just_above = prior * 0.99, prior * 1.01
+    assert together(prior, None)  # nothing compared: no evidence against
+    just_below, just_above = bar * 0.99, bar * 1.01
     assert together(just_above, None) and not together(just_below, None)
     assert together(just_below, [5, 5, 5])  # one person before: kept together
     assert not together(just_above, [5, 5, 6])  # two people before: kept apart

@@ -68,7 +68,7 @@ def test_materialization_metadata_counts_rows_and_masks_pii(landing, instance):
     preview = meta["preview"].value
     assert "d***@u***.org" in preview
     assert "distinctive" not in preview and "uniquedomain" not in preview
-    (reason,) = metadata_rows(meta["quarantine_reasons"])
+    (reason,) = metadata_rows(meta["run_quarantine_reasons"])
     assert "expected 17 fields" in reason["reason"] and reason["rows"] == 1
     schema = (
         build_definitions()
@@ -77,6 +77,26 @@ def test_materialization_metadata_counts_rows_and_masks_pii(landing, instance):
     )
     email = next(c for c in schema.columns if c.name == "email")
     assert "pii" in email.tags
+
+
+def test_each_partition_of_a_backfill_carries_its_own_days_counts(landing, instance):
+    """One run writes every day, but each day's materialization says what that
+    day's file held; the run's totals are named as the run's."""
+    for n, day in enumerate(DAYS):
+        rows = [record("pos_loyalty", card_number=f"{n}-{i}") for i in range(n + 1)]
+        write_day_file(landing, "pos_loyalty", day, [*rows, "x,y"])
+    result = run_range(instance, DAYS[0], DAYS[-1], ["pos_loyalty"])
+    assert result.success
+    by_day = {
+        m.partition: m.metadata for m in result.asset_materializations_for_node("pos_loyalty")
+    }
+    assert set(by_day) == set(DAYS)
+    for n, day in enumerate(DAYS):
+        meta = by_day[day]
+        assert meta["dagster/row_count"].value == n + 1, day
+        assert meta["rows_read"].value == n + 2 and meta["rows_quarantined"].value == 1
+        assert meta["file"].value == f"pos_loyalty/{day}.csv"
+        assert meta["run_rows_loaded"].value == 6 and meta["run_partitions_written"].value == 3
 
 
 def test_rerunning_a_partition_leaves_the_warehouse_identical(landing, instance, query):
