@@ -3,6 +3,7 @@
 import dagster as dg
 
 from cdp_platform.asset_defaults import WAREHOUSE_ASSET
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.privacy.erasure import erase_subjects, record_erasure_log
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
 from cdp_platform.privacy.status import erased_persons, pending_sync_erasures, set_status
@@ -76,12 +77,13 @@ def erased_subjects(
         # Each sync holding them deletes them at its next run; until then, pending.
         set_status(conn, pending_sync_erasures(conn, requests))
         erased = len(requests)
-    rows = "\n".join(f"| {table} | {n:,} |" for table, n in sorted(removed.items()))
     return dg.MaterializeResult(
         metadata={
             "persons_erased": erased,
             "rows_removed": sum(removed.values()),
             "tombstones_added": tombstones,
-            "removed_by_table": dg.MetadataValue.md(f"| table | rows |\n|---|---|\n{rows}"),
+            "removed_by_table": metadata_table(
+                [("table", "string"), ("rows", "int")], sorted(removed.items())
+            ),
         }
     )

@@ -26,8 +26,9 @@ from cdp_platform.profiles.golden import (
 from cdp_platform.profiles.scores import (
     MODELS_TABLE,
     SCORES_TABLE,
+    ModelReport,
     build_scores,
-    metrics_markdown,
+    model_summary,
 )
 from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
@@ -314,6 +315,21 @@ SCORES_COLUMNS = dg.TableSchema(
 )
 
 
+def _model_tables(report: ModelReport) -> dict[str, dg.MetadataValue]:
+    """A model run's figures and, for churn, its calibration on the holdout."""
+    tables = {
+        f"{report.name}_model": metadata_table(
+            [("measure", "string"), ("value", "string")], model_summary(report)
+        )
+    }
+    if report.calibration:
+        tables[f"{report.name}_calibration"] = metadata_table(
+            [("predicted", "float"), ("observed", "float"), ("persons", "int")],
+            [(round(p, 3), round(o, 3), n) for p, o, n in report.calibration],
+        )
+    return tables
+
+
 @dg.asset(
     name="customer_scores",
     description=(
@@ -348,8 +364,8 @@ def customer_scores(
     metadata = {
         "dagster/row_count": persons,
         "as_of": as_of,
-        "churn_model": dg.MetadataValue.md(metrics_markdown(churn)),
-        "value_model": dg.MetadataValue.md(metrics_markdown(value)),
+        **_model_tables(churn),
+        **_model_tables(value),
         "churn_risk": metadata_table(
             [("risk", "string"), ("persons", "int")], sorted(bands.items())
         ),

@@ -412,11 +412,11 @@ def _record_models(conn: duckdb.DuckDBPyConnection, as_of: str, reports: list[Mo
             )
 
 
-def metrics_markdown(report: ModelReport) -> str:
-    """One model run as a table for the UI: windows, sizes and holdout figures."""
+def model_summary(report: ModelReport) -> list[tuple[str, str]]:
+    """One model run as (measure, value) rows: windows, sizes and holdout figures."""
     if not report.trained:
-        return f"**{report.name}**: not trained: {report.reason}"
-    rows = [
+        return [("not trained", report.reason or "")]
+    return [
         ("version", report.version),
         ("horizon", f"{report.horizon_days} days"),
         ("fitted at cutoff", report.fit_cutoff),
@@ -428,12 +428,3 @@ def metrics_markdown(report: ModelReport) -> str:
             for name, value in report.metrics.items()
         ),
     ]
-    table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    text = f"| {report.name} model | |\n|---|---|\n{table}"
-    if report.calibration:
-        bins = "\n".join(f"| {p:.3f} | {o:.3f} | {n:,} |" for p, o, n in report.calibration)
-        text += (
-            "\n\nCalibration on the holdout (equal-sized bins)\n\n"
-            f"| predicted churn | observed churn | persons |\n|---|---|---|\n{bins}"
-        )
-    return text

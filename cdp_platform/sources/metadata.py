@@ -103,14 +103,8 @@ def ignored_files_metadata(problems: list[LandingProblem]) -> dict[str, object]:
     """The source folder's entries that were not loaded: path and reason, never contents."""
     metadata: dict[str, object] = {"files_ignored": len(problems)}
     if problems:
-        lines = ["| file | reason |", "|---|---|"]
-        lines += [f"| {_cell_text(p.label)} | {_cell_text(p.reason)} |" for p in problems]
-        lines = lines[: IGNORED_FILES_SHOWN + 2]
-        if len(problems) > IGNORED_FILES_SHOWN:
-            lines.append(f"\n{len(problems) - IGNORED_FILES_SHOWN} more not shown.")
-        metadata["ignored_files"] = dg.MetadataValue.md("\n".join(lines))
+        metadata["ignored_files"] = metadata_table(
+            [("file", "string"), ("reason", "string")],
+            [(p.label, p.reason) for p in problems[:IGNORED_FILES_SHOWN]],
+        )
     return metadata
-
-
-def _cell_text(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
