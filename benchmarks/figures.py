@@ -80,20 +80,33 @@ def identity(report: dict) -> str:
             "in `identity.person_id_history`.\n"
         )
         parts.append(_commands({"stability": measured.get("stability")}))
-    if report.get("speed"):
-        s = report["speed"]
-        rows = [
-            [m["label"], f"{m['seconds']:.1f}", f"{m['peak_rss_mib']:,.0f}"]
-            for m in (s["platform"], s["splink_alone"])
-        ]
-        parts.append(
-            f"Staging and identity for {_figure(s['identity_records'])} identity records, "
-            f"model trained afresh, against Splink alone on the same records "
-            f"({s['ratio']}x):\n"
-        )
-        parts.append(_table(["resolver", "seconds", "peak MiB"], rows) + "\n")
-        parts.append(_commands({"speed": measured.get("speed")}))
+    for section, shape in (
+        ("speed", "the demo generator"),
+        ("speed_repeat_buyers", "the retail generator's repeat buyers (10 to 60 orders each)"),
+    ):
+        if report.get(section):
+            parts.append(_speed(report[section], shape))
+            parts.append(_commands({section: measured.get(section)}))
     return "\n".join(parts)
+
+
+def _speed(s: dict, shape: str) -> str:
+    rows = [
+        [m["label"], f"{m['seconds']:.1f}", f"{m['peak_rss_mib']:,.0f}"]
+        for m in (s["platform"], s["splink_alone"])
+    ]
+    text = (
+        f"Staging and identity for {_figure(s['identity_records'])} identity records of "
+        f"{shape}, model trained afresh, against Splink alone on the same records "
+        f"({s['ratio']}x):\n\n" + _table(["resolver", "seconds", "peak MiB"], rows) + "\n"
+    )
+    if "pipeline" in s:
+        p = s["pipeline"]
+        text += (
+            f"\nThe whole pipeline on that set (`cdp run`, default memory limit): "
+            f"{p['seconds']:.1f} s, peak {p['peak_rss_mib']:,.0f} MiB.\n"
+        )
+    return text
 
 
 def _commands(measured: dict) -> str:

@@ -1,4 +1,8 @@
-"""Declarative automation conditions shared by segments and syncs."""
+"""Declarative automation conditions: how every layer below the sources stays current.
+
+Identity, privacy and profiles refresh once a day after the loads
+(`daily_after_loads`); segments, syncs and campaign lift follow their inputs
+(`after_inputs_change`); all of them stop at a failed blocking check (`gated`)."""
 
 from __future__ import annotations
 
@@ -22,3 +26,33 @@ def gated(when: dg.AutomationCondition) -> dg.AutomationCondition:
     without this gate the layer below would run on the data it rejected.
     """
     return when & dg.AutomationCondition.all_deps_blocking_checks_passed()
+
+
+def daily_after_loads(cron: str) -> dg.AutomationCondition:
+    """Once a tick of `cron` (UTC) has passed, when something upstream has changed
+    since the asset was last requested, and nothing upstream is still loading or
+    queued to load: a day without new files costs nothing, and a refresh never
+    reads half a day. What is held back runs as soon as the loads finish."""
+    tick = dg.AutomationCondition.cron_tick_passed(cron, "UTC")
+    return (
+        tick.since_last_handled()
+        & dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label(f"daily after the loads ({cron} UTC)")
+
+
+def with_daily_refresh(
+    assets: list[dg.AssetsDefinition], cron: str, groups: tuple[str, ...]
+) -> list[dg.AssetsDefinition]:
+    """The assets of `groups` refresh by `daily_after_loads`, gated on blocking
+    checks; the rest keep their own condition (segments and syncs: eager)."""
+    condition = gated(daily_after_loads(cron))
+    return dg.map_asset_specs(
+        lambda spec: (
+            spec.replace_attributes(automation_condition=condition)
+            if spec.group_name in groups and spec.automation_condition is None
+            else spec
+        ),
+        assets,
+    )

@@ -10,7 +10,7 @@ from cdp_platform import settings
 from cdp_platform.activation.assets import sync_assets
 from cdp_platform.activation.config import SyncsFile, load_syncs
 from cdp_platform.activation.resources import destination_resources
-from cdp_platform.automation.jobs import JOBS
+from cdp_platform.automation.jobs import DAILY_REFRESH_GROUPS, JOBS
 from cdp_platform.automation.landing_sensor import build_landing_sensor
 from cdp_platform.automation.schedules import build_schedules
 from cdp_platform.automation.sensors import (
@@ -18,6 +18,7 @@ from cdp_platform.automation.sensors import (
     dead_run_sensor,
     run_failure_alert_sensor,
 )
+from cdp_platform.conditions import with_daily_refresh
 from cdp_platform.freshness import with_daily_freshness
 from cdp_platform.identity.assets import (
     identity_edges,
@@ -56,8 +57,8 @@ def build_resources(syncs: SyncsFile | None = None) -> dict[str, object]:
 
 def build_definitions() -> dg.Definitions:
     syncs = load_syncs()
-    return dg.Definitions(
-        assets=with_daily_freshness(
+    assets = with_daily_refresh(
+        with_daily_freshness(
             [
                 *source_assets(),
                 identity_records,
@@ -80,6 +81,11 @@ def build_definitions() -> dg.Definitions:
                 campaign_lift,
             ]
         ),
+        settings.daily_refresh_cron(),
+        DAILY_REFRESH_GROUPS,
+    )
+    return dg.Definitions(
+        assets=assets,
         jobs=JOBS,
         schedules=build_schedules(),
         sensors=[

@@ -67,7 +67,7 @@ SNAPSHOT = {
         "landing_file_sensor",
         "run_failure_alert_sensor",
     ],
-    "schedules": ["daily_refresh_schedule", "weekly_identity_model_retrain"],
+    "schedules": ["weekly_identity_model_retrain"],
 }
 
 

@@ -21,15 +21,15 @@ refresh_downstream_job = dg.define_asset_job(
     description="Rebuild every layer below the sources from the current warehouse.",
 )
 
-# The daily rebuild after ingestion: identity, privacy and profiles. Segments and
-# syncs follow by their automation conditions once these have changed.
+# The layers the daily refresh condition covers (`conditions.daily_after_loads`),
+# as a job to run them by hand; segments and syncs follow by their conditions.
 DAILY_REFRESH_GROUPS = ("staging", "identity", "privacy", "profiles")
 daily_refresh_job = dg.define_asset_job(
     name="daily_refresh",
     selection=dg.AssetSelection.groups(*DAILY_REFRESH_GROUPS),
     description=(
-        "Rebuild identity, privacy and profiles from the loaded sources; segments "
-        "and syncs follow by automation."
+        "Rebuild identity, privacy and profiles from the loaded sources now (automation "
+        "does so daily after the loads); segments and syncs follow by automation."
     ),
 )
 

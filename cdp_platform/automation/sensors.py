@@ -9,14 +9,18 @@ from cdp_platform import settings
 from cdp_platform.automation.alerts import deliver, failure_alert, record_alert
 from cdp_platform.automation.recovery import recover_dead_runs
 
-# Evaluates every asset's automation condition (segments and syncs declare
-# theirs); on by default so a fresh deployment keeps them current.
+# Evaluates every asset's automation condition (`conditions.py`): the daily
+# refresh after the loads, then segments, syncs and lift as their inputs
+# change; on by default so a fresh deployment keeps itself current.
 automation_sensor = dg.AutomationConditionSensorDefinition(
     "default_automation_condition_sensor",
     target=dg.AssetSelection.all(),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Materializes segments and syncs when their inputs change.",
+    description=(
+        "Refreshes identity, privacy and profiles once a day after the loads, and "
+        "segments, syncs and campaign lift when their inputs change."
+    ),
 )
 
 

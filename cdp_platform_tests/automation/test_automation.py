@@ -1,16 +1,18 @@
-"""Automation on a real Dagster instance: the daily refresh schedule, the conditions
-that keep segments and syncs fresh, and the run-failure alert sensor."""
+"""Automation on a real Dagster instance: the conditions that refresh every layer
+below the sources (daily after the loads; segments and syncs as their inputs
+change), and the run-failure alert sensor."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
 import yaml
 
 from cdp_platform.automation.alerts import read_alerts
-from cdp_platform.automation.schedules import build_daily_refresh_schedule
+from cdp_platform.automation.jobs import DAILY_REFRESH_GROUPS
 from cdp_platform.automation.sensors import run_failure_alert_sensor
 from cdp_platform.definitions import build_definitions
 from cdp_platform.segments.assets import PROFILE_DEPS
@@ -40,46 +42,67 @@ def materialized(instance, defs, name: str, checks_pass: bool = True, partition=
             )
 
 
-def tick(schedule: dg.ScheduleDefinition, instance) -> dg.RunRequest | dg.SkipReason:
-    with dg.build_schedule_context(instance=instance) as context:
-        data = schedule.evaluate_tick(context)
-    if data.run_requests:
-        (request,) = data.run_requests
-        return request
-    return dg.SkipReason(data.skip_message)
+def at(day: int, hour: int) -> datetime:
+    """An evaluation time in January 2027 (the daily refresh ticks at 05:00 UTC)."""
+    return datetime(2027, 1, day, hour, tzinfo=UTC)
 
 
 def test_the_daily_refresh_runs_once_after_new_loads_and_never_during_them(instance):
+    """Identity, privacy and profiles refresh by their automation condition: once
+    a day after the 05:00 tick, when a source was loaded since their last
+    refresh and no load is still queued or running."""
     defs = build_definitions()
-    schedule = build_daily_refresh_schedule()
-    assert schedule.default_status == dg.DefaultScheduleStatus.RUNNING
-    assert "no source has been loaded" in tick(schedule, instance).skip_message
+    graph = defs.resolve_asset_graph()
+    refreshed = {
+        key.to_user_string()
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name in DAILY_REFRESH_GROUPS
+    }
+    assert {"identity_records", "person_id_map", "erased_subjects", "golden_profiles"} <= refreshed
+
+    keys, cursor = requested(defs, instance, None, at(1, 4))
+    keys, cursor = requested(defs, instance, cursor, at(1, 6))
+    assert not keys & refreshed  # the tick passed, but nothing was loaded
 
     materialized(instance, defs, "web_events", partition="2025-03-01")
-    first = tick(schedule, instance)
-    assert isinstance(first, dg.RunRequest)
+    keys, cursor = requested(defs, instance, cursor, at(1, 7))
+    assert refreshed <= keys  # the day's load is in: every layer, in one evaluation
+    keys, cursor = requested(defs, instance, cursor, at(1, 8))
+    assert not keys & refreshed  # handled: not again the same day
 
-    # While that refresh is queued or running, later ticks launch no second one.
-    refresh = instance.create_run_for_job(
-        defs.resolve_job_def("daily_refresh"), status=dg.DagsterRunStatus.NOT_STARTED
-    )
-    assert "a refresh is already queued or running" in tick(schedule, instance).skip_message
-    instance.report_run_canceled(refresh)
-
-    # A load still queued holds the refresh back, so it never reads half a day.
+    # A load after the refresh waits for the next day's tick; a load still queued
+    # then holds the refresh back, so it never reads half a day.
+    materialized(instance, defs, "shop_orders", partition="2025-03-02")
+    keys, cursor = requested(defs, instance, cursor, at(1, 12))
+    assert not keys & refreshed
     run = instance.create_run_for_job(
         defs.resolve_implicit_global_asset_job_def(),
-        asset_selection=frozenset({dg.AssetKey("shop_orders")}),
+        asset_selection=frozenset({dg.AssetKey("web_events")}),
         status=dg.DagsterRunStatus.NOT_STARTED,
+        tags={"dagster/partition": "2025-03-02"},
     )
-    assert "still queued or running" in tick(schedule, instance).skip_message
+    keys, cursor = requested(defs, instance, cursor, at(2, 6))
+    assert "identity_records" not in keys
     instance.report_run_canceled(run)
+    keys, cursor = requested(defs, instance, cursor, at(2, 7))
+    assert refreshed <= keys  # the loads are done: the held-back refresh goes ahead
 
-    materialized(instance, defs, "golden_profiles")
-    assert "nothing loaded since the last refresh" in tick(schedule, instance).skip_message
+    keys, cursor = requested(defs, instance, cursor, at(3, 6))
+    assert not keys & refreshed  # a day with nothing new costs nothing
+
+
+def test_the_daily_refresh_rebuilds_only_what_reads_the_new_loads(instance):
+    """Till transactions feed the profiles' activity and erasure, not identity."""
+    defs = build_definitions()
+    graph = defs.resolve_asset_graph()
+    for key in graph.toposorted_asset_keys:
+        partition = "2025-03-01" if graph.get(key).is_partitioned else None
+        materialized(instance, defs, key.to_user_string(), partition=partition)
+    keys, cursor = requested(defs, instance, None, at(1, 4))
     materialized(instance, defs, "pos_transactions", partition="2025-03-02")
-    again = tick(schedule, instance)
-    assert isinstance(again, dg.RunRequest) and again.run_key != first.run_key
+    keys, cursor = requested(defs, instance, cursor, at(1, 6))
+    assert {"customer_traits", "customer_timeline", "erased_subjects"} <= keys
+    assert not keys & {"identity_records", "identity_edges", "person_id_map"}
 
 
 def blocking_segments_config(tmp_path, blocked: str) -> str:
@@ -93,8 +116,10 @@ def blocking_segments_config(tmp_path, blocked: str) -> str:
     return str(path)
 
 
-def requested(defs, instance, cursor=None) -> tuple[set[str], object]:
-    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
+def requested(defs, instance, cursor=None, when: datetime | None = None) -> tuple[set[str], object]:
+    result = dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, cursor=cursor, evaluation_time=when
+    )
     keys = {r.key.to_user_string() for r in result.results if r.true_subset.size}
     return keys, result.cursor
 
@@ -213,13 +238,12 @@ def test_everything_a_team_expects_is_on_by_default():
         )
     }
     assert {s.name: s.default_status for s in repo.schedule_defs} == {
-        name: dg.DefaultScheduleStatus.RUNNING
-        for name in ("daily_refresh_schedule", "weekly_identity_model_retrain")
+        name: dg.DefaultScheduleStatus.RUNNING for name in ("weekly_identity_model_retrain",)
     }
     for key, assets_def in repo.assets_defs_by_key.items():
         group = assets_def.group_names_by_key[key]
         spec = next(s for s in assets_def.specs if s.key == key)
         if group in ("profiles", "segments", "activation"):
             assert spec.freshness_policy is not None, key
-        if group in ("segments", "activation"):
-            assert spec.automation_condition is not None, key
+        # Every layer below the sources keeps itself current by its condition.
+        assert (spec.automation_condition is not None) == (group != "sources"), key

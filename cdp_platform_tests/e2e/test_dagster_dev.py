@@ -2,9 +2,9 @@
 
 A backfill of every source over the demo's days is launched through the
 GraphQL API, as the UI's "Materialize" dialog does. Nothing else is
-started by hand: the daily-refresh schedule (ticking every minute here)
-rebuilds identity, privacy and profiles once the loads are done, and the
-automation sensor then materializes every segment and sync.
+started by hand: the automation sensor rebuilds identity, privacy and
+profiles once the loads are done (their daily condition ticking every minute
+here), and every segment, sync and the campaign lift after them.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import duckdb
 
 from cdp_platform.sources.landing import list_day_files
 
+ASSET_GROUPS = "{ assetNodes { assetKey { path } groupName } }"
 LOCATION = {"repositoryName": "__repository__", "repositoryLocationName": "cdp_platform"}
 
 INSTIGATORS = """
@@ -37,10 +38,7 @@ def test_instigators_are_on_by_default_except_the_switched_off_landing_sensor(da
         "landing_file_sensor": "STOPPED",
         "run_failure_alert_sensor": "RUNNING",
     }
-    assert schedules == {
-        "daily_refresh_schedule": "RUNNING",
-        "weekly_identity_model_retrain": "RUNNING",
-    }
+    assert schedules == {"weekly_identity_model_retrain": "RUNNING"}
 
 
 def test_a_graphql_backfill_then_automation_builds_every_layer(workspace, automated_pipeline):
@@ -81,24 +79,22 @@ def test_each_layer_ran_in_the_run_its_automation_launched(dagster_dev, automate
         tags = {t["key"]: t["value"] for t in run["tags"]}
         if tags.get("dagster/backfill") == automated_pipeline["backfill_id"]:
             kind = "backfill"
-        elif tags.get("dagster/schedule_name") == "daily_refresh_schedule":
-            kind = "daily_refresh"
         elif tags.get("dagster/sensor_name") == "default_automation_condition_sensor":
             kind = "automation"
         else:
             kind = f"other: {run['jobName']} {tags}"
         by_kind.setdefault(kind, []).append(run)
-    assert set(by_kind) == {"backfill", "daily_refresh", "automation"}, set(by_kind)
+    assert set(by_kind) == {"backfill", "automation"}, set(by_kind)
     assert len(by_kind["backfill"]) == 1  # single-run backfill: one writer, one run
-    assert len(by_kind["daily_refresh"]) == 1  # one refresh for one state of the loads
-    automated = {
-        "/".join(key["path"]) for run in by_kind["automation"] for key in run["assetSelection"]
+    selections = [
+        {"/".join(key["path"]) for key in run["assetSelection"]} for run in by_kind["automation"]
+    ]
+    # One refresh for one state of the loads, though the condition ticked every minute.
+    assert sum("identity_records" in selection for selection in selections) == 1
+    # Every asset below the sources, and only those, is automation's to run.
+    below_sources = {
+        "/".join(node["assetKey"]["path"])
+        for node in dagster_dev.graphql(ASSET_GROUPS)["assetNodes"]
+        if node["groupName"] != "sources"
     }
-    assert {k for k in automated if k.startswith("segments/")} and {
-        k for k in automated if k.startswith("activation/")
-    }
-    # Segments, syncs and the lift measured after them: what automation owns.
-    assert "campaign_lift" in automated
-    assert all(
-        k.startswith(("segments/", "activation/")) or k == "campaign_lift" for k in automated
-    )
+    assert set().union(*selections) == below_sources
