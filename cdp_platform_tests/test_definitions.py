@@ -123,3 +123,32 @@ def test_workspace_yaml_loads_the_code_location_cdp_run_names_its_runs_after():
         "attribute": "defs",
         "location_name": CODE_LOCATION,
     }
+
+
+def test_dg_checks_and_lists_the_same_code_location():
+    """`dg check defs` passes and `dg list defs` sees what workspace.yaml loads:
+    `pyproject.toml` points dg at the same module and location name."""
+    import json
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["tool"]["dg"]
+    assert project["project"]["code_location_target_module"] == DEFINITIONS_MODULE
+    assert project["project"]["code_location_name"] == CODE_LOCATION
+    dg_command = str(Path(sys.executable).parent / "dg")
+    check = subprocess.run(
+        [dg_command, "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "All definitions loaded successfully" in check.stdout + check.stderr
+    listed = subprocess.run(
+        [dg_command, "list", "defs", "--json"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
+    assert keys == {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
