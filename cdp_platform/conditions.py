@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from cdp_platform import settings
+
 
 def after_inputs_change() -> dg.AutomationCondition:
     """Materialize once the inputs have changed and none is still running.
@@ -42,17 +44,10 @@ def daily_after_loads(cron: str) -> dg.AutomationCondition:
     ).with_label(f"daily after the loads ({cron} UTC)")
 
 
-def with_daily_refresh(
-    assets: list[dg.AssetsDefinition], cron: str, groups: tuple[str, ...]
-) -> list[dg.AssetsDefinition]:
-    """The assets of `groups` refresh by `daily_after_loads`, gated on blocking
-    checks; the rest keep their own condition (segments and syncs: eager)."""
-    condition = gated(daily_after_loads(cron))
+def refreshing_daily(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """`assets`, each refreshing by `daily_after_loads` at `CDP_DAILY_REFRESH_CRON`,
+    gated on blocking checks upstream."""
+    condition = gated(daily_after_loads(settings.daily_refresh_cron()))
     return dg.map_asset_specs(
-        lambda spec: (
-            spec.replace_attributes(automation_condition=condition)
-            if spec.group_name in groups and spec.automation_condition is None
-            else spec
-        ),
-        assets,
+        lambda spec: spec.replace_attributes(automation_condition=condition), assets
     )

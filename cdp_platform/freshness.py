@@ -17,7 +17,6 @@ SLACK = timedelta(hours=6)
 DAILY = dg.FreshnessPolicy.time_window(
     fail_window=timedelta(days=1) + SLACK, warn_window=timedelta(days=1) + SLACK / 3
 )
-FRESH_GROUPS = ("profiles", "segments")
 
 
 def longest_gap(cron: str, ticks: int = 60) -> timedelta:
@@ -35,13 +34,7 @@ def sync_freshness(automation: str) -> dg.FreshnessPolicy:
     return dg.FreshnessPolicy.time_window(fail_window=gap + SLACK, warn_window=gap + SLACK / 3)
 
 
-def with_daily_freshness(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
-    """Profiles and segments get the daily policy (syncs carry their own)."""
-    return dg.map_asset_specs(
-        lambda spec: (
-            spec.replace_attributes(freshness_policy=DAILY)
-            if spec.group_name in FRESH_GROUPS
-            else spec
-        ),
-        assets,
-    )
+def fresh_daily(assets: list[dg.AssetsDefinition]) -> list[dg.AssetsDefinition]:
+    """`assets` with the daily freshness policy (profiles and segments; syncs
+    carry their own)."""
+    return dg.map_asset_specs(lambda spec: spec.replace_attributes(freshness_policy=DAILY), assets)
