@@ -37,8 +37,10 @@ run: $(STAMP) dagster-home demo
 test: $(STAMP)
 	$(BIN)/pytest
 
+# `dg dev` loads the code location `[tool.dg]` in pyproject.toml names (the one
+# workspace.yaml gives `dagster dev`), with this checkout's environment.
 ui: $(STAMP) dagster-home
-	CDP_START_DATE=$${CDP_START_DATE:-$(DEMO_START)} $(BIN)/dagster dev -w workspace.yaml
+	VIRTUAL_ENV=$(CURDIR)/.venv CDP_START_DATE=$${CDP_START_DATE:-$(DEMO_START)} $(BIN)/dg dev
 
 lint: $(STAMP)
 	$(BIN)/ruff check cdp_platform cdp_platform_tests benchmarks

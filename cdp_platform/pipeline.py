@@ -160,7 +160,9 @@ class _ProgressOf:
         self.job, self.groups, self.started = job, groups, started
         # A step of one asset is named after its key (`segments__lapsed_customers`).
         self.assets = {key.to_python_identifier(): key for key in groups}
-        self.rows: dict[str, dict[dg.AssetKey, int]] = {}  # step -> asset -> last row count
+        # step -> (asset, partition) -> its last row count: a backfill's days each
+        # carry their own, and the step's rows are their sum
+        self.rows: dict[str, dict[tuple[dg.AssetKey, str | None], int]] = {}
         # step -> the group of the first asset it materialized or checked
         self.step_groups: dict[str, str | None] = {}
         self.timings: list[StepTiming] = []
@@ -171,9 +173,11 @@ class _ProgressOf:
             return None
         if event.is_step_materialization:
             self.step_groups.setdefault(step, self.groups.get(event.asset_key))
-            rows = event.event_specific_data.materialization.metadata.get("dagster/row_count")
+            materialization = event.event_specific_data.materialization
+            rows = materialization.metadata.get("dagster/row_count")
             if rows is not None:
-                self.rows.setdefault(step, {})[event.asset_key] = int(rows.value)
+                key = (event.asset_key, materialization.partition)
+                self.rows.setdefault(step, {})[key] = int(rows.value)
             return None
         if event.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
             key = event.event_specific_data.asset_key

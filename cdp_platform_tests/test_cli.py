@@ -24,7 +24,7 @@ CDP = str(Path(sys.executable).parent / "cdp")
 # `[   12.3s] identity / identity_edges done in 4.1s, 12,345 rows`
 STEP_LINE = re.compile(
     r"\[ *(?P<elapsed>[\d.]+)s\] (?P<group>\S+) / (?P<step>\S+) "
-    r"(?P<state>started|done|failed)( in [\d.]+s)?(, [\d,]+ rows)?"
+    r"(?P<state>started|done|failed)( in [\d.]+s)?(, (?P<rows>[\d,]+) rows)?"
 )
 
 
@@ -175,6 +175,12 @@ def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
             "SELECT min(partition_date)::VARCHAR, max(partition_date)::VARCHAR "
             "FROM sources.partition_loads"
         ).fetchone()
+        loaded_by_day = {
+            (source, day): rows
+            for source, day, rows in conn.execute(
+                "SELECT source, partition_date::VARCHAR, rows_loaded FROM sources.partition_loads"
+            ).fetchall()
+        }
     assert models == {"churn", "value"}
     assert {segment.name: members.get(segment.name, 0) > 0 for segment in load_segments()} == {
         segment.name: True for segment in load_segments()
@@ -193,6 +199,14 @@ def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
             for source in SOURCES:
                 missing = set(loaded) - instance.get_materialized_partitions(dg.AssetKey(source))
                 assert not missing, (source, sorted(missing)[:5])
+            # Each day's materialization carries that day's rows, not the backfill's.
+            for day in (loaded[0], loaded[len(loaded) // 2], loaded[-1]):
+                (record,) = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(dg.AssetKey("shop_orders"), asset_partitions=[day]),
+                    limit=1,
+                ).records
+                meta = record.asset_materialization.metadata
+                assert meta["dagster/row_count"].value == loaded_by_day[("shop_orders", day)]
 
     # While it runs: a line as each step starts and ends, and nothing else (no
     # library's warnings: they go to the run's log).
@@ -205,6 +219,11 @@ def test_the_committed_demo_set_runs_through_every_layer(tmp_path):
         key.path[-1] for key in build_definitions().resolve_asset_graph().get_all_asset_keys()
     }
     assert sorted(started) == sorted(done) and assets <= set(done)
+    # A source's line counts the rows of every day it loaded.
+    rows = {step["step"]: step["rows"] for step in steps if step["state"] == "done"}
+    for source in SOURCES:
+        day_rows = sum(n for (name, _), n in loaded_by_day.items() if name == source)
+        assert rows[source] == f"{day_rows:,}", source
     elapsed = [float(step["elapsed"]) for step in steps]
     assert elapsed == sorted(elapsed)
 
