@@ -145,9 +145,16 @@ def _scores(conn, truth: Path, table: str) -> tuple[PairwiseScores, PairwiseScor
 
 
 def run_pipeline(label: str, out: Path, landing: Path, env: dict | None = None) -> Path:
+    return measured_pipeline(label, out, landing, env)[0]
+
+
+def measured_pipeline(
+    label: str, out: Path, landing: Path, env: dict | None = None
+) -> tuple[Path, Measurement]:
+    """`cdp run` of `landing` into `out`'s warehouse, with its time and memory."""
     warehouse = out / "warehouse.duckdb"
     args = [cdp_command(), "run", "--landing", str(landing), "--warehouse", str(warehouse)]
-    measure(f"cdp run, {label}", args, env=env)
+    return warehouse, measure(f"cdp run, {label}", args, env=env)
     return warehouse
 
 
@@ -209,9 +216,8 @@ def repeat_buyer_speed(tmp: Path, records: int) -> dict:
     out = tmp / "repeat_buyers"
     print(f"  generate retail, {persons:,} persons", flush=True)
     generate_retail(out, persons)
-    warehouse = out / "warehouse.duckdb"
-    args = [cdp_command(), "run", "--landing", str(out / "landing"), "--warehouse", str(warehouse)]
-    pipeline = measure(f"cdp run, retail, {persons:,} persons", args, env=RETAIL_ENV)
+    label = f"retail, {persons:,} persons"
+    warehouse, pipeline = measured_pipeline(label, out, out / "landing", RETAIL_ENV)
     return {"pipeline": pipeline.as_dict(), **identity_speed(warehouse, env=RETAIL_ENV)}
 
 

@@ -206,8 +206,8 @@ class Linkage:
     Two clusters are one person when their best pair reaches the threshold and
     no pair of their nodes carries evidence against it (a probability
     `AGAINST_BITS` below the prior: the comparison made them clearly less
-    likely one person than two records drawn at random). Where one does, the average over every pair they
-    could have (their scored nodes multiplied, a pair never scored counting as
+    likely one person than two records drawn at random). Where one does, the
+    average over every pair they could have (their scored nodes multiplied, a pair never scored counting as
     nothing) must also say they are more likely one person than two: one
     strong pair between people whose other nodes disagree is a chain, not a
     match, while one person's many records, some badly typed, still hold

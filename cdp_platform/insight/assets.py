@@ -32,6 +32,10 @@ def measured_links() -> list[tuple[str, str]]:
     ]
 
 
+# Read once, as the syncs' and segments' own assets are: the graph is fixed at load.
+LINKS = measured_links()
+
+
 def _lift_rows(lifts: list[Lift]):
     for lift in lifts:
         conversion, low, high = lift.conversion_lift
@@ -59,8 +63,8 @@ def _lift_rows(lifts: list[Lift]):
         "day, kept over runs."
     ),
     deps=[
-        *{dg.AssetKey([ACTIVATION_GROUP, sync]) for sync, _ in measured_links()},
-        *{segment_key(segment) for _, segment in measured_links()},
+        *{dg.AssetKey([ACTIVATION_GROUP, sync]) for sync, _ in LINKS},
+        *{segment_key(segment) for _, segment in LINKS},
         "person_id_map",
         "shop_orders",
         "pos_transactions",
@@ -83,16 +87,12 @@ def _lift_rows(lifts: list[Lift]):
 def campaign_lift(
     context: dg.AssetExecutionContext, config: LiftConfig, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
-    links = measured_links()
+    lifts: list[Lift] = []
     with warehouse.get_connection() as conn:
         as_of = latest_loaded_day(conn)
-        purchases = activity_sql("purchases", as_of, loaded_sources(conn)) if as_of else None
-        lifts = (
-            measure_lift(conn, links, purchases, as_of, config.window_days)
-            if purchases is not None
-            else []
-        )
         if as_of is not None:
+            purchases = activity_sql("purchases", as_of, loaded_sources(conn))
+            lifts = measure_lift(conn, LINKS, purchases, as_of, config.window_days)
             write_lift(conn, lifts, as_of)
     small = [f"{lift.segment} ({lift.held_out.members})" for lift in lifts if not lift.measurable]
     context.log.info(f"campaign_lift: {len(lifts)} sync(s) measured as of {as_of}")

@@ -176,8 +176,8 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
     return _source_asset
 
 
-def source_assets() -> list[dg.AssetsDefinition]:
-    crm_from_api = settings.crm_contacts_mode() == "api"
+def source_assets(crm_from_api: bool) -> list[dg.AssetsDefinition]:
+    """Every source's asset; with `crm_from_api`, CRM contacts come from the API."""
     return [
         build_source_asset(spec, from_api=crm_from_api and spec.name == "crm_contacts")
         for spec in SOURCES.values()

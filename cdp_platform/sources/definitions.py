@@ -11,7 +11,8 @@ from cdp_platform.sources.hubspot_client import HubSpotContactsResource
 
 
 def sources_definitions() -> dg.Definitions:
+    crm_from_api = settings.crm_contacts_mode() == "api"
     resources = {}
-    if settings.crm_contacts_mode() == "api":
+    if crm_from_api:
         resources["hubspot"] = HubSpotContactsResource(base_url=settings.hubspot_base_url())
-    return dg.Definitions(assets=source_assets(), resources=resources)
+    return dg.Definitions(assets=source_assets(crm_from_api), resources=resources)
