@@ -151,15 +151,15 @@ def recorded(tmp_path_factory):
     return recorder
 
 
-def test_every_table_read_is_written_upstream(recorded):
+def undeclared_reads(statements: list[tuple[frozenset, str]], graph) -> list[str]:
+    """Each table an asset reads whose writer is neither the asset nor upstream of it."""
     reads: dict[frozenset, set[str]] = defaultdict(set)
     writers: dict[str, set] = defaultdict(set)
-    for keys, sql in recorded.statements:
+    for keys, sql in statements:
         read, written = tables(sql)
         reads[keys] |= read
         for table in written:
             writers[table] |= set(keys)
-    graph = build_definitions().resolve_asset_graph()
     missing = []
     for keys, read in reads.items():
         if not keys:
@@ -171,7 +171,27 @@ def test_every_table_read_is_written_upstream(recorded):
                 names = ", ".join(sorted(k.to_user_string() for k in keys))
                 owner_names = ", ".join(sorted(k.to_user_string() for k in owners))
                 missing.append(f"{names} reads {table} (written by {owner_names})")
+    return missing
+
+
+def test_every_table_read_is_written_upstream(recorded):
+    missing = undeclared_reads(recorded.statements, build_definitions().resolve_asset_graph())
     assert not missing, "reads with no declared upstream:\n" + "\n".join(missing)
+
+
+def test_a_read_the_graph_does_not_declare_fails_the_check(recorded):
+    """Golden profiles reading the scores, which are built downstream of them: the
+    check names the reader, the table and its writer."""
+    graph = build_definitions().resolve_asset_graph()
+    golden = frozenset({dg.AssetKey("golden_profiles")})
+    extra = (
+        golden,
+        "SELECT g.*, s.churn_risk FROM profiles.customer_scores s JOIN x g USING (person_id)",
+    )
+    missing = undeclared_reads([*recorded.statements, extra], graph)
+    assert missing == [
+        "golden_profiles reads profiles.customer_scores (written by customer_scores)"
+    ]
 
 
 def test_the_recording_saw_the_pipeline(recorded):
