@@ -29,6 +29,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 
@@ -85,6 +86,7 @@ def measure_activation(records: int = 100_000, rps: int = 100, batch: int = 100)
     try:
         with tempfile.TemporaryDirectory(prefix="cdp-bench-activation-") as tmp:
             conn = duckdb.connect(str(Path(tmp) / "state.duckdb"))
+            create_declared_tables(conn)
             started = time.perf_counter()
             report = run_sync(conn, "bench", "upsert", rows, destination, "run-1")
             seconds = time.perf_counter() - started

@@ -53,6 +53,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row, fields_hash
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform.settings import PROJECT_ROOT
 from cdp_platform.summary import render_table
 
@@ -291,6 +292,7 @@ SCENARIOS = [
 def _child(url: str, state: str, count: int) -> None:
     """The sync as a process of its own, for `kill -9`."""
     conn = duckdb.connect(state)
+    create_declared_tables(conn)
     run_sync(conn, SYNC, "upsert", persons(count), destination(url), "run-1")
     conn.close()
 
@@ -349,6 +351,7 @@ def run_scenario(scenario: Scenario, count: int) -> dict:
             _killed_run(server, state, count, scenario.kill_after)
             runs = 1
         conn = duckdb.connect(str(state))
+        create_declared_tables(conn)
         try:
             for _ in range(4):
                 runs += 1

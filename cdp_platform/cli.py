@@ -308,7 +308,7 @@ def identity_review(
     limit: int, labelled: tuple[str, str, str] | None, warehouse: Path | None
 ) -> None:
     """List the pairs waiting for review, or label one (it decides later runs)."""
-    from cdp_platform.identity.review import add_label, has_queue, pending
+    from cdp_platform.identity.review import add_label, pending
     from cdp_platform.resources.warehouse import connect
     from cdp_platform.summary import render_table
 
@@ -325,8 +325,6 @@ def identity_review(
         click.echo(f"{record_a} and {record_b}: {label}; applied on the next identity run")
         return
     with _read_only_warehouse(path) as conn:
-        if not has_queue(conn):
-            raise CliError("no review queue in this warehouse yet: run `cdp run` first")
         rows = pending(conn, limit)
     if not rows:
         click.echo("Nothing to review.")

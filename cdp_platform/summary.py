@@ -1,6 +1,6 @@
 """The short warehouse summary printed after `cdp run`.
 
-Each layer contributes a section; a section whose tables do not exist yet
+Each layer contributes a section; a section whose tables are still empty
 is left out, so the summary grows with the platform.
 """
 
@@ -12,27 +12,27 @@ import duckdb
 
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.source_contracts import SOURCES
-from cdp_platform.tables import (
+from cdp_platform.tables.activation import SYNC_LOG
+from cdp_platform.tables.identity import IDENTITY_EDGES, IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS, REQUEST_MATCHES
+from cdp_platform.tables.profiles import (
     ACCOUNT_MEMBERS,
     ACCOUNTS,
     CUSTOMER_SCORES,
     GOLDEN_PROFILES,
-    IDENTITY_EDGES,
-    IDENTITY_RECORDS,
-    PARTITION_LOADS,
-    PERSON_ID_MAP,
-    PRIVACY_SUBJECTS,
-    REQUEST_MATCHES,
-    SEGMENT_SIZES,
-    SYNC_LOG,
-    TOMBSTONE_HITS,
 )
+from cdp_platform.tables.segments import SEGMENT_SIZES
+from cdp_platform.tables.sources import PARTITION_LOADS, TOMBSTONE_HITS
 
 Section = tuple[str, list[str], list[tuple]]
 
 
+def _empty(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    return not conn.execute(f"SELECT EXISTS (SELECT 1 FROM {table})").fetchone()[0]
+
+
 def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, PARTITION_LOADS):
+    if _empty(conn, PARTITION_LOADS):
         return None
     loads = {
         source: (files, read, loaded, quarantined)
@@ -61,7 +61,7 @@ def sources_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, IDENTITY_RECORDS):
+    if _empty(conn, IDENTITY_RECORDS):
         return None
     rows = conn.execute(
         "SELECT source, count(*), count(email), count(phone), count(user_id) "
@@ -76,7 +76,7 @@ def staging_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, PERSON_ID_MAP):
+    if _empty(conn, PERSON_ID_MAP):
         return None
     persons, records, largest = conn.execute(
         "SELECT count(*), sum(n), max(n) FROM "
@@ -87,20 +87,19 @@ def identity_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
         ("records", int(records or 0)),
         ("largest person (records)", largest or 0),
     ]
-    if table_exists(conn, IDENTITY_EDGES):
-        rows += conn.execute(
-            "SELECT 'links: ' || edge_kind || ' ' || identifier, count(*) "
-            f"FROM {IDENTITY_EDGES} WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-        rows += conn.execute(
-            f"SELECT 'refused: ' || refusal, count(*) FROM {IDENTITY_EDGES} "
-            "WHERE decision = 'refused' GROUP BY 1 ORDER BY 2 DESC"
-        ).fetchall()
+    rows += conn.execute(
+        "SELECT 'links: ' || edge_kind || ' ' || identifier, count(*) "
+        f"FROM {IDENTITY_EDGES} WHERE decision = 'linked' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    rows += conn.execute(
+        f"SELECT 'refused: ' || refusal, count(*) FROM {IDENTITY_EDGES} "
+        "WHERE decision = 'refused' GROUP BY 1 ORDER BY 2 DESC"
+    ).fetchall()
     return ("Identity", ["measure", "value"], rows)
 
 
 def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, GOLDEN_PROFILES):
+    if _empty(conn, GOLDEN_PROFILES):
         return None
     row = conn.execute(
         "SELECT count(*), count(email), count(phone), count(postcode), "
@@ -108,12 +107,11 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     ).fetchone()
     labels = ["profiles", "with email", "with phone", "with postcode", "seen in 2+ sources"]
     rows = list(zip(labels, row, strict=True))
-    if table_exists(conn, CUSTOMER_SCORES):
-        rows += conn.execute(
-            "SELECT 'churn risk: ' || coalesce(churn_risk, 'not scored (history too short)'), "
-            f"count(*) FROM {CUSTOMER_SCORES} GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    if table_exists(conn, ACCOUNTS):
+    rows += conn.execute(
+        "SELECT 'churn risk: ' || coalesce(churn_risk, 'not scored (history too short)'), "
+        f"count(*) FROM {CUSTOMER_SCORES} GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    if table_exists(conn, ACCOUNT_MEMBERS):  # built with the accounts
         rows += conn.execute(
             f"SELECT 'B2B accounts', count(*) FROM {ACCOUNTS} UNION ALL "
             "SELECT 'persons at an account', count(DISTINCT person_id) "
@@ -123,7 +121,7 @@ def profiles_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, SEGMENT_SIZES):
+    if _empty(conn, SEGMENT_SIZES):
         return None
     rows = conn.execute(
         f"""SELECT segment, size, holdout, entered, exited FROM {SEGMENT_SIZES}
@@ -134,7 +132,7 @@ def segments_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
 
 
 def activation_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
-    if not table_exists(conn, SYNC_LOG):
+    if _empty(conn, SYNC_LOG):
         return None
     # Each sync's own last run: one Dagster run holds many syncs, and a run id that is
     # the last of one sync may be an earlier run of another.
@@ -157,11 +155,10 @@ def privacy_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
              FILTER (WHERE person_id IS NULL) FROM {REQUEST_MATCHES}
            UNION ALL SELECT 'persons ' || status, count(*) FROM {PRIVACY_SUBJECTS} GROUP BY status"""
     ).fetchall()
-    if table_exists(conn, TOMBSTONE_HITS):
-        rows += conn.execute(
-            "SELECT 'rows of erased subjects dropped at loading', sum(rows)::BIGINT "
-            f"FROM {TOMBSTONE_HITS}"
-        ).fetchall()
+    rows += conn.execute(
+        "SELECT 'rows of erased subjects dropped at loading', sum(rows)::BIGINT "
+        f"FROM {TOMBSTONE_HITS} HAVING count(*) > 0"
+    ).fetchall()
     return ("Privacy", ["measure", "value"], rows)
 
 

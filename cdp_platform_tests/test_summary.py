@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.activation.state import ensure_tables
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform.summary import activation_section
 
 
 def test_the_activation_table_shows_each_syncs_own_last_run():
     conn = duckdb.connect()
-    ensure_tables(conn)
+    create_declared_tables(conn)
     # Dagster run r1 synced both; r2 only `crm`, which skipped 60 again.
     log = [("crm", "r1", 1), ("ads", "r1", 2), ("crm", "r2", 3)]
     for sync, run_id, minute in log:

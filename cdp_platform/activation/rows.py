@@ -16,7 +16,7 @@ from cdp_platform.segments.compiler import (
     person_view,
 )
 from cdp_platform.sql_expressions import checked_condition
-from cdp_platform.tables import CONSENT_STATE
+from cdp_platform.tables.profiles import CONSENT_STATE
 
 
 def rows_sql(sync: SyncSpec, purpose: str, tables: set[str] = frozenset()) -> str:

@@ -24,23 +24,10 @@ import pandas as pd
 
 from cdp_platform.activation.plan import REMOVALS, Change, Known
 from cdp_platform.resources.warehouse import transaction
-from cdp_platform.tables import SYNC_LOG, SYNC_STATE
+from cdp_platform.tables.activation import SYNC_LOG, SYNC_STATE
 
 STATE_TABLE = SYNC_STATE
 LOG_TABLE = SYNC_LOG
-
-DDL = (
-    "CREATE SCHEMA IF NOT EXISTS activation",
-    f"""CREATE TABLE IF NOT EXISTS {STATE_TABLE} (
-          sync VARCHAR, key VARCHAR, person_id VARCHAR, accepted_hash VARCHAR,
-          destination_id VARCHAR, failed BOOLEAN, last_error VARCHAR,
-          updated_at TIMESTAMPTZ, in_flight_hash VARCHAR, PRIMARY KEY (sync, key))""",
-    # Warehouses made before the in-flight journal.
-    f"ALTER TABLE {STATE_TABLE} ADD COLUMN IF NOT EXISTS in_flight_hash VARCHAR",
-    f"""CREATE TABLE IF NOT EXISTS {LOG_TABLE} (
-          sync VARCHAR, run_id VARCHAR, person_id VARCHAR, key VARCHAR, operation VARCHAR,
-          status VARCHAR, error VARCHAR, logged_at TIMESTAMPTZ)""",
-)
 
 
 @dataclass(frozen=True)
@@ -61,13 +48,7 @@ class Outcome:
         return "unknown" if self.unknown else "failed"
 
 
-def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for statement in DDL:
-        conn.execute(statement)
-
-
 def load_state(conn: duckdb.DuckDBPyConnection, sync: str) -> dict[str, Known]:
-    ensure_tables(conn)
     rows = conn.execute(
         "SELECT key, person_id, accepted_hash, failed, destination_id, in_flight_hash "
         f"FROM {STATE_TABLE} WHERE sync = ?",

@@ -18,9 +18,9 @@ import dagster as dg
 
 from cdp_platform import settings
 from cdp_platform.automation.jobs import ingest_sources_job
-from cdp_platform.resources.warehouse import WarehouseUnavailable, connect, table_exists
+from cdp_platform.resources.warehouse import WarehouseUnavailable, connect
 from cdp_platform.sources.landing import DayFile, LandingProblem, scan_landing
-from cdp_platform.tables import PARTITION_LOADS
+from cdp_platform.tables.sources import PARTITION_LOADS
 
 # Bounded so a folder of years of history becomes many short ticks, not one
 # tick that times out; the cursor carries the rest over.
@@ -47,8 +47,6 @@ def last_load_times(warehouse: Path) -> LoadTimes:
         return {}
     try:
         with connect(warehouse, read_only=True, wait_seconds=0) as conn:
-            if not table_exists(conn, PARTITION_LOADS):
-                return {}
             rows = conn.execute(
                 "SELECT source, strftime(partition_date, '%Y-%m-%d'), epoch(max(loaded_at)) "
                 f"FROM {PARTITION_LOADS} WHERE file IS NOT NULL GROUP BY 1, 2"

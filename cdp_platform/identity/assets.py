@@ -5,7 +5,7 @@ from pathlib import Path
 import dagster as dg
 
 from cdp_platform import settings
-from cdp_platform.asset_defaults import PII, WAREHOUSE_ASSET
+from cdp_platform.asset_defaults import WAREHOUSE_ASSET
 from cdp_platform.identity import model_store, splink_model
 from cdp_platform.identity.checks import (
     blocked_values_check,
@@ -28,38 +28,13 @@ from cdp_platform.identity_config import load_identity_config
 from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.source_contracts import PERSON_SOURCES
-from cdp_platform.tables import MODEL_VERSIONS, PERSON_ID_HISTORY
-
-IDENTITY_RECORD_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("source", "VARCHAR", "landing source"),
-        dg.TableColumn("source_record_id", "VARCHAR", "natural key in that source"),
-        dg.TableColumn("first_name", "VARCHAR", "lower case, plain letters", tags=PII),
-        dg.TableColumn("last_name", "VARCHAR", "lower case, plain letters", tags=PII),
-        dg.TableColumn("email", "VARCHAR", "trimmed, lower case, valid, not blocked", tags=PII),
-        dg.TableColumn("phone", "VARCHAR", "E.164", tags=PII),
-        dg.TableColumn("phone_kind", "VARCHAR", "mobile, fixed or NULL (unknown)"),
-        dg.TableColumn("street", "VARCHAR", "abbreviations expanded", tags=PII),
-        dg.TableColumn("city", "VARCHAR"),
-        dg.TableColumn("postcode", "VARCHAR", "upper case, no spaces", tags=PII),
-        dg.TableColumn("country", "VARCHAR", "ISO 3166 alpha-2"),
-        dg.TableColumn("user_id", "VARCHAR", "web shop account id (Segment userId)"),
-        dg.TableColumn("anonymous_id", "VARCHAR", "browser id (web events)"),
-        dg.TableColumn("crm_record_id", "VARCHAR"),
-        dg.TableColumn("loyalty_card", "VARCHAR"),
-        dg.TableColumn("observed_at", "TIMESTAMPTZ", "the record's latest change"),
-        dg.TableColumn("dob", "DATE", "date of birth", tags=PII),
-        dg.TableColumn(
-            "first_name_canonical", "VARCHAR", "nickname resolved (bob -> robert)", tags=PII
-        ),
-        dg.TableColumn(
-            "email_match",
-            "VARCHAR",
-            "email with +tags, gmail dots and mistyped domains folded",
-            tags=PII,
-        ),
-        dg.TableColumn("order_ids", "VARCHAR[]", "web-shop orders the record is tied to"),
-    ]
+from cdp_platform.tables.identity import (
+    IDENTITY_EDGES,
+    IDENTITY_RECORDS,
+    MODEL_VERSIONS,
+    PERSON_ID_HISTORY,
+    PERSON_ID_MAP,
+    REVIEW_QUEUE,
 )
 
 
@@ -75,7 +50,7 @@ IDENTITY_RECORD_COLUMNS = dg.TableSchema(
     kinds={"duckdb", "sql"},
     tags={"layer": "staging"},
     **WAREHOUSE_ASSET,
-    metadata={"dagster/column_schema": IDENTITY_RECORD_COLUMNS, "dagster/table_name": TABLE},
+    metadata=IDENTITY_RECORDS.asset_metadata,
     check_specs=records_check_specs(),
 )
 def identity_records(
@@ -280,22 +255,6 @@ def _model_check(problems: list[str], version: str) -> dg.AssetCheckResult:
     )
 
 
-EDGE_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("record_a", "VARCHAR", "`source:source_record_id` of one record"),
-        dg.TableColumn("record_b", "VARCHAR", "`source:source_record_id` of the other"),
-        dg.TableColumn("edge_kind", "VARCHAR", "deterministic or probabilistic"),
-        dg.TableColumn("identifier", "VARCHAR", "the strongest identifier offering the link"),
-        dg.TableColumn("match_probability", "DOUBLE", "1.0 for deterministic links"),
-        dg.TableColumn(
-            "evidence", "VARCHAR", "every reason offered: identifiers, Splink comparison levels"
-        ),
-        dg.TableColumn("decision", "VARCHAR", "linked (one person) or refused"),
-        dg.TableColumn("refusal", "VARCHAR", "why a refused link would make an implausible person"),
-    ]
-)
-
-
 def _counts_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataValue:
     return metadata_table([(header[0], "string"), (header[1], "int")], rows.items())
 
@@ -316,7 +275,7 @@ def _counts_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataV
     kinds={"duckdb", "sql", "splink"},
     tags={"layer": "identity"},
     **WAREHOUSE_ASSET,
-    metadata={"dagster/column_schema": EDGE_COLUMNS, "dagster/table_name": EDGES_TABLE},
+    metadata=IDENTITY_EDGES.asset_metadata,
 )
 def identity_edges(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
@@ -365,16 +324,7 @@ def identity_edges(
     kinds={"duckdb", "scipy"},
     tags={"layer": "identity"},
     **WAREHOUSE_ASSET,
-    metadata={
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn("source", "VARCHAR"),
-                dg.TableColumn("source_record_id", "VARCHAR"),
-                dg.TableColumn("person_id", "VARCHAR", "stable text id of the person"),
-            ]
-        ),
-        "dagster/table_name": MAP_TABLE,
-    },
+    metadata=PERSON_ID_MAP.asset_metadata,
     check_specs=person_map_check_specs(),
 )
 def person_id_map(
@@ -424,20 +374,7 @@ def person_id_map(
     kinds={"duckdb", "sql"},
     tags={"layer": "identity"},
     **WAREHOUSE_ASSET,
-    metadata={
-        "dagster/table_name": QUEUE_TABLE,
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn("record_a", "VARCHAR", "`source:source_record_id` of one record"),
-                dg.TableColumn("record_b", "VARCHAR", "`source:source_record_id` of the other"),
-                dg.TableColumn("match_probability", "DOUBLE", "Splink's probability"),
-                dg.TableColumn("decision", "VARCHAR", "linked or refused on the last run"),
-                dg.TableColumn("evidence", "VARCHAR", "the comparison levels behind it"),
-                dg.TableColumn("label", "VARCHAR", "match, non-match, or NULL while pending"),
-                dg.TableColumn("labelled_at", "TIMESTAMPTZ"),
-            ]
-        ),
-    },
+    metadata=REVIEW_QUEUE.asset_metadata,
 )
 def identity_review_queue(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource

@@ -20,8 +20,7 @@ from scipy.sparse.csgraph import connected_components
 
 from cdp_platform.identity.linking import CLUSTERS_TABLE, MAP_TABLE
 from cdp_platform.identity.stable_ids import IdEvent, assign_person_ids
-from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import PERSON_ID_HISTORY, PERSONS
+from cdp_platform.tables.identity import PERSON_ID_HISTORY, PERSONS
 
 PERSONS_TABLE = PERSONS  # every id ever issued, and what became of it
 HISTORY_TABLE = PERSON_ID_HISTORY
@@ -95,28 +94,10 @@ def components(
 
 
 def previous_person_count(conn: duckdb.DuckDBPyConnection) -> int:
-    if not table_exists(conn, MAP_TABLE):
-        return 0
     return conn.execute(f"SELECT count(DISTINCT person_id) FROM {MAP_TABLE}").fetchone()[0]
 
 
-def ensure_id_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(
-        f"""CREATE TABLE IF NOT EXISTS {PERSONS_TABLE} (
-            person_id VARCHAR PRIMARY KEY, created_seq BIGINT, created_at TIMESTAMPTZ,
-            status VARCHAR, merged_into VARCHAR)"""
-    )
-    conn.execute(
-        f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
-            run_id VARCHAR, recorded_at TIMESTAMPTZ, event VARCHAR, person_id VARCHAR,
-            other_person_id VARCHAR, records BIGINT)"""
-    )
-
-
 def _previous_ids(conn: duckdb.DuckDBPyConnection) -> tuple[pd.DataFrame, dict[str, int]]:
-    ensure_id_tables(conn)
-    if not table_exists(conn, MAP_TABLE):
-        return pd.DataFrame({"record_key": [], "person_id": []}), {}
     previous = conn.execute(
         f"SELECT source || ':' || source_record_id AS record_key, person_id FROM {MAP_TABLE}"
     ).df()

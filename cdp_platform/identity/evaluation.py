@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables.identity import IDENTITY_RECORDS, PERSON_ID_MAP
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,12 @@ from cdp_platform.identity.probabilistic import (
 from cdp_platform.identity.splink_model import model_version
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import IDENTITY_EDGES, PERSON_ID_MAP, RECORD_CLUSTERS, REVIEW_LABELS
+from cdp_platform.tables.identity import (
+    IDENTITY_EDGES,
+    PERSON_ID_MAP,
+    RECORD_CLUSTERS,
+    REVIEW_LABELS,
+)
 
 EDGES_TABLE = IDENTITY_EDGES
 LABELS_TABLE = REVIEW_LABELS  # written by `review.py`
@@ -127,18 +132,14 @@ def resolve_persons(
     offers = _Offers()
 
     # 0. Reviewers' labels: a non-match keeps people apart, a match joins them.
-    labelled = (
-        conn.execute(
-            f"""SELECT a.idx, b.idx, l.label
+    labelled = conn.execute(
+        f"""SELECT a.idx, b.idx, l.label
         FROM {LABELS_TABLE} l
         JOIN {RECORD_NODES_TABLE} ra ON ra.record_key = l.record_a
         JOIN {RECORD_NODES_TABLE} rb ON rb.record_key = l.record_b
         JOIN _node_index a ON a.node_id = ra.node_id JOIN _node_index b ON b.node_id = rb.node_id
         ORDER BY l.record_a, l.record_b"""
-        ).fetchall()
-        if table_exists(conn, LABELS_TABLE)
-        else []
-    )
+    ).fetchall()
     for a, b, label in labelled:
         if label == "non-match":
             graph.keep_apart(a, b)
@@ -301,14 +302,13 @@ def with_hysteresis(
 def _previous_persons(conn: duckdb.DuckDBPyConnection, count: int) -> np.ndarray:
     """Each node's person in the previous map, as a code; -1 for a node not seen."""
     person = np.full(count, -1, dtype=np.int64)
-    if table_exists(conn, MAP_TABLE):
-        held = conn.execute(
-            f"""SELECT n.idx, dense_rank() OVER (ORDER BY min(m.person_id)) AS person
-            FROM _node_index n JOIN {RECORD_NODES_TABLE} rn ON rn.node_id = n.node_id
-            JOIN {MAP_TABLE} m ON m.source || ':' || m.source_record_id = rn.record_key
-            GROUP BY 1"""
-        ).fetchnumpy()
-        person[held["idx"]] = held["person"]
+    held = conn.execute(
+        f"""SELECT n.idx, dense_rank() OVER (ORDER BY min(m.person_id)) AS person
+        FROM _node_index n JOIN {RECORD_NODES_TABLE} rn ON rn.node_id = n.node_id
+        JOIN {MAP_TABLE} m ON m.source || ':' || m.source_record_id = rn.record_key
+        GROUP BY 1"""
+    ).fetchnumpy()
+    person[held["idx"]] = held["person"]
     return person
 
 

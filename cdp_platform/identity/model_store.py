@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from cdp_platform.identity.splink_model import MIN_FILL, TrainedModel
-from cdp_platform.tables import MODEL_VERSIONS
+from cdp_platform.tables.identity import MODEL_VERSIONS
 
 TABLE = MODEL_VERSIONS
 FILL_SHIFT = 0.15
@@ -41,17 +41,8 @@ def charts_dir(warehouse: Path) -> Path:
     return warehouse.parent / "models" / warehouse.stem / "charts"
 
 
-def _ensure(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(
-        f"""CREATE TABLE IF NOT EXISTS {TABLE} (
-            version VARCHAR, trained_at TIMESTAMPTZ, is_current BOOLEAN, records BIGINT,
-            model_json VARCHAR, profile_json VARCHAR, report_json VARCHAR)"""
-    )
-
-
 def save(conn: duckdb.DuckDBPyConnection, trained: TrainedModel, current: bool = True) -> None:
     """Store a trained model; `current` makes it the one prediction uses."""
-    _ensure(conn)
     if current:
         conn.execute(f"UPDATE {TABLE} SET is_current = false")
     conn.execute(f"DELETE FROM {TABLE} WHERE version = ?", [trained.version])
@@ -70,7 +61,6 @@ def save(conn: duckdb.DuckDBPyConnection, trained: TrainedModel, current: bool =
 
 def current(conn: duckdb.DuckDBPyConnection) -> StoredModel | None:
     """The model prediction uses, or None before the first healthy training."""
-    _ensure(conn)
     row = conn.execute(
         f"SELECT version, model_json, profile_json, report_json FROM {TABLE} "
         "WHERE is_current ORDER BY trained_at DESC LIMIT 1"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import duckdb
 
 from cdp_platform.identity_config import IDENTIFIER_COLUMNS, LIST_COLUMNS
-from cdp_platform.tables import IDENTITY_NODES, RECORD_NODES
+from cdp_platform.tables.identity import IDENTITY_NODES, RECORD_NODES
 
 NODES_TABLE = IDENTITY_NODES
 RECORD_NODES_TABLE = RECORD_NODES

@@ -16,7 +16,7 @@ from cdp_platform.identity.standardise import (
 from cdp_platform.identity_config import IdentityConfig, nicknames
 from cdp_platform.phones import e164_table
 from cdp_platform.source_contracts import SOURCES
-from cdp_platform.tables import IDENTITY_RECORDS, NICKNAMES
+from cdp_platform.tables.identity import IDENTITY_RECORDS, NICKNAMES
 
 TABLE = IDENTITY_RECORDS
 

@@ -21,24 +21,16 @@ import duckdb
 from cdp_platform.identity.linking import EDGES_TABLE, LABELS_TABLE
 from cdp_platform.identity.nodes import RECORD_NODES_TABLE
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import IDENTITY_RECORDS, RECORD_NODES
+from cdp_platform.tables.identity import IDENTITY_RECORDS, RECORD_NODES, REVIEW_QUEUE
 
-QUEUE_TABLE = "identity.review_queue"
+QUEUE_TABLE = REVIEW_QUEUE
 LABELS = ("match", "non-match")
-
-
-def ensure_labels(conn: duckdb.DuckDBPyConnection) -> None:
-    conn.execute(
-        f"""CREATE TABLE IF NOT EXISTS {LABELS_TABLE} (
-            record_a VARCHAR, record_b VARCHAR, label VARCHAR, labelled_at TIMESTAMPTZ,
-            labelled_by VARCHAR, PRIMARY KEY (record_a, record_b))"""
-    )
 
 
 def labelled_node_pairs(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(node_a, node_b, label) of every label joining two different nodes, the
     latest first: what training learns from."""
-    if not table_exists(conn, LABELS_TABLE) or not table_exists(conn, RECORD_NODES_TABLE):
+    if not table_exists(conn, RECORD_NODES_TABLE):  # built by the first identity run
         return []
     return conn.execute(
         f"""SELECT a.node_id, b.node_id, l.label FROM {LABELS_TABLE} l
@@ -51,7 +43,6 @@ def labelled_node_pairs(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str,
 
 def labels(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str]]:
     """(record_a, record_b, label) of every label given."""
-    ensure_labels(conn)
     return conn.execute(f"SELECT record_a, record_b, label FROM {LABELS_TABLE}").fetchall()
 
 
@@ -67,7 +58,6 @@ def add_label(
     ).fetchone()[0]
     if a == b or known != 2:
         raise ValueError(f"{record_a} and {record_b} must be two records of the warehouse")
-    ensure_labels(conn)
     conn.execute(f"DELETE FROM {LABELS_TABLE} WHERE record_a = ? AND record_b = ?", [a, b])
     conn.execute(f"INSERT INTO {LABELS_TABLE} VALUES (?, ?, ?, now(), ?)", [a, b, label, by])
 
@@ -90,7 +80,6 @@ class QueueSummary:
 def build_queue(conn: duckdb.DuckDBPyConnection, band: tuple[float, float]) -> QueueSummary:
     """Write `identity.review_queue`: the band's Splink pairs, labelled or not,
     and every labelled pair wherever the model now scores it."""
-    ensure_labels(conn)
     conn.execute(
         f"""CREATE OR REPLACE TABLE {QUEUE_TABLE} AS
         SELECT e.record_a, e.record_b, e.match_probability, e.decision, e.evidence,
@@ -112,10 +101,6 @@ def build_queue(conn: duckdb.DuckDBPyConnection, band: tuple[float, float]) -> Q
         WHERE e.edge_kind = 'probabilistic' AND e.match_probability >= 0.5"""
     ).fetchone()
     return QueueSummary(pending, labelled, likely, likely_match)
-
-
-def has_queue(conn: duckdb.DuckDBPyConnection) -> bool:
-    return table_exists(conn, QUEUE_TABLE)
 
 
 def pending(conn: duckdb.DuckDBPyConnection, limit: int) -> list[tuple]:

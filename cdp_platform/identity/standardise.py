@@ -15,10 +15,10 @@ import re
 
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.sql_text import quoted
-from cdp_platform.tables import (
+from cdp_platform.tables.identity import NICKNAMES
+from cdp_platform.tables.sources import (
     CRM_CONTACTS,
     EMAIL_SUBSCRIBERS,
-    NICKNAMES,
     SHOP_ORDERS,
     SUPPORT_TICKETS,
     WEB_EVENTS,

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import duckdb
 
-from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.sql_text import quoted
-from cdp_platform.tables import SEGMENT_MEMBERSHIP_EVENTS, SYNC_LOG
+from cdp_platform.tables.activation import SYNC_LOG
+from cdp_platform.tables.segments import SEGMENT_MEMBERSHIP_EVENTS
 
 LIFT_TABLE = "insight.campaign_lift"
 # Two-sided 95 %.
@@ -127,10 +127,11 @@ def measure_lift(
     """The lift of every (sync, segment) in `links` whose segment has a holdout,
     from the purchases `purchases_sql` selects (person_id, occurred_at, amount),
     counting members whose window ended by `as_of`."""
-    # Automation may reach this asset before segments and syncs first run.
-    if not links or not all(table_exists(conn, t) for t in (SEGMENT_MEMBERSHIP_EVENTS, SYNC_LOG)):
+    if not links:
         return []
     rows = conn.execute(_arms_sql(links, purchases_sql, as_of, window_days)).fetchall()
+    if not rows:  # no segment with a synced link has a member yet
+        return []
     arms = {
         (sync, segment, arm): Arm(n, conv, rev, var)
         for sync, segment, arm, n, conv, rev, var in rows

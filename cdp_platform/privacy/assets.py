@@ -9,16 +9,7 @@ from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_s
 from cdp_platform.privacy.status import erased_persons, pending_sync_erasures, set_status
 from cdp_platform.privacy.tombstones import record_tombstones
 from cdp_platform.resources.warehouse import WarehouseResource
-from cdp_platform.tables import TOMBSTONES
-
-SUBJECT_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("person_id", "VARCHAR", "the subject"),
-        dg.TableColumn("status", "VARCHAR", "suppressed or erased"),
-        dg.TableColumn("request_id", "VARCHAR", "the request that decided it"),
-        dg.TableColumn("decided_at", "TIMESTAMPTZ", "when that request was received"),
-    ]
-)
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS, TOMBSTONES
 
 
 @dg.asset(
@@ -35,7 +26,7 @@ SUBJECT_COLUMNS = dg.TableSchema(
     kinds={"duckdb", "sql"},
     tags={"layer": "privacy"},
     **WAREHOUSE_ASSET,
-    metadata={"dagster/table_name": SUBJECTS_TABLE, "dagster/column_schema": SUBJECT_COLUMNS},
+    metadata=PRIVACY_SUBJECTS.asset_metadata,
 )
 def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:

@@ -16,18 +16,18 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.resources.warehouse import table_exists, transaction
-from cdp_platform.tables import (
+from cdp_platform.resources.warehouse import transaction
+from cdp_platform.tables.identity import (
     IDENTITY_EDGES,
     IDENTITY_NODES,
     IDENTITY_RECORDS,
     PERSON_ID_HISTORY,
     PERSON_ID_MAP,
-    PRIVACY_SUBJECTS,
-    QUARANTINE,
     RECORD_CLUSTERS,
     RECORD_NODES,
 )
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS
+from cdp_platform.tables.sources import QUARANTINE
 
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
 ERASURE_LOG = "privacy.erasure_log"
@@ -56,8 +56,6 @@ def _tables(conn: duckdb.DuckDBPyConnection, schema: str, column: str) -> list[s
 def erase_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Delete erased subjects' rows everywhere in the warehouse; rows removed per table."""
     removed: dict[str, int] = {}
-    if not table_exists(conn, SUBJECTS_TABLE):
-        return removed
     try:
         with transaction(conn):
             conn.execute(

@@ -18,20 +18,19 @@ import duckdb
 from cdp_platform.identity.standardise import email_match_sql, email_sql
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import (
+from cdp_platform.tables.activation import SYNC_LOG
+from cdp_platform.tables.identity import IDENTITY_RECORDS
+from cdp_platform.tables.profiles import (
     CONSENT_STATE,
     CONSENT_STATEMENTS,
     CUSTOMER_SCORES,
     CUSTOMER_TIMELINE,
     CUSTOMER_TRAITS,
     GOLDEN_PROFILES,
-    IDENTITY_RECORDS,
     PERSON_ID_MAP,
     PROFILE_PROVENANCE,
-    SEGMENT_MEMBERSHIP_EVENTS,
-    SEGMENT_MEMBERSHIPS,
-    SYNC_LOG,
 )
+from cdp_platform.tables.segments import SEGMENT_MEMBERSHIP_EVENTS, SEGMENT_MEMBERSHIPS
 
 # Section -> (table, order): each read for the person's ids when the table exists.
 SECTIONS = {
@@ -85,7 +84,7 @@ def access_report(conn: duckdb.DuckDBPyConnection, email: str) -> dict:
     if not persons:
         return report
     for section, (table, order) in SECTIONS.items():
-        if not table_exists(conn, table):
+        if not table_exists(conn, table):  # traits tables follow the configuration
             continue
         cursor = conn.execute(
             f"SELECT * FROM {table} WHERE person_id IN (SELECT unnest(?::VARCHAR[])) "
@@ -96,13 +95,12 @@ def access_report(conn: duckdb.DuckDBPyConnection, email: str) -> dict:
         report[section] = [
             {k: _plain(v) for k, v in zip(names, row, strict=True)} for row in cursor.fetchall()
         ]
-    if table_exists(conn, PERSON_ID_MAP):
-        report["source_records"] = [
-            {"source": s, "source_record_id": r}
-            for s, r in conn.execute(
-                f"SELECT source, source_record_id FROM {PERSON_ID_MAP} "
-                "WHERE person_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
-                [persons],
-            ).fetchall()
-        ]
+    report["source_records"] = [
+        {"source": s, "source_record_id": r}
+        for s, r in conn.execute(
+            f"SELECT source, source_record_id FROM {PERSON_ID_MAP} "
+            "WHERE person_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY 1, 2",
+            [persons],
+        ).fetchall()
+    ]
     return report

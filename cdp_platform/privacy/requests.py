@@ -21,7 +21,8 @@ from cdp_platform.identity.standardise import email_match_sql, email_sql
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.phones import to_e164
 from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS, REQUEST_MATCHES
+from cdp_platform.tables.identity import IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS, REQUEST_MATCHES
 
 REQUESTS_TABLE = "sources.privacy_requests"
 MATCHES_TABLE = REQUEST_MATCHES

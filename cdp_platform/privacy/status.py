@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.resources.warehouse import table_exists
-from cdp_platform.tables import PRIVACY_SUBJECTS, SYNC_LOG, SYNC_STATE
+from cdp_platform.tables.activation import SYNC_LOG, SYNC_STATE
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS
 
 STATUS_TABLE = "privacy.request_status"
 SUBJECTS_TABLE = PRIVACY_SUBJECTS
@@ -44,8 +44,6 @@ def set_status(
 
 def erased_persons(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """person_id -> the DELETE request that erased them."""
-    if not table_exists(conn, SUBJECTS_TABLE):
-        return {}
     return dict(
         conn.execute(
             f"SELECT person_id, request_id FROM {SUBJECTS_TABLE} WHERE status = 'erased'"
@@ -94,7 +92,7 @@ def pending_sync_erasures(
 ) -> list[tuple[str, str, str, None]]:
     """(request, `sync:<name>`, `pending`, None) for each sync still holding an erased
     subject, so the status says what is left to do before the syncs run."""
-    if not erased or not table_exists(conn, SYNC_STATE):
+    if not erased:
         return []
     rows = conn.execute(
         f"""SELECT DISTINCT e.request_id, 'sync:' || s.sync FROM {SYNC_STATE} s

@@ -12,22 +12,15 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.sources.erased_rows import TOMBSTONES_TABLE, salt
-from cdp_platform.tables import IDENTITY_RECORDS, PERSON_ID_MAP, PRIVACY_SUBJECTS
+from cdp_platform.tables.identity import IDENTITY_RECORDS, PERSON_ID_MAP
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS
 
 
 def record_tombstones(conn: duckdb.DuckDBPyConnection) -> int:
     """Store digests of the erased subjects' identifiers; returns how many are new.
 
     Reads the identity records, so it must run before the erasure deletes them."""
-    if not (table_exists(conn, PRIVACY_SUBJECTS) and table_exists(conn, IDENTITY_RECORDS)):
-        return 0
-    conn.execute(
-        f"""CREATE TABLE IF NOT EXISTS {TOMBSTONES_TABLE} (
-              kind VARCHAR, digest VARCHAR PRIMARY KEY, request_id VARCHAR,
-              created_at TIMESTAMPTZ)"""
-    )
     before = conn.execute(f"SELECT count(*) FROM {TOMBSTONES_TABLE}").fetchone()[0]
     conn.execute(
         f"""INSERT INTO {TOMBSTONES_TABLE}

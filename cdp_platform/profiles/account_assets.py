@@ -14,21 +14,7 @@ from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, build_
 from cdp_platform.profiles.assets import PROFILES_ASSET
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.resources.warehouse import WarehouseResource
-
-ACCOUNT_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("account_id", "VARCHAR", "stable: a hash of the primary domain"),
-        dg.TableColumn("name", "VARCHAR", "from the most recently edited CRM company"),
-        dg.TableColumn("domain", "VARCHAR", "primary domain"),
-        dg.TableColumn("domains", "VARCHAR[]", "every work domain resolved to the account"),
-        dg.TableColumn("industry", "VARCHAR"),
-        dg.TableColumn("employees", "BIGINT"),
-        dg.TableColumn("annual_revenue", "DECIMAL(18,2)"),
-        dg.TableColumn("country", "VARCHAR"),
-        dg.TableColumn("crm_company_ids", "VARCHAR[]", "CRM companies merged into the account"),
-        dg.TableColumn("source_company_id", "VARCHAR", "the CRM company the values come from"),
-    ]
-)
+from cdp_platform.tables.profiles import ACCOUNTS, LEAD_SCORES
 
 
 def account_traits_schema() -> dg.TableSchema:
@@ -38,16 +24,6 @@ def account_traits_schema() -> dg.TableSchema:
         text = f"{trait.description}: {trait.aggregate}" if trait.description else trait.aggregate
         columns.append(dg.TableColumn(trait.name, "", text))
     return dg.TableSchema(columns=columns)
-
-
-LEAD_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("person_id", "VARCHAR", "every person"),
-        dg.TableColumn("account_id", "VARCHAR", "the person's primary account, if any"),
-        dg.TableColumn("lead_score", "INTEGER", "points of the rules met, 0 to max_score"),
-        dg.TableColumn("lead_score_reasons", "VARCHAR[]", "the rules that fired"),
-    ]
-)
 
 
 def _histogram(key: str, count: str, rows: list[tuple]) -> dg.MetadataValue:
@@ -64,7 +40,7 @@ def _histogram(key: str, count: str, rows: list[tuple]) -> dg.MetadataValue:
     ),
     deps=["golden_profiles", "crm_companies"],  # companies are read directly
     **PROFILES_ASSET,
-    metadata={"dagster/table_name": ACCOUNTS_TABLE, "dagster/column_schema": ACCOUNT_COLUMNS},
+    metadata=ACCOUNTS.asset_metadata,
 )
 def accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
     settings = load_profiles_config().accounts
@@ -120,7 +96,7 @@ def account_traits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     ),
     deps=["account_traits"],
     **PROFILES_ASSET,
-    metadata={"dagster/table_name": LEAD_SCORES_TABLE, "dagster/column_schema": LEAD_COLUMNS},
+    metadata=LEAD_SCORES.asset_metadata,
 )
 def lead_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
     settings = load_profiles_config().accounts

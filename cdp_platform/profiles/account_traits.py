@@ -25,7 +25,8 @@ from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, Accoun
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import TRAITS_TABLE, Identifier, ValueType, loaded_sources
 from cdp_platform.sql_expressions import checked_condition, checked_value
-from cdp_platform.tables import ACCOUNT_LEAD_SCORES, ACCOUNT_TRAITS, CRM_CONTACTS, LEAD_SCORES
+from cdp_platform.tables.profiles import ACCOUNT_LEAD_SCORES, ACCOUNT_TRAITS, LEAD_SCORES
+from cdp_platform.tables.sources import CRM_CONTACTS
 
 ACCOUNT_TRAITS_TABLE = ACCOUNT_TRAITS
 LEAD_SCORES_TABLE = LEAD_SCORES

@@ -32,7 +32,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.profiles.activity import MAP
 from cdp_platform.profiles.traits import loaded_sources
-from cdp_platform.tables import ACCOUNT_MEMBERS, ACCOUNTS, CRM_CONTACTS, IDENTITY_RECORDS
+from cdp_platform.tables.identity import IDENTITY_RECORDS
+from cdp_platform.tables.profiles import ACCOUNT_MEMBERS, ACCOUNTS
+from cdp_platform.tables.sources import CRM_CONTACTS
 
 ACCOUNTS_TABLE = ACCOUNTS
 MEMBERS_TABLE = ACCOUNT_MEMBERS
@@ -307,8 +309,9 @@ def build_accounts(conn: duckdb.DuckDBPyConnection, settings: AccountSettings) -
         text = [c for c in frame.columns if c.endswith("_id") or c in TEXT_COLUMNS]
         frame = frame.astype({c: "string" for c in text})
         conn.register("frame", frame)
+        select = table.typed_select("frame") if table.columns else "SELECT * FROM frame"
         try:
-            conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM frame ORDER BY {order}")
+            conn.execute(f"CREATE OR REPLACE TABLE {table} AS {select} ORDER BY {order}")
         finally:
             conn.unregister("frame")
     from_crm = int(accounts["crm_company_ids"].map(len).gt(0).sum()) if len(accounts) else 0

@@ -14,13 +14,8 @@ Each has `person_id` and `occurred_at`; `activity_sql` builds them as of a day.
 
 from __future__ import annotations
 
-from cdp_platform.tables import (
-    EMAIL_SUBSCRIBERS,
-    PERSON_ID_MAP,
-    SHOP_ORDERS,
-    SUPPORT_TICKETS,
-    WEB_EVENTS,
-)
+from cdp_platform.tables.identity import PERSON_ID_MAP
+from cdp_platform.tables.sources import EMAIL_SUBSCRIBERS, SHOP_ORDERS, SUPPORT_TICKETS, WEB_EVENTS
 
 MAP = PERSON_ID_MAP
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from cdp_platform.asset_defaults import PII, WAREHOUSE_ASSET
+from cdp_platform.asset_defaults import WAREHOUSE_ASSET
 from cdp_platform.masking import mask_value
 from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.profiles.checks import (
@@ -16,7 +16,7 @@ from cdp_platform.profiles.checks import (
     traits_nulls_check,
 )
 from cdp_platform.profiles.config import load_profiles_config
-from cdp_platform.profiles.consent import PURPOSES, STATE_TABLE, STATEMENTS_TABLE, build_consent
+from cdp_platform.profiles.consent import STATE_TABLE, STATEMENTS_TABLE, build_consent
 from cdp_platform.profiles.golden import (
     GOLDEN_TABLE,
     OVERRIDES_TABLE,
@@ -33,7 +33,12 @@ from cdp_platform.profiles.scores import (
 from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
 from cdp_platform.resources.warehouse import WarehouseResource
-from cdp_platform.tables import PERSON_ID_MAP
+from cdp_platform.tables.profiles import (
+    CONSENT_STATE,
+    CUSTOMER_SCORES,
+    CUSTOMER_TIMELINE,
+    GOLDEN_PROFILES,
+)
 
 # What every asset of this layer shares: a warehouse table in group `profiles`.
 PROFILES_ASSET = {
@@ -46,25 +51,6 @@ PROFILES_ASSET = {
 CONSENT_COUNTS = ("purpose", "granted", "denied", "unknown")
 PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = ("person_id", "first_name", "last_name", "email", "phone", "postcode", "country")
-
-GOLDEN_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("person_id", "VARCHAR", f"stable person id ({PERSON_ID_MAP})"),
-        dg.TableColumn("first_name", "VARCHAR", "title case", tags=PII),
-        dg.TableColumn("last_name", "VARCHAR", "title case", tags=PII),
-        dg.TableColumn("email", "VARCHAR", "the chosen email", tags=PII),
-        dg.TableColumn("phone", "VARCHAR", "the chosen phone, E.164", tags=PII),
-        dg.TableColumn("street", "VARCHAR", tags=PII),
-        dg.TableColumn("city", "VARCHAR"),
-        dg.TableColumn("postcode", "VARCHAR", "UK postcodes with their space", tags=PII),
-        dg.TableColumn("country", "VARCHAR", "ISO 3166 alpha-2"),
-        dg.TableColumn("dob", "DATE", "date of birth", tags=PII),
-        dg.TableColumn("emails", "VARCHAR[]", "every email the person's records carry", tags=PII),
-        dg.TableColumn("phones", "VARCHAR[]", "every phone the person's records carry", tags=PII),
-        dg.TableColumn("sources", "VARCHAR[]", "sources holding the person"),
-        dg.TableColumn("records", "BIGINT", "source records of the person"),
-    ]
-)
 
 
 def _masked_preview(rows: list[tuple]) -> str:
@@ -90,7 +76,7 @@ def _masked_preview(rows: list[tuple]) -> str:
     # Erased subjects leave the warehouse before any profile is built.
     deps=["person_id_map", "erased_subjects"],
     **PROFILES_ASSET,
-    metadata={"dagster/column_schema": GOLDEN_COLUMNS, "dagster/table_name": GOLDEN_TABLE},
+    metadata=GOLDEN_PROFILES.asset_metadata,
     check_specs=golden_check_specs(),
 )
 def golden_profiles(
@@ -211,18 +197,6 @@ def customer_traits(
     )
 
 
-CONSENT_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
-        dg.TableColumn("purpose", "VARCHAR", ", ".join(PURPOSES)),
-        dg.TableColumn("status", "VARCHAR", "granted, denied or unknown (treated as denied)"),
-        dg.TableColumn("stated_at", "TIMESTAMPTZ", "when the deciding statement was made"),
-        dg.TableColumn("source", "VARCHAR", "the source that made it"),
-        dg.TableColumn("source_record_id", "VARCHAR", "the record that made it"),
-    ]
-)
-
-
 @dg.asset(
     name="consent_state",
     description=(
@@ -233,7 +207,7 @@ CONSENT_COLUMNS = dg.TableSchema(
     ),
     deps=["golden_profiles"],
     **PROFILES_ASSET,
-    metadata={"dagster/table_name": STATE_TABLE, "dagster/column_schema": CONSENT_COLUMNS},
+    metadata=CONSENT_STATE.asset_metadata,
     check_specs=consent_check_specs(),
 )
 def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -261,18 +235,6 @@ def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
     )
 
 
-TIMELINE_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
-        dg.TableColumn("occurred_at", "TIMESTAMPTZ"),
-        dg.TableColumn("kind", "VARCHAR", "order, receipt, ticket, consent or web_session"),
-        dg.TableColumn("source_record_id", "VARCHAR", "the order, receipt, ticket or browser"),
-        dg.TableColumn("summary", "VARCHAR", "one line for a service agent"),
-        dg.TableColumn("amount", "DECIMAL(18,2)", "orders and receipts"),
-    ]
-)
-
-
 @dg.asset(
     name="customer_timeline",
     description=(
@@ -282,7 +244,7 @@ TIMELINE_COLUMNS = dg.TableSchema(
     ),
     deps=["consent_state", "pos_transactions"],
     **PROFILES_ASSET,
-    metadata={"dagster/table_name": TIMELINE_TABLE, "dagster/column_schema": TIMELINE_COLUMNS},
+    metadata=CUSTOMER_TIMELINE.asset_metadata,
 )
 def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
@@ -298,21 +260,6 @@ def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.Ma
             "by_kind": metadata_table([("kind", "string"), ("entries", "int")], kinds),
         }
     )
-
-
-SCORES_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("person_id", "VARCHAR", "stable person id"),
-        dg.TableColumn("as_of", "DATE", "the day scored"),
-        dg.TableColumn(
-            "churn_probability", "DOUBLE", "probability of no purchase in the churn horizon"
-        ),
-        dg.TableColumn("churn_risk", "VARCHAR", "high, medium or low, by config risk_bands"),
-        dg.TableColumn("predicted_value", "DECIMAL(18,2)", "expected spend over the value horizon"),
-        dg.TableColumn("churn_model", "VARCHAR", f"model version, described in `{MODELS_TABLE}`"),
-        dg.TableColumn("value_model", "VARCHAR", f"model version, described in `{MODELS_TABLE}`"),
-    ]
-)
 
 
 def _model_tables(report: ModelReport) -> dict[str, dg.MetadataValue]:
@@ -341,7 +288,7 @@ def _model_tables(report: ModelReport) -> dict[str, dg.MetadataValue]:
     ),
     deps=["customer_traits"],
     **PROFILES_ASSET,
-    metadata={"dagster/table_name": SCORES_TABLE, "dagster/column_schema": SCORES_COLUMNS},
+    metadata=CUSTOMER_SCORES.asset_metadata,
     check_specs=scores_check_specs(),
 )
 def customer_scores(

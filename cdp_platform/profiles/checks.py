@@ -12,7 +12,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
 from cdp_platform.identity.clusters import MAP_TABLE
-from cdp_platform.tables import PERSON_ID_MAP
+from cdp_platform.tables.identity import PERSON_ID_MAP
 
 UNIQUE_CHECK = "one_profile_per_person"
 EMAIL_CHECK = "valid_email_share"

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import duckdb
 
-from cdp_platform.tables import CONSENT_STATE, CONSENT_STATEMENTS, PERSON_ID_MAP
+from cdp_platform.tables.identity import PERSON_ID_MAP
+from cdp_platform.tables.profiles import CONSENT_STATE, CONSENT_STATEMENTS
 
 MAP = PERSON_ID_MAP
 STATEMENTS_TABLE = CONSENT_STATEMENTS

@@ -18,13 +18,8 @@ import duckdb
 
 from cdp_platform.profiles.config import ProfilesConfig
 from cdp_platform.profiles.survivorship import golden_sql, provenance_sql
-from cdp_platform.tables import (
-    GOLDEN_PROFILES,
-    IDENTITY_RECORDS,
-    PERSON_ID_MAP,
-    PERSONS,
-    PROFILE_PROVENANCE,
-)
+from cdp_platform.tables.identity import IDENTITY_RECORDS, PERSON_ID_MAP, PERSONS
+from cdp_platform.tables.profiles import GOLDEN_PROFILES, PROFILE_PROVENANCE
 
 GOLDEN_TABLE = GOLDEN_PROFILES
 OVERRIDES_TABLE = "profiles.steward_overrides"

@@ -34,7 +34,9 @@ from sklearn.metrics import brier_score_loss, mean_absolute_error, roc_auc_score
 
 from cdp_platform.profiles.activity import MAP, activity_sql
 from cdp_platform.profiles.traits import Trait, loaded_sources, traits_sql
-from cdp_platform.tables import CUSTOMER_SCORES, IDENTITY_RECORDS, PARTITION_LOADS
+from cdp_platform.tables.identity import IDENTITY_RECORDS
+from cdp_platform.tables.profiles import CUSTOMER_SCORES
+from cdp_platform.tables.sources import PARTITION_LOADS
 
 SCORES_TABLE = CUSTOMER_SCORES
 MODELS_TABLE = "profiles.score_models"

@@ -12,7 +12,7 @@ import duckdb
 from cdp_platform.profiles.activity import activity_sql
 from cdp_platform.profiles.consent import STATEMENTS_TABLE
 from cdp_platform.profiles.traits import loaded_sources
-from cdp_platform.tables import CUSTOMER_TIMELINE
+from cdp_platform.tables.profiles import CUSTOMER_TIMELINE
 
 TIMELINE_TABLE = CUSTOMER_TIMELINE
 COLUMNS = "person_id, occurred_at, kind, source_record_id, summary, amount"

@@ -24,7 +24,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from cdp_platform.profiles.activity import ACTIVITIES, COLUMN_TYPES, activity_sql
 from cdp_platform.sql_expressions import checked_condition, checked_value
-from cdp_platform.tables import CUSTOMER_TRAITS, PARTITION_LOADS
+from cdp_platform.tables.profiles import CUSTOMER_TRAITS
+from cdp_platform.tables.sources import PARTITION_LOADS
 
 TRAITS_TABLE = CUSTOMER_TRAITS
 NAME = re.compile(r"^[a-z][a-z0-9_]*$")

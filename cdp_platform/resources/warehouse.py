@@ -22,6 +22,8 @@ from dagster_duckdb import DuckDBResource
 
 from cdp_platform import settings
 from cdp_platform.sql_text import quoted
+from cdp_platform.tables.catalog import TABLES
+from cdp_platform.tables.table import create_tables
 
 SCHEMAS = (
     "sources",
@@ -122,6 +124,9 @@ def _attach(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPy
         instance = duckdb.connect(":memory:", config=warehouse_config(path))
         try:
             instance.execute(f"ATTACH {quoted(str(path))} AS {CATALOG}{mode}")
+            if not read_only:  # once per writable attach
+                instance.execute(f"USE {CATALOG}")
+                create_declared_tables(instance)
             return instance
         except duckdb.IOException as exc:
             instance.close()
@@ -134,6 +139,14 @@ def _attach(path: Path, read_only: bool, wait_seconds: float) -> duckdb.DuckDBPy
         except duckdb.Error:
             instance.close()
             raise
+
+
+def create_declared_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """The schemas and every table with declared columns: readers find each table,
+    empty until its owner first runs."""
+    for schema in SCHEMAS:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    create_tables(conn, TABLES)
 
 
 def _plain_reason(path: Path, read_only: bool, message: str) -> str:
@@ -150,7 +163,7 @@ def _plain_reason(path: Path, read_only: bool, message: str) -> str:
 def connect(
     database: str | Path, read_only: bool = False, wait_seconds: float = LOCK_WAIT_SECONDS
 ) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse, creating the file and its schemas on first use.
+    """Open the warehouse, creating the file, its schemas and declared tables on first use.
 
     Waits up to `wait_seconds` for another process's write lock. A read-only
     open inside a process that already has the file open for writing shares
@@ -180,9 +193,6 @@ def connect(
         conn.execute(f"USE {CATALOG}")
         # Timestamps are stored and compared in UTC whatever the host's zone.
         conn.execute("SET TimeZone = 'UTC'")
-        if not read_only:
-            for schema in SCHEMAS:
-                conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
         yield conn
     finally:
         if conn is not None:

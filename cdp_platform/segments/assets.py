@@ -9,11 +9,11 @@ from cdp_platform.profiles.assets import AsOfConfig, resolve_as_of
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.traits import loaded_tables
 from cdp_platform.resources.warehouse import WarehouseResource
-from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE
 from cdp_platform.segments.config import load_segments, references
 from cdp_platform.segments.membership import EVENTS_TABLE, Evaluation, evaluate_segment
 from cdp_platform.segments.preview import current_members_sql, markdown, masked_sample
 from cdp_platform.segments.spec import SegmentSpec
+from cdp_platform.tables.segments import SEGMENT_MEMBERSHIPS
 
 SEGMENTS_GROUP = "segments"
 SIZE_CHECK = "size_change_within_bounds"
@@ -27,16 +27,6 @@ PROFILE_DEPS = [
     "lead_scores",
     "privacy_subjects",
 ]
-
-MEMBERSHIP_COLUMNS = dg.TableSchema(
-    columns=[
-        dg.TableColumn("segment", "VARCHAR", "the segment's name"),
-        dg.TableColumn("person_id", "VARCHAR", "a member"),
-        dg.TableColumn("holdout", "BOOLEAN", "held out of activation to measure lift"),
-        dg.TableColumn("entered_at", "TIMESTAMPTZ", "when the person entered (this stay)"),
-        dg.TableColumn("as_of", "DATE", "the day evaluated"),
-    ]
-)
 
 
 def segment_key(name: str) -> dg.AssetKey:
@@ -88,8 +78,7 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
         # a failed blocking check of a segment it builds on.
         automation_condition=gated(after_inputs_change()),
         metadata={
-            "dagster/table_name": MEMBERSHIPS_TABLE,
-            "dagster/column_schema": MEMBERSHIP_COLUMNS,
+            **SEGMENT_MEMBERSHIPS.asset_metadata,
             "spec": dg.MetadataValue.md(f"```yaml\n{spec_yaml}```"),
             "holdout_percent": spec.holdout_percent,
         },

@@ -19,7 +19,8 @@ from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 from cdp_platform.segments.spec import Condition, SegmentSpec
 from cdp_platform.sql_expressions import checked_condition
 from cdp_platform.sql_text import quoted
-from cdp_platform.tables import (
+from cdp_platform.tables.privacy import PRIVACY_SUBJECTS
+from cdp_platform.tables.profiles import (
     ACCOUNT_LEAD_SCORES,
     ACCOUNT_TRAITS,
     ACCOUNTS,
@@ -28,9 +29,8 @@ from cdp_platform.tables import (
     CUSTOMER_TRAITS,
     GOLDEN_PROFILES,
     LEAD_SCORES,
-    PRIVACY_SUBJECTS,
-    SEGMENT_MEMBERSHIPS,
 )
+from cdp_platform.tables.segments import SEGMENT_MEMBERSHIPS
 
 MEMBERSHIPS_TABLE = SEGMENT_MEMBERSHIPS
 

@@ -20,23 +20,10 @@ import duckdb
 from cdp_platform.resources.warehouse import transaction
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.spec import SegmentSpec
-from cdp_platform.tables import SEGMENT_MEMBERSHIP_EVENTS, SEGMENT_SIZES
+from cdp_platform.tables.segments import SEGMENT_MEMBERSHIP_EVENTS, SEGMENT_SIZES
 
 EVENTS_TABLE = SEGMENT_MEMBERSHIP_EVENTS
 SIZES_TABLE = SEGMENT_SIZES
-
-DDL = (
-    "CREATE SCHEMA IF NOT EXISTS segments",
-    f"""CREATE TABLE IF NOT EXISTS {MEMBERSHIPS_TABLE} (
-          segment VARCHAR, person_id VARCHAR, holdout BOOLEAN, entered_at TIMESTAMPTZ,
-          as_of DATE)""",
-    f"""CREATE TABLE IF NOT EXISTS {EVENTS_TABLE} (
-          segment VARCHAR, person_id VARCHAR, event VARCHAR, holdout BOOLEAN, as_of DATE,
-          occurred_at TIMESTAMPTZ, run_id VARCHAR)""",
-    f"""CREATE TABLE IF NOT EXISTS {SIZES_TABLE} (
-          segment VARCHAR, as_of DATE, size BIGINT, holdout BIGINT, entered BIGINT,
-          exited BIGINT, recorded_at TIMESTAMPTZ, run_id VARCHAR)""",
-)
 
 
 @dataclass(frozen=True)
@@ -48,11 +35,6 @@ class Evaluation:
     entered: int
     exited: int
     previous_size: int | None
-
-
-def ensure_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    for statement in DDL:
-        conn.execute(statement)
 
 
 def previous_size(conn: duckdb.DuckDBPyConnection, segment: str) -> int | None:
@@ -67,7 +49,6 @@ def evaluate_segment(
     conn: duckdb.DuckDBPyConnection, spec: SegmentSpec, as_of: str, tables: set[str], run_id: str
 ) -> Evaluation:
     """Recompute the segment's members as of `as_of` and record what changed."""
-    ensure_tables(conn)
     before = previous_size(conn, spec.name)
     sql = compile_segment(spec, as_of, tables)
     try:

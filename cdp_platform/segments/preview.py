@@ -6,12 +6,11 @@ import duckdb
 
 from cdp_platform.masking import mask_value
 from cdp_platform.profiles.traits import loaded_tables
-from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.config import references
 from cdp_platform.segments.membership import SIZES_TABLE
 from cdp_platform.segments.spec import SegmentSpec
-from cdp_platform.tables import GOLDEN_PROFILES, SEGMENT_MEMBERSHIPS, SEGMENT_SIZES
+from cdp_platform.tables.profiles import GOLDEN_PROFILES
 
 SAMPLE_COLUMNS = ("person_id", "holdout", "first_name", "email", "country")
 UNMASKED = {"person_id", "holdout", "country"}
@@ -44,8 +43,11 @@ def preview(
     conn: duckdb.DuckDBPyConnection, spec: SegmentSpec, as_of: str, limit: int = 10
 ) -> tuple[int, int, list[tuple]]:
     """(members, held out, masked sample) of `spec` as of `as_of`, computed, not stored."""
-    if references(spec) and not table_exists(conn, SEGMENT_MEMBERSHIPS):
-        raise ValueError(f"segment {spec.name} builds on other segments: materialize them first")
+    unbuilt = sorted(set(references(spec)) - set(last_sizes(conn)))
+    if unbuilt:
+        raise ValueError(
+            f"segment {spec.name} builds on {', '.join(unbuilt)}: materialize them first"
+        )
     sql = compile_segment(spec, as_of, loaded_tables(conn))
     size, held = conn.execute(
         f"SELECT count(*), count(*) FILTER (WHERE holdout) FROM ({sql})"
@@ -55,8 +57,6 @@ def preview(
 
 def last_sizes(conn: duckdb.DuckDBPyConnection) -> dict[str, tuple]:
     """Each segment's latest (size, as_of, recorded_at), if it was ever materialized."""
-    if not table_exists(conn, SEGMENT_SIZES):
-        return {}
     rows = conn.execute(
         f"""SELECT segment, size, as_of, recorded_at FROM {SIZES_TABLE}
             QUALIFY row_number() OVER (PARTITION BY segment ORDER BY recorded_at DESC) = 1"""

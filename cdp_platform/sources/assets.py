@@ -25,7 +25,7 @@ from cdp_platform.sources.readers import (
     parsed_from_records,
     read_day_file,
 )
-from cdp_platform.tables import QUARANTINE
+from cdp_platform.tables.sources import QUARANTINE
 
 GROUP = "sources"
 

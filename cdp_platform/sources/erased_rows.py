@@ -28,9 +28,9 @@ import pyarrow as pa
 
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.phones import e164_table
-from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.source_contracts import SourceSpec
-from cdp_platform.tables import TOMBSTONE_HITS, TOMBSTONES
+from cdp_platform.tables.privacy import TOMBSTONES
+from cdp_platform.tables.sources import TOMBSTONE_HITS
 
 TOMBSTONES_TABLE = TOMBSTONES
 HITS_TABLE = TOMBSTONE_HITS
@@ -128,11 +128,15 @@ def _stage_tombstoned_phones(
     return TOMBSTONED_PHONES
 
 
+def _any_tombstone(conn: duckdb.DuckDBPyConnection) -> bool:
+    return conn.execute(f"SELECT EXISTS (SELECT 1 FROM {TOMBSTONES_TABLE})").fetchone()[0]
+
+
 def drop_tombstoned(
     conn: duckdb.DuckDBPyConnection, spec: SourceSpec, typed_table: str, run_id: str
 ) -> int:
     """Delete rows of erased subjects from a staged load before it is stored; count them."""
-    if spec.name in NOT_PERSONAL or not table_exists(conn, TOMBSTONES_TABLE):
+    if spec.name in NOT_PERSONAL or not _any_tombstone(conn):
         return 0
     phones_table = _stage_tombstoned_phones(conn, spec, typed_table)
     try:
@@ -147,11 +151,6 @@ def drop_tombstoned(
     if not dropped:
         return 0
     hits = Counter(day for (day,) in dropped)
-    conn.execute(
-        f"""CREATE TABLE IF NOT EXISTS {HITS_TABLE} (
-              source VARCHAR, partition_date DATE, rows BIGINT, run_id VARCHAR,
-              dropped_at TIMESTAMPTZ)"""
-    )
     conn.executemany(
         f"INSERT INTO {HITS_TABLE} VALUES (?, ?, ?, ?, now())",
         [[spec.name, day, n, run_id] for day, n in sorted(hits.items())],

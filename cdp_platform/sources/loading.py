@@ -28,27 +28,8 @@ from cdp_platform.sources.validation import (
     raw_table_columns,
     typed_select,
 )
-from cdp_platform.tables import PARTITION_LOADS, QUARANTINE
-
-QUARANTINE_COLUMNS = [
-    ("source", "VARCHAR"),
-    ("file", "VARCHAR"),
-    ("line", "INTEGER"),
-    ("raw", "VARCHAR"),
-    ("reason", "VARCHAR"),
-    ("partition_date", "DATE"),
-]
-
-PARTITION_LOAD_COLUMNS = [
-    ("source", "VARCHAR"),
-    ("partition_date", "DATE"),
-    ("file", "VARCHAR"),
-    ("rows_read", "BIGINT"),
-    ("rows_loaded", "BIGINT"),
-    ("rows_quarantined", "BIGINT"),
-    ("run_id", "VARCHAR"),
-    ("loaded_at", "TIMESTAMPTZ"),
-]
+from cdp_platform.tables.sources import PARTITION_LOADS, QUARANTINE
+from cdp_platform.tables.table import Column, Table, create_tables
 
 
 @dataclass
@@ -83,28 +64,10 @@ class LoadResult:
         return sum(p.rows_read for p in self.partitions)
 
 
-def ensure_table(conn: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]]):
-    """Create the table, or add columns a newer contract introduced."""
-    ddl = ", ".join(f"{quote(name)} {sql_type}" for name, sql_type in columns)
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
-    schema, name = table.split(".")
-    existing = {
-        row[0]
-        for row in conn.execute(
-            # duckdb_columns() is much cheaper than information_schema.
-            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()
-    }
-    for column, sql_type in columns:
-        if column not in existing:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {quote(column)} {sql_type}")
-
-
-def ensure_source_tables(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
-    ensure_table(conn, spec.raw_table, raw_table_columns(spec))
-    ensure_table(conn, QUARANTINE, QUARANTINE_COLUMNS)
-    ensure_table(conn, PARTITION_LOADS, PARTITION_LOAD_COLUMNS)
+def ensure_raw_table(conn: duckdb.DuckDBPyConnection, spec: SourceSpec) -> None:
+    """Create the source's raw table, or add the columns a newer contract introduced."""
+    columns = tuple(Column(name, sql_type) for name, sql_type in raw_table_columns(spec))
+    create_tables(conn, [Table(spec.raw_table, owner=spec.name, columns=columns)])
 
 
 def _batch_table(parsed: ParsedFile, partition_date: str, file_label: str) -> pa.Table:
@@ -132,7 +95,7 @@ def write_partitions(
     `files` yields (partition_date, file label, parsed file); a None parsed
     file means the day has no file and its partition becomes empty.
     """
-    ensure_source_tables(conn, spec)
+    ensure_raw_table(conn, spec)
     typed_table = f"_typed_{spec.name}"
     raw_cols = [name for name, _ in raw_table_columns(spec)]
     days, labels = _stage_typed(conn, spec, files, typed_table)

@@ -8,6 +8,7 @@ rules mirror the module docstring of `contracts.py`.
 from __future__ import annotations
 
 from cdp_platform.source_contracts import Column, SourceSpec
+from cdp_platform.sql_text import identifier as quote
 from cdp_platform.sql_text import quoted
 
 SQL_TYPES = {
@@ -23,10 +24,6 @@ SQL_TYPES = {
 # reach the cast: DuckDB reads them as time-zone names, at ~0.3 ms a value.
 _COMPACT_OFFSET = r"[+-]\d{4}$"
 _COMPACT_OFFSET_FORMATS = ["%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M:%S.%f%z"]
-
-
-def quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _present(col: Column) -> str:

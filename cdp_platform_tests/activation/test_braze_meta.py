@@ -16,6 +16,7 @@ from cdp_platform.activation.destinations.meta import (
 )
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.fakes.destinations import (
     BRAZE_KEY,
     META_TOKEN,
@@ -30,6 +31,7 @@ FAULTS = {1: "429", 2: "503", 4: "slow", 6: "drop", 8: "500"}  # Retry-After, 5x
 @pytest.fixture
 def db():
     conn = duckdb.connect()
+    create_declared_tables(conn)
     yield conn
     conn.close()
 

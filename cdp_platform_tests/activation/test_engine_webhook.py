@@ -11,6 +11,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
 
 FAST = RetryPolicy(
@@ -36,6 +37,7 @@ def destination(server, batch_size=10, timeout=1.0) -> WebhookDestination:
 @pytest.fixture
 def db():
     conn = duckdb.connect()
+    create_declared_tables(conn)
     yield conn
     conn.close()
 

@@ -10,6 +10,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.files import FileExportDestination, read_export
 from cdp_platform.activation.engine import run_sync
 from cdp_platform.activation.plan import Change, Row
+from cdp_platform.resources.warehouse import create_declared_tables
 
 
 def rows(n: int) -> list[Row]:
@@ -19,6 +20,7 @@ def rows(n: int) -> list[Row]:
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_export_parts_hold_every_record_once_and_removals_apart(tmp_path, file_format):
     db = duckdb.connect()
+    create_declared_tables(db)
     export = FileExportDestination(tmp_path, file_format, Limits(40, 1000))
     run_sync(db, "drop", "mirror", rows(100), export, "r1")
     upserts = read_export(tmp_path, "upsert")
@@ -68,6 +70,7 @@ def everything_in(folder) -> str:
 
 def test_syncs_sharing_a_folder_remove_only_their_own_records(tmp_path):
     db = duckdb.connect()
+    create_declared_tables(db)
     first = FileExportDestination(tmp_path, "csv", sync="first")
     second = FileExportDestination(tmp_path, "csv", sync="second")
     run_sync(db, "first", "mirror", people(["ann", "bob"]), first, "r1")
@@ -80,6 +83,7 @@ def test_syncs_sharing_a_folder_remove_only_their_own_records(tmp_path):
 
 def test_an_audience_removal_of_an_erased_person_is_an_erasure(tmp_path):
     db = duckdb.connect()
+    create_declared_tables(db)
     audience = people(["ann", "bob"])
     run_sync(db, "ads", "add", audience, FileExportDestination(tmp_path, "parquet"), "r1")
     export = FileExportDestination(tmp_path, "parquet", erased={"p1"})

@@ -13,7 +13,7 @@ from cdp_platform.activation.assets import build_sync_asset
 from cdp_platform.activation.config import SyncSource, SyncSpec, SyncSpecError, load_syncs
 from cdp_platform.activation.resources import destination_resources
 from cdp_platform.activation.rows import sync_rows
-from cdp_platform.resources.warehouse import WarehouseResource, connect
+from cdp_platform.resources.warehouse import WarehouseResource, connect, create_declared_tables
 from cdp_platform_tests.fakes.destinations import SECRET, WebhookServer
 from cdp_platform_tests.profile_tables import seed_profiles
 
@@ -64,15 +64,15 @@ def warehouse(tmp_path) -> WarehouseResource:
     with connect(path) as conn:
         seed_profiles(conn, PERSONS, country="CASE WHEN i < 7 THEN 'GB' ELSE 'FR' END")
         conn.execute(
-            f"""CREATE TABLE profiles.consent_state AS
+            f"""INSERT INTO profiles.consent_state BY NAME
                 SELECT person_id, 'email_marketing' AS purpose,
                        CASE WHEN person_id = 'p1' THEN 'denied' ELSE 'granted' END AS status
                 FROM profiles.golden_profiles
                 WHERE person_id = 'p1' OR person_id IN {tuple(sorted(CONSENTED))}"""
         )
-        conn.execute("CREATE SCHEMA IF NOT EXISTS privacy")
+        create_declared_tables(conn)
         conn.execute(  # the columns build_subjects writes
-            f"""CREATE TABLE privacy.subjects AS SELECT * FROM (VALUES
+            f"""INSERT INTO privacy.subjects BY NAME SELECT * FROM (VALUES
                   ('{SUPPRESSED}', 'suppressed', 'r1', TIMESTAMPTZ '2026-01-01'),
                   ('{ERASED}', 'erased', 'r2', TIMESTAMPTZ '2026-01-01')
                 ) t(person_id, status, request_id, decided_at)"""

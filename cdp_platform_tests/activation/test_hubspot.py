@@ -11,6 +11,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.fakes.destinations import HUBSPOT_TOKEN, HubSpotContactsServer
 
 FAST = RetryPolicy(attempts=5, initial_seconds=0.05, max_seconds=1.0)
@@ -37,6 +38,7 @@ def hubspot(server, batch_size=100) -> HubSpotDestination:
 @pytest.fixture
 def db():
     conn = duckdb.connect()
+    create_declared_tables(conn)
     yield conn
     conn.close()
 

@@ -141,7 +141,7 @@ def test_a_dry_run_plans_without_the_credential(tmp_path, monkeypatch):
     with connect(database) as conn:
         seed_profiles(conn, 4, country="'GB'", orders="1")
         conn.execute(
-            """CREATE TABLE profiles.consent_state AS SELECT person_id,
+            """INSERT INTO profiles.consent_state BY NAME SELECT person_id,
                'email_marketing' AS purpose, 'granted' AS status FROM profiles.golden_profiles"""
         )
     config = tmp_path / "syncs.yaml"

@@ -12,6 +12,7 @@ from cdp_platform.activation.destinations.base import Limits
 from cdp_platform.activation.destinations.postgres import PostgresDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.postgres import DSN
 
 FAST = RetryPolicy(attempts=2, initial_seconds=0.01, max_seconds=0.05)
@@ -54,6 +55,7 @@ def destination(table: str, dsn: str = DSN) -> PostgresDestination:
 
 def test_upsert_change_and_mirror_delete(table):
     db = duckdb.connect()
+    create_declared_tables(db)
     report = run_sync(db, "pg", "mirror", rows(120), destination(table), "r1", policy=FAST)
     assert report.sent == 120 and len(held(table)) == 120
     again = run_sync(db, "pg", "mirror", rows(120), destination(table), "r2", policy=FAST)
@@ -68,6 +70,7 @@ def test_upsert_change_and_mirror_delete(table):
 
 def test_a_row_the_table_refuses_fails_alone(table):
     db = duckdb.connect()
+    create_declared_tables(db)
     report = run_sync(
         db, "pg", "upsert", rows(50, p31="BAD"), destination(table), "r1", policy=FAST
     )
@@ -80,6 +83,7 @@ def test_a_row_the_table_refuses_fails_alone(table):
 
 def test_an_unreachable_database_fails_the_rows_and_the_next_run_delivers(table):
     db = duckdb.connect()
+    create_declared_tables(db)
     down = destination(table, "host=127.0.0.1 port=1 dbname=test user=postgres")
     first = run_sync(db, "pg", "upsert", rows(10), down, "r1", policy=FAST)
     assert (first.sent, first.failed) == (0, 10)

@@ -16,6 +16,7 @@ from cdp_platform.activation.destinations.hubspot import HubSpotDestination
 from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.fakes.destinations import SECRET, AppliedThenSlowWebhookServer
 
 FAST = RetryPolicy(
@@ -43,6 +44,7 @@ def hubspot(server, read_timeout: float, concurrency: int = 4) -> HubSpotDestina
 @pytest.fixture
 def db():
     conn = duckdb.connect()
+    create_declared_tables(conn)
     yield conn
     conn.close()
 

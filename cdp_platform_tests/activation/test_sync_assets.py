@@ -46,7 +46,7 @@ def warehouse(tmp_path) -> WarehouseResource:
         seed_profiles(conn, PERSONS, country="CASE WHEN i < 10 THEN 'GB' ELSE 'FR' END", orders="1")
         # Consent: granted for even persons, denied for p1, unknown (no row) for the rest.
         conn.execute(
-            """CREATE TABLE profiles.consent_state AS
+            """INSERT INTO profiles.consent_state BY NAME
                SELECT person_id, 'email_marketing' AS purpose,
                       CASE WHEN person_id = 'p1' THEN 'denied' ELSE 'granted' END AS status
                FROM profiles.golden_profiles

@@ -21,7 +21,7 @@ import pytest
 from cdp_platform.insight.assets import LIFT_CHECK, campaign_lift, measured_links
 from cdp_platform.insight.lift import LIFT_TABLE, measure_lift, write_lift
 from cdp_platform.profiles.activity import activity_sql
-from cdp_platform.resources.warehouse import WarehouseResource
+from cdp_platform.resources.warehouse import WarehouseResource, connect, create_declared_tables
 
 AS_OF = "2026-06-01"
 WINDOW = 30
@@ -39,26 +39,15 @@ PURCHASES = activity_sql("purchases", AS_OF, {"shop_orders"})
 
 def _generate(conn: duckdb.DuckDBPyConnection, seed: int = 11) -> None:
     rng = random.Random(seed)
-    for schema in ("segments", "activation", "sources", "identity"):
-        conn.execute(f"CREATE SCHEMA {schema}")
-    conn.execute(
-        "CREATE TABLE segments.segment_membership_events (segment VARCHAR, person_id VARCHAR, "
-        "event VARCHAR, holdout BOOLEAN, as_of DATE, occurred_at TIMESTAMPTZ, run_id VARCHAR)"
-    )
-    conn.execute(
-        "CREATE TABLE activation.sync_log (sync VARCHAR, run_id VARCHAR, person_id VARCHAR, "
-        "key VARCHAR, operation VARCHAR, status VARCHAR, error VARCHAR, logged_at TIMESTAMPTZ)"
-    )
+    create_declared_tables(conn)
     conn.execute(
         "CREATE TABLE sources.shop_orders (source_record_id VARCHAR, _partition_date DATE, "
         "_line INTEGER, created_at TIMESTAMPTZ, total DECIMAL(18, 2), currency VARCHAR, "
         "financial_status VARCHAR)"
     )
     conn.execute(
-        "CREATE TABLE identity.person_id_map (source VARCHAR, source_record_id VARCHAR, "
-        "person_id VARCHAR)"
+        f"INSERT INTO sources.partition_loads BY NAME SELECT DATE '{AS_OF}' AS partition_date"
     )
-    conn.execute(f"CREATE TABLE sources.partition_loads AS SELECT DATE '{AS_OF}' AS partition_date")
     events, sends, purchases = [], [], []
     for sync, segment in LINKS:
         members, holdout_share = (4000, 0.2) if segment != "tiny_holdout" else (400, 0.05)
@@ -198,5 +187,9 @@ def test_the_asset_measures_every_shipped_sync_of_a_held_out_segment(tmp_path):
 
 
 def test_nothing_is_measured_before_segments_and_syncs_have_run(tmp_path):
-    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as conn:
-        assert measure_lift(conn, LINKS, "SELECT NULL", AS_OF, WINDOW) == []
+    no_purchases = (
+        "SELECT NULL::VARCHAR AS person_id, NULL::TIMESTAMPTZ AS occurred_at, "
+        "NULL::DECIMAL(18,2) AS amount WHERE false"
+    )
+    with connect(tmp_path / "warehouse.duckdb") as conn:
+        assert measure_lift(conn, LINKS, no_purchases, AS_OF, WINDOW) == []

@@ -13,6 +13,7 @@ from cdp_platform.activation.destinations.webhook import WebhookDestination
 from cdp_platform.activation.engine import RetryPolicy, run_sync
 from cdp_platform.activation.plan import Row
 from cdp_platform.privacy.status import pending_sync_erasures, settle_sync_erasures
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.fakes.destinations import (
     HUBSPOT_TOKEN,
     SECRET,
@@ -35,6 +36,7 @@ def status(db) -> list[tuple]:
 
 def test_an_erased_subject_is_deleted_from_an_upsert_destination_and_forgotten(db=None):
     db = duckdb.connect()
+    create_declared_tables(db)
     with WebhookServer() as server:
         hook = WebhookDestination(server.url, SECRET, Limits(10, 200))
         run_sync(db, "crm", "upsert", rows(["p1", "p2", "p3"]), hook, "r1", policy=FAST)
@@ -67,6 +69,7 @@ def test_an_erased_subject_is_deleted_from_an_upsert_destination_and_forgotten(d
 
 def test_a_failed_destination_delete_is_retried_on_the_next_run():
     db = duckdb.connect()
+    create_declared_tables(db)
     erased = {"p2": "R9"}
     with WebhookServer() as server:
         hook = WebhookDestination(server.url, SECRET, Limits(10, 200))
@@ -93,6 +96,7 @@ def test_an_erased_subject_leaves_hubspot_when_the_mapping_has_no_email():
     upsert's answer does not say which contact id is whose: the erasure looks the
     contact up by email before archiving it, and is done only once HubSpot took it."""
     db = duckdb.connect()
+    create_declared_tables(db)
     people = [Row(f"{p}@example.org", p, {"firstname": p.upper()}) for p in ("p1", "p2", "p3")]
     with HubSpotContactsServer() as server:
         crm = HubSpotDestination(server.url, HUBSPOT_TOKEN, limits=Limits(10, 200))
@@ -112,6 +116,7 @@ def test_an_erased_subject_leaves_hubspot_when_the_mapping_has_no_email():
 
 def test_a_hubspot_erasure_whose_contact_cannot_be_found_out_is_not_done():
     db = duckdb.connect()
+    create_declared_tables(db)
     erased = {"p2": "R9"}
     with HubSpotContactsServer() as server:
         crm = HubSpotDestination(server.url, HUBSPOT_TOKEN, limits=Limits(10, 200))
@@ -139,6 +144,7 @@ def export_text(folder) -> str:
 @pytest.mark.parametrize("file_format", ["csv", "parquet"])
 def test_an_erased_subject_leaves_no_identifier_in_any_export_file(tmp_path, file_format):
     db = duckdb.connect()
+    create_declared_tables(db)
     folder = tmp_path / "exports"
     subjects = [
         Row(

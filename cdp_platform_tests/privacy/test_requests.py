@@ -6,6 +6,7 @@ import duckdb
 import pytest
 
 from cdp_platform.privacy.requests import build_subjects
+from cdp_platform.resources.warehouse import create_declared_tables
 
 RECORDS = [
     # source, record, person, email_match, phone, crm id, card, user id
@@ -21,20 +22,11 @@ RECORDS = [
 @pytest.fixture
 def db():
     conn = duckdb.connect()
-    for schema in ("sources", "identity", "staging"):
-        conn.execute(f"CREATE SCHEMA {schema}")
-    conn.execute(
-        "CREATE TABLE staging.identity_records (source VARCHAR, source_record_id VARCHAR, "
-        "email_match VARCHAR, phone VARCHAR, crm_record_id VARCHAR, loyalty_card VARCHAR, "
-        "user_id VARCHAR)"
-    )
-    conn.execute(
-        "CREATE TABLE identity.person_id_map (source VARCHAR, source_record_id VARCHAR, "
-        "person_id VARCHAR)"
-    )
+    create_declared_tables(conn)
     for source, record, person, *fields in RECORDS:
         conn.execute(
-            "INSERT INTO staging.identity_records VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO staging.identity_records (source, source_record_id, email_match, phone, "
+            "crm_record_id, loyalty_card, user_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [source, record, *fields],
         )
         conn.execute(

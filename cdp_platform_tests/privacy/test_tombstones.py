@@ -11,6 +11,7 @@ from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.privacy.tombstones import record_tombstones
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform_tests.sources.samples import record, write_day_file
 
 
@@ -53,10 +54,9 @@ def test_a_second_load_of_the_same_files_stores_nothing_of_erased_subjects(landi
 
 def test_an_email_a_living_person_shares_gets_no_tombstone():
     conn = duckdb.connect()
-    for schema in ("staging", "identity", "privacy"):
-        conn.execute(f"CREATE SCHEMA {schema}")
+    create_declared_tables(conn)
     conn.execute(
-        """CREATE TABLE staging.identity_records AS SELECT * FROM (VALUES
+        """INSERT INTO staging.identity_records BY NAME SELECT * FROM (VALUES
              ('crm_contacts', 'c1', 'home@example.org', 'home@example.org', NULL, NULL,
               '+441632960001'),
              ('crm_contacts', 'c2', 'home@example.org', 'home@example.org', NULL, NULL,
@@ -66,12 +66,12 @@ def test_an_email_a_living_person_shares_gets_no_tombstone():
            ) t(source, source_record_id, email, email_match, loyalty_card, user_id, phone)"""
     )
     conn.execute(
-        """CREATE TABLE identity.person_id_map AS SELECT * FROM (VALUES
+        """INSERT INTO identity.person_id_map BY NAME SELECT * FROM (VALUES
              ('crm_contacts', 'c1', 'erased'), ('crm_contacts', 'c2', 'partner'),
              ('crm_contacts', 'c3', 'erased')) t(source, source_record_id, person_id)"""
     )
     conn.execute(
-        "CREATE TABLE privacy.subjects AS SELECT 'erased' AS person_id, 'erased' AS status, "
+        "INSERT INTO privacy.subjects BY NAME SELECT 'erased' AS person_id, 'erased' AS status, "
         "'R1' AS request_id"
     )
     assert record_tombstones(conn) > 0

@@ -13,6 +13,7 @@ from cdp_platform.profiles.account_traits import (
 )
 from cdp_platform.profiles.accounts import build_accounts, domain_stem, normalise_domain
 from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.resources.warehouse import create_declared_tables
 
 COMPANIES = [
     # record id, name, domain (as typed in the CRM), employees, modified
@@ -40,8 +41,7 @@ PEOPLE = [
 @pytest.fixture
 def db():
     conn = duckdb.connect()
-    for schema in ("sources", "identity", "staging", "profiles"):
-        conn.execute(f"CREATE SCHEMA {schema}")
+    create_declared_tables(conn)
     conn.execute(
         """CREATE TABLE sources.crm_companies (source_record_id VARCHAR, company_name VARCHAR,
              company_domain_name VARCHAR, industry VARCHAR, number_of_employees VARCHAR,
@@ -57,17 +57,10 @@ def db():
              associated_company_id VARCHAR, lifecycle_stage VARCHAR, job_title VARCHAR,
              last_modified_date TIMESTAMPTZ)"""
     )
-    conn.execute(
-        "CREATE TABLE staging.identity_records (source VARCHAR, source_record_id VARCHAR, "
-        "email_match VARCHAR, observed_at TIMESTAMPTZ)"
-    )
-    conn.execute(
-        "CREATE TABLE identity.person_id_map (source VARCHAR, source_record_id VARCHAR, "
-        "person_id VARCHAR)"
-    )
     for person, email, company in PEOPLE:
         conn.execute(
-            "INSERT INTO staging.identity_records VALUES ('shop_orders', ?, ?, '2026-06-01')",
+            "INSERT INTO staging.identity_records (source, source_record_id, email_match, "
+            "observed_at) VALUES ('shop_orders', ?, ?, '2026-06-01')",
             [f"#{person}", email],
         )
         conn.execute(

@@ -6,13 +6,13 @@ import duckdb
 import pytest
 
 from cdp_platform.profiles.consent import build_consent
+from cdp_platform.resources.warehouse import create_declared_tables
 
 
 @pytest.fixture
 def db():
     conn = duckdb.connect()
-    for schema in ("sources", "identity", "profiles"):
-        conn.execute(f"CREATE SCHEMA {schema}")
+    create_declared_tables(conn)
     # The CRM contact opted in in January; its address was edited in May, the
     # status column still saying subscribed.
     conn.execute(
@@ -41,7 +41,7 @@ def db():
         ") t(anonymous_id, type, timestamp, traits)"
     )
     conn.execute(
-        "CREATE TABLE identity.person_id_map AS SELECT * FROM (VALUES "
+        "INSERT INTO identity.person_id_map BY NAME SELECT * FROM (VALUES "
         "('crm_contacts', 'c1', 'p1'), ('email_subscribers', 'm1', 'p1'), "
         "('web_events', 'a1', 'p1'), ('crm_contacts', 'c2', 'p2')"
         ") t(source, source_record_id, person_id)"

@@ -12,13 +12,14 @@ from cdp_platform.profiles.checks import (
     golden_checks,
     traits_nulls_check,
 )
+from cdp_platform.resources.warehouse import create_declared_tables
 
 
 def results(profiles: list[tuple]) -> dict[str, bool]:
     conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA identity")
+    create_declared_tables(conn)
     conn.execute(
-        "CREATE TABLE identity.person_id_map AS SELECT * FROM (VALUES "
+        "INSERT INTO identity.person_id_map BY NAME SELECT * FROM (VALUES "
         "('crm_contacts', '1', 'p1'), ('crm_contacts', '2', 'p2')) t(source, source_record_id, person_id)"
     )
     conn.execute("CREATE TABLE golden (person_id VARCHAR, email VARCHAR, phone VARCHAR)")

@@ -18,6 +18,7 @@ from cdp_platform.profiles.scores import (
     features_frame,
     persons_known_by,
 )
+from cdp_platform.resources.warehouse import create_declared_tables
 
 START = date(2026, 1, 1)
 
@@ -26,8 +27,7 @@ def _warehouse(orders: list[tuple[str, str, int, float]], days: int) -> duckdb.D
     """A warehouse holding web orders (person, order, day, total), the identity map
     over them and the day files loaded; a person is first seen at their first order."""
     conn = duckdb.connect()
-    for schema in ("sources", "identity", "staging", "profiles"):
-        conn.execute(f"CREATE SCHEMA {schema}")
+    create_declared_tables(conn)
     frame = pd.DataFrame(orders, columns=["person_id", "source_record_id", "day", "total"])
     frame["created_at"] = [
         pd.Timestamp(START + timedelta(days=d), tz="UTC") + pd.Timedelta(hours=12)
@@ -41,18 +41,18 @@ def _warehouse(orders: list[tuple[str, str, int, float]], days: int) -> duckdb.D
              'GBP' AS currency FROM orders_frame"""
     )
     conn.execute(
-        "CREATE TABLE identity.person_id_map AS SELECT 'shop_orders' AS source, "
+        "INSERT INTO identity.person_id_map BY NAME SELECT 'shop_orders' AS source, "
         "source_record_id, person_id FROM orders_frame"
     )
     conn.execute(
-        "CREATE TABLE staging.identity_records AS SELECT 'shop_orders' AS source, "
+        "INSERT INTO staging.identity_records BY NAME SELECT 'shop_orders' AS source, "
         "source_record_id, created_at AS observed_at FROM orders_frame"
     )
     conn.execute(
-        "CREATE TABLE profiles.golden_profiles AS SELECT DISTINCT person_id FROM orders_frame"
+        "INSERT INTO profiles.golden_profiles BY NAME SELECT DISTINCT person_id FROM orders_frame"
     )
     conn.execute(
-        f"""CREATE TABLE sources.partition_loads AS
+        f"""INSERT INTO sources.partition_loads BY NAME
             SELECT 'shop_orders' AS source, DATE '{START}' + i::INTEGER AS partition_date, 1 AS rows_loaded
             FROM range({days}) r(i)"""
     )

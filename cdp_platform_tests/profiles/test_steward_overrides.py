@@ -5,9 +5,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from cdp_platform.identity.clusters import ensure_id_tables
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.golden import build_golden_profiles
+from cdp_platform.resources.warehouse import create_declared_tables
 
 RECORDS = [
     # source, id, first, last, email, observed_at
@@ -20,24 +20,18 @@ RECORDS = [
 @pytest.fixture
 def db():
     conn = duckdb.connect()
-    for schema in ("staging", "identity"):
-        conn.execute(f"CREATE SCHEMA {schema}")
-    conn.execute(
-        "CREATE TABLE staging.identity_records (source VARCHAR, source_record_id VARCHAR, "
-        "first_name VARCHAR, last_name VARCHAR, email VARCHAR, phone VARCHAR, street VARCHAR, "
-        "city VARCHAR, postcode VARCHAR, country VARCHAR, dob DATE, observed_at TIMESTAMPTZ)"
-    )
+    create_declared_tables(conn)
     conn.executemany(
         "INSERT INTO staging.identity_records (source, source_record_id, first_name, last_name, "
         "email, observed_at) VALUES (?, ?, ?, ?, ?, ?)",
         RECORDS,
     )
     conn.execute(
-        "CREATE TABLE identity.person_id_map AS SELECT * FROM (VALUES "
+        "INSERT INTO identity.person_id_map BY NAME SELECT * FROM (VALUES "
         "('crm_contacts', 'c1', 'p_a'), ('web_events', 'w1', 'p_a'), ('pos_loyalty', 'l9', 'p_b')"
         ") t(source, source_record_id, person_id)"
     )
-    ensure_id_tables(conn)
+    create_declared_tables(conn)
     conn.execute(
         "INSERT INTO identity.persons VALUES (?, 1, now(), 'active', NULL), "
         "(?, 2, now(), 'active', NULL)",

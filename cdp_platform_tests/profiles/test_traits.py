@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.traits import Trait, build_traits
+from cdp_platform.resources.warehouse import create_declared_tables
 
 AS_OF = "2026-09-30"
 
@@ -17,8 +18,7 @@ AS_OF = "2026-09-30"
 @pytest.fixture
 def db():
     conn = duckdb.connect()
-    for schema in ("sources", "identity", "profiles"):
-        conn.execute(f"CREATE SCHEMA {schema}")
+    create_declared_tables(conn)
     conn.execute(
         "CREATE TABLE sources.shop_orders AS SELECT * FROM (VALUES "
         # order, day loaded, line, status, created, total
@@ -37,13 +37,13 @@ def db():
         ") t(receipt_id, card_number, purchased_at, total, currency)"
     )
     conn.execute(
-        "CREATE TABLE identity.person_id_map AS SELECT * FROM (VALUES "
+        "INSERT INTO identity.person_id_map BY NAME SELECT * FROM (VALUES "
         "('shop_orders', '#1', 'p1'), ('shop_orders', '#2', 'p1'), ('shop_orders', '#3', 'p1'),"
         "('shop_orders', '#4', 'p1'), ('pos_loyalty', '600', 'p1'), ('crm_contacts', 'c9', 'p2')"
         ") t(source, source_record_id, person_id)"
     )
     conn.execute(
-        "CREATE TABLE profiles.golden_profiles AS SELECT * FROM (VALUES ('p1'), ('p2')) t(person_id)"
+        "INSERT INTO profiles.golden_profiles BY NAME SELECT * FROM (VALUES ('p1'), ('p2')) t(person_id)"
     )
     yield conn
     conn.close()

@@ -7,8 +7,8 @@ import pytest
 import yaml
 
 from cdp_platform.profiles.traits import loaded_sources
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform.segments.compiler import compile_condition, compile_segment
-from cdp_platform.segments.membership import ensure_tables
 from cdp_platform.segments.spec import Condition, SegmentSpec
 
 AS_OF = "2026-09-30"  # windows end at 2026-10-01 00:00 UTC
@@ -17,10 +17,9 @@ AS_OF = "2026-09-30"  # windows end at 2026-10-01 00:00 UTC
 @pytest.fixture(scope="module")
 def db():
     conn = duckdb.connect()
-    for schema in ("sources", "identity", "profiles"):
-        conn.execute(f"CREATE SCHEMA {schema}")
+    create_declared_tables(conn)
     conn.execute(
-        """CREATE TABLE profiles.golden_profiles AS SELECT * FROM (VALUES
+        """INSERT INTO profiles.golden_profiles BY NAME SELECT * FROM (VALUES
              ('p1', 'Ann', 'ann@x.com', 'GB', ['crm_contacts', 'pos_loyalty'], [], []),
              ('p2', 'Bob', 'bob@x.com', 'FR', ['web_events'], [], []),
              ('p3', 'Cat', NULL, 'GB', ['shop_orders'], [], []),
@@ -36,18 +35,18 @@ def db():
            ) t(person_id, as_of, orders, revenue, last_order_at, email_status)"""
     )
     conn.execute(
-        """CREATE TABLE profiles.customer_scores AS SELECT * FROM (VALUES
+        """INSERT INTO profiles.customer_scores BY NAME SELECT * FROM (VALUES
              ('p1', 0.9, 'high', 200.0), ('p2', 0.99, 'high', 0.0),
              ('p3', 0.5, 'medium', 15.0), ('p4', 0.1, 'low', 80.0)
            ) t(person_id, churn_probability, churn_risk, predicted_value)"""
     )
     conn.execute(
-        """CREATE TABLE profiles.lead_scores AS SELECT * FROM (VALUES
+        """INSERT INTO profiles.lead_scores BY NAME SELECT * FROM (VALUES
              ('p1', 'A1', 50), ('p2', NULL, 0), ('p3', 'A2', 10), ('p4', NULL, 0)
            ) t(person_id, account_id, lead_score)"""
     )
     conn.execute(
-        """CREATE TABLE profiles.accounts AS SELECT * FROM (VALUES
+        """INSERT INTO profiles.accounts BY NAME SELECT * FROM (VALUES
              ('A1', 'Acme', 'acme.com', 'Software', 250), ('A2', 'Initech', 'initech.com',
              'Retail', 12)) t(account_id, name, domain, industry, employees)"""
     )
@@ -60,7 +59,7 @@ def db():
              ('A1', 80, 50), ('A2', 20, 10)) t(account_id, lead_score, best_contact_score)"""
     )
     conn.execute(
-        """CREATE TABLE profiles.consent_state AS SELECT * FROM (VALUES
+        """INSERT INTO profiles.consent_state BY NAME SELECT * FROM (VALUES
              ('p1', 'email_marketing', 'granted'), ('p2', 'email_marketing', 'denied'),
              ('p3', 'email_marketing', 'unknown'), ('p4', 'email_marketing', 'granted'),
              ('p1', 'sms', 'denied'), ('p2', 'sms', 'unknown'), ('p3', 'sms', 'unknown'),
@@ -83,10 +82,6 @@ def db():
         "CREATE TABLE sources.web_events (anonymous_id VARCHAR, timestamp TIMESTAMPTZ, "
         "message_id VARCHAR, type VARCHAR, event VARCHAR, page_path VARCHAR)"
     )
-    conn.execute(
-        "CREATE TABLE identity.person_id_map (source VARCHAR, source_record_id VARCHAR, "
-        "person_id VARCHAR)"
-    )
     for n, (browser, _, at, event) in enumerate(web):
         conn.execute(
             "INSERT INTO sources.web_events VALUES (?, ?, ?, 'track', ?, '/p')",
@@ -108,7 +103,7 @@ def db():
         "INSERT INTO identity.person_id_map VALUES ('shop_orders', '#1', 'p4'), "
         "('shop_orders', '#2', 'p3')"
     )
-    ensure_tables(conn)
+    create_declared_tables(conn)
     conn.execute(
         "INSERT INTO segments.segment_memberships VALUES "
         "('vip', 'p1', false, now(), DATE '2026-09-30'), ('vip', 'p3', true, now(), NULL)"
@@ -216,7 +211,7 @@ def test_holdout_is_a_stable_share_by_segment_and_person(db):
 def test_suppressed_and_erased_subjects_are_in_no_segment(db):
     db.execute("CREATE SCHEMA IF NOT EXISTS privacy")
     db.execute(
-        "CREATE TABLE privacy.subjects AS SELECT * FROM (VALUES ('p2', 'suppressed'), "
+        "INSERT INTO privacy.subjects BY NAME SELECT * FROM (VALUES ('p2', 'suppressed'), "
         "('p4', 'erased')) t(person_id, status)"
     )
     try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from cdp_platform.resources.warehouse import create_declared_tables
 from cdp_platform.segments.membership import evaluate_segment, members_on
 from cdp_platform.segments.spec import Condition, SegmentSpec
 
@@ -19,9 +20,9 @@ BUYERS = SegmentSpec(
 @pytest.fixture
 def db():
     conn = duckdb.connect()
-    conn.execute("CREATE SCHEMA profiles")
+    create_declared_tables(conn)
     conn.execute(
-        "CREATE TABLE profiles.golden_profiles AS SELECT 'p' || i AS person_id, "
+        "INSERT INTO profiles.golden_profiles BY NAME SELECT 'p' || i AS person_id, "
         "[]::VARCHAR[] AS emails, []::VARCHAR[] AS phones FROM range(1, 7) r(i)"
     )
     conn.execute(
@@ -37,7 +38,7 @@ def db():
         ("lead_scores", "NULL::INTEGER AS lead_score, NULL::VARCHAR AS account_id"),
     ):
         conn.execute(
-            f"CREATE TABLE profiles.{table} AS SELECT person_id, {columns} "
+            f"INSERT INTO profiles.{table} BY NAME SELECT person_id, {columns} "
             "FROM profiles.golden_profiles"
         )
     yield conn

@@ -1,0 +1,1 @@
+"""The warehouse's tables, declared once each, one module per layer."""
