@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from cdp_platform.identity.splink_model import EM_MAX_PAIRS, SEED, splink_connection
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.resources.warehouse import connect
 
 SPLINK_ALONE_MAP = "bench.splink_alone_map"
@@ -92,7 +93,7 @@ def run_splink_alone(warehouse: Path) -> None:
     started = time.perf_counter()
     with connect(warehouse) as conn:
         records = conn.execute(INPUT).to_arrow_table()
-    con = splink_connection(warehouse)
+    con = splink_connection(SplinkRuntime.beside(warehouse))
     try:
         linker = Linker(
             DuckDBAPI(connection=con).register(records),

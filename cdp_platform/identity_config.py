@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import csv
-import os
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from cdp_platform import settings
 from cdp_platform.yaml_files import CONFIG_DIR, YamlSyntaxError, read_yaml
 
 
@@ -140,7 +140,7 @@ class IdentityConfig(BaseModel):
 
 def load_identity_config(path: Path | None = None) -> IdentityConfig:
     """The identity settings; `CDP_IDENTITY_CONFIG` points at another file."""
-    path = path or Path(os.environ.get("CDP_IDENTITY_CONFIG", CONFIG_DIR / "identity.yaml"))
+    path = path or settings.identity_config_path()
     try:
         return IdentityConfig.model_validate(read_yaml(path) or {})
     except YamlSyntaxError:

@@ -10,6 +10,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+from cdp_platform.yaml_files import CONFIG_DIR
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_START_DATE = "2025-01-01"
 # The code location's name in workspace.yaml: runs `cdp run` starts carry it, so
@@ -24,6 +26,14 @@ def data_dir() -> Path:
     if (PROJECT_ROOT / "pyproject.toml").is_file():
         return PROJECT_ROOT / "data"
     return Path.cwd() / "data"
+
+
+def identity_config_path() -> Path:
+    return Path(os.environ.get("CDP_IDENTITY_CONFIG", CONFIG_DIR / "identity.yaml")).resolve()
+
+
+def profiles_config_path() -> Path:
+    return Path(os.environ.get("CDP_PROFILES_CONFIG", CONFIG_DIR / "profiles.yaml")).resolve()
 
 
 def landing_dir() -> Path:

@@ -1,12 +1,9 @@
 """Assets of the staging and identity layers."""
 
-from pathlib import Path
-
 import dagster as dg
 
-from cdp_platform import settings
 from cdp_platform.asset_defaults import WAREHOUSE_ASSET
-from cdp_platform.identity import model_store, splink_model
+from cdp_platform.identity import splink_model
 from cdp_platform.identity.checks import (
     blocked_values_check,
     person_map_check_specs,
@@ -20,12 +17,13 @@ from cdp_platform.identity.linking import (
     probability_bands,
     resolve_persons,
 )
+from cdp_platform.identity.model_store import ModelStore, needs_retraining
 from cdp_platform.identity.nodes import build_nodes
 from cdp_platform.identity.records import TABLE, build_identity_records
 from cdp_platform.identity.review import QUEUE_TABLE, build_queue, labelled_node_pairs
 from cdp_platform.identity.splink_logging import splink_logs_to
-from cdp_platform.identity_config import load_identity_config
 from cdp_platform.metadata_tables import metadata_table
+from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.source_contracts import PERSON_SOURCES
 from cdp_platform.tables.identity import (
@@ -54,9 +52,9 @@ from cdp_platform.tables.identity import (
     check_specs=records_check_specs(),
 )
 def identity_records(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform_config: PlatformConfig
 ) -> dg.MaterializeResult:
-    config = load_identity_config()
+    config = platform_config.identity()
     with warehouse.get_connection() as conn:
         summary = build_identity_records(conn, config)
         nodes = build_nodes(conn, TABLE, list(config.clustering.max_values_per_person))
@@ -151,18 +149,22 @@ def _levels_table(report: dict) -> dg.MetadataValue:
     **WAREHOUSE_ASSET,
 )
 def identity_model(
-    context: dg.AssetExecutionContext, config: IdentityModelConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: IdentityModelConfig,
+    warehouse: WarehouseResource,
+    platform_config: PlatformConfig,
+    model_store: ModelStore,
 ) -> dg.MaterializeResult:
-    path = Path(warehouse.database)
-    cap = load_identity_config().probabilistic.max_comparisons
+    runtime = model_store.runtime
+    cap = platform_config.identity().probabilistic.max_comparisons
     with warehouse.get_connection() as conn:
         records = splink_model.read_input(conn)
-        stored = model_store.current(conn)
+        stored = model_store.current_model(conn)
         labelled = labelled_node_pairs(conn)
     profile = {**splink_model.evidence_profile(records), "labels": len(labelled)}
     fields = splink_model.present_fields(profile)
     with splink_logs_to(context.log):
-        counts = splink_model.blocking_counts(records, path, fields) if records.num_rows else []
+        counts = splink_model.blocking_counts(records, runtime, fields) if records.num_rows else []
     total = counts[-1]["cumulative"] if counts else 0
     common = {
         "blocking_comparisons": metadata_table(
@@ -170,7 +172,7 @@ def identity_model(
             ((c["rule"], c["marginal"], c["cumulative"]) for c in counts),
         ),
         "comparisons": total,
-        "engine": settings.engine(),
+        "engine": runtime.engine,
         "evidence_profile": dg.MetadataValue.json(profile),
     }
     cap_check = dg.AssetCheckResult(
@@ -179,7 +181,7 @@ def identity_model(
         severity=dg.AssetCheckSeverity.WARN,
         metadata={"comparisons": total, "cap": cap},
     )
-    changed = model_store.needs_retraining(stored.profile, profile) if stored else "no model yet"
+    changed = needs_retraining(stored.profile, profile) if stored else "no model yet"
     if stored is not None and not config.retrain and changed is None:
         context.log.info(f"identity_model: reusing model {stored.version}")
         return dg.MaterializeResult(
@@ -199,12 +201,12 @@ def identity_model(
             ],
         )
     context.log.info(f"identity_model: training ({changed if not config.retrain else 'asked to'})")
-    charts = model_store.charts_dir(path)
+    charts = model_store.charts
     with splink_logs_to(context.log):
-        trained = splink_model.train(records, path, charts, labelled)
+        trained = splink_model.train(records, runtime, charts, labelled)
     healthy = not trained.problems
     with warehouse.get_connection() as conn:
-        model_store.save(conn, trained, current=healthy)
+        model_store.save_model(conn, trained, current=healthy)
     for problem in trained.problems:
         context.log.warning(f"identity_model: {problem}")
     return dg.MaterializeResult(
@@ -278,14 +280,17 @@ def _counts_table(header: tuple[str, str], rows: dict[str, int]) -> dg.MetadataV
     metadata=IDENTITY_EDGES.asset_metadata,
 )
 def identity_edges(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    platform_config: PlatformConfig,
+    model_store: ModelStore,
 ) -> dg.MaterializeResult:
-    config = load_identity_config()
-    path = Path(warehouse.database)
+    config = platform_config.identity()
+    runtime = model_store.runtime
     with warehouse.get_connection() as conn:
-        stored = model_store.current(conn) if config.probabilistic.enabled else None
+        stored = model_store.current_model(conn) if config.probabilistic.enabled else None
         with splink_logs_to(context.log):
-            summary = resolve_persons(conn, config, stored.model if stored else None, path)
+            summary = resolve_persons(conn, config, stored.model if stored else None, runtime)
         bands = probability_bands(conn)
     context.log.info(
         f"identity_edges: {summary.records} records in {summary.nodes} nodes; "
@@ -300,7 +305,7 @@ def identity_edges(
             "clusters": summary.clusters,
             "identity_nodes": summary.nodes,
             "model_version": stored.version if stored else "none",
-            "engine": settings.engine(),
+            "engine": runtime.engine,
             **{f"splink_{k}": v for k, v in summary.scoring.items()},
             "links_by_identifier": _counts_table(("identifier", "links"), summary.linked),
             "refusals_by_reason": _counts_table(("reason", "candidates"), summary.refused),
@@ -328,9 +333,9 @@ def identity_edges(
     check_specs=person_map_check_specs(),
 )
 def person_id_map(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform_config: PlatformConfig
 ) -> dg.MaterializeResult:
-    bounds = load_identity_config().checks
+    bounds = platform_config.identity().checks
     with warehouse.get_connection() as conn:
         previous_persons = previous_person_count(conn)
         result = assign_stable_ids(conn, run_id=context.run.run_id)
@@ -377,9 +382,9 @@ def person_id_map(
     metadata=REVIEW_QUEUE.asset_metadata,
 )
 def identity_review_queue(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform_config: PlatformConfig
 ) -> dg.MaterializeResult:
-    band = load_identity_config().probabilistic.review_band
+    band = platform_config.identity().probabilistic.review_band
     with warehouse.get_connection() as conn:
         summary = build_queue(conn, band)
     precision = summary.labelled_precision

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import groupby
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -42,6 +41,7 @@ from cdp_platform.identity.probabilistic import (
     score_nodes,
 )
 from cdp_platform.identity.splink_model import model_version
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.tables.identity import (
@@ -120,7 +120,7 @@ def resolve_persons(
     conn: duckdb.DuckDBPyConnection,
     config: IdentityConfig,
     model: dict | None,
-    warehouse: Path,
+    runtime: SplinkRuntime,
 ) -> GraphSummary:
     limits = config.clustering.max_values_per_person
     node_ids, scored, limited, names, dobs = _index_nodes(conn, list(limits))
@@ -174,7 +174,7 @@ def resolve_persons(
         probabilistic = config.probabilistic
         result = score_nodes(
             conn,
-            warehouse,
+            runtime,
             model,
             node_ids,
             joined,

@@ -7,6 +7,10 @@ folder therefore never picks up another's model, and a copied warehouse takes
 its model along. The charts of the current model are written beside the
 warehouse under `models/<warehouse file stem>/`.
 
+`ModelStore` is the resource the identity assets take: the store, and how
+Splink runs (`SplinkRuntime`), resolved from the environment when the code
+location loads.
+
 A model is retrained when the evidence changes materially (`needs_retraining`):
 a field appears or disappears, a field's fill moves by more than
 `FILL_SHIFT`, or the number of nodes changes more than `SIZE_FACTOR` times.
@@ -18,9 +22,11 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 
 from cdp_platform.identity.splink_model import MIN_FILL, TrainedModel
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.tables.identity import MODEL_VERSIONS
 
 TABLE = MODEL_VERSIONS
@@ -86,3 +92,57 @@ def needs_retraining(trained_on: dict, now: dict) -> str | None:
     if new / old > SIZE_FACTOR or old / new > SIZE_FACTOR:
         return f"{new:,} nodes, {old:,} when trained"
     return None
+
+
+class ModelStore(dg.ConfigurableResource):
+    """The trained Splink models (versions in the warehouse, charts in
+    `charts_dir`) and how Splink runs: the engine, the folder it spills to,
+    DuckDB's threads and memory, Spark's master and settings."""
+
+    charts_dir: str
+    work_dir: str
+    engine: str = "duckdb"
+    threads: int = 2
+    memory_limit: str = "4GB"
+    spark_master: str = "local[*]"
+    spark_conf: dict[str, str] = {}
+    spark_temp_dir: str | None = None
+
+    @property
+    def runtime(self) -> SplinkRuntime:
+        return SplinkRuntime(
+            engine=self.engine,
+            work_dir=Path(self.work_dir),
+            threads=self.threads,
+            memory_limit=self.memory_limit,
+            spark_master=self.spark_master,
+            spark_conf=dict(self.spark_conf),
+            spark_temp_dir=self.spark_temp_dir,
+        )
+
+    @property
+    def charts(self) -> Path:
+        return Path(self.charts_dir)
+
+    def current_model(self, conn: duckdb.DuckDBPyConnection) -> StoredModel | None:
+        return current(conn)
+
+    def save_model(
+        self, conn: duckdb.DuckDBPyConnection, trained: TrainedModel, current: bool = True
+    ) -> None:
+        save(conn, trained, current)
+
+
+def default_model_store(warehouse: Path) -> ModelStore:
+    """The store of `warehouse`, with the runtime the environment (`CDP_*`) describes."""
+    runtime = SplinkRuntime.beside(warehouse)
+    return ModelStore(
+        charts_dir=str(charts_dir(warehouse)),
+        work_dir=str(runtime.work_dir),
+        engine=runtime.engine,
+        threads=runtime.threads,
+        memory_limit=runtime.memory_limit,
+        spark_master=runtime.spark_master,
+        spark_conf=runtime.spark_conf,
+        spark_temp_dir=runtime.spark_temp_dir,
+    )

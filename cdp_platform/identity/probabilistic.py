@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -29,6 +28,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from cdp_platform.identity import splink_model
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.sql_text import quoted
 
 # Pairs at least as likely a match as not are candidates.
@@ -190,7 +190,7 @@ def _with_state(conn: duckdb.DuckDBPyConnection, where: str = "") -> pa.Table:
 def _predict(
     records: pa.Table,
     model: dict,
-    warehouse: Path,
+    runtime: SplinkRuntime,
     threshold: float | None,
     rules: list[str],
     frequencies: dict[str, pa.Table],
@@ -203,7 +203,7 @@ def _predict(
                 "match_probability": pa.array([], pa.float64()),
             }
         )
-    return splink_model.predict(records, model, warehouse, threshold, rules, frequencies)
+    return splink_model.predict(records, model, runtime, threshold, rules, frequencies)
 
 
 def _groups(count: int, edges: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
@@ -215,7 +215,7 @@ def _groups(count: int, edges: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarra
 
 def score_nodes(
     conn: duckdb.DuckDBPyConnection,
-    warehouse: Path,
+    runtime: SplinkRuntime,
     model: dict,
     node_ids: list[str],
     joined: np.ndarray,
@@ -234,9 +234,9 @@ def score_nodes(
     conn.register(STATE, state)
     try:
         everyone = _with_state(conn)
-        rules, loose = splink_model.affordable_rules(everyone, warehouse, fields, apart="joined")
+        rules, loose = splink_model.affordable_rules(everyone, runtime, fields, apart="joined")
         frequencies = splink_model.term_frequencies(everyone)
-        first = _predict(everyone, model, warehouse, FIRST_PASS_PROBABILITY, rules, frequencies)
+        first = _predict(everyone, model, runtime, FIRST_PASS_PROBABILITY, rules, frequencies)
         trained_prior = model["probability_two_random_records_match"]
         nodes = everyone.num_rows
         prior = kept(
@@ -267,7 +267,7 @@ def score_nodes(
         second = _predict(
             _with_state(conn, "WHERE x.grp >= 0"),
             model,
-            warehouse,
+            runtime,
             None,
             ["l.grp = r.grp AND l.joined <> r.joined"],
             frequencies,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import pyarrow as pa
 from pyspark.sql import DataFrame, SparkSession
@@ -20,35 +19,30 @@ from pyspark.sql.pandas.types import from_arrow_schema
 from splink import SparkAPI
 from splink.backends.spark import similarity_jar_location
 
-from cdp_platform import settings
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 
 _session: SparkSession | None = None
 
 
-def temp_dir(warehouse: Path) -> str:
-    """Checkpoints (and local mode's spills) go here; beside the warehouse by default."""
-    return settings.spark_temp_dir() or str(warehouse.resolve().parent / ".tmp" / "spark")
-
-
-def session(warehouse: Path) -> SparkSession:
+def session(runtime: SplinkRuntime) -> SparkSession:
     """The process's session, created on first use: starting the JVM takes seconds."""
     global _session
     if _session is not None and _session.sparkContext._jsc is not None:  # None once stopped
         return _session
-    conf = settings.spark_conf()
-    temp = temp_dir(warehouse)
+    conf = dict(runtime.spark_conf)
+    temp = runtime.spark_work_dir
     # Splink's string similarities (jaro_winkler, damerau_levenshtein) are Scala
     # UDFs in the jar it ships; SparkAPI registers them from the classpath.
     jars = ",".join(filter(None, [similarity_jar_location(), conf.pop("spark.jars", "")]))
     builder = (
-        SparkSession.builder.master(settings.spark_master())
+        SparkSession.builder.master(runtime.spark_master)
         .appName("cdp-identity")
         .config("spark.jars", jars)
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         # Keep Spark's default catalog folder out of the working directory.
         .config("spark.sql.warehouse.dir", f"{temp}/spark-warehouse")
     )
-    if settings.spark_master().startswith("local"):
+    if runtime.spark_master.startswith("local"):
         builder = builder.config("spark.local.dir", f"{temp}/local")
     for key, value in conf.items():
         builder = builder.config(key, value)
@@ -57,12 +51,12 @@ def session(warehouse: Path) -> SparkSession:
 
 
 @contextmanager
-def splink_api(warehouse: Path) -> Iterator[SparkAPI]:
+def splink_api(runtime: SplinkRuntime) -> Iterator[SparkAPI]:
     """SparkAPI on the shared session. Splink cuts Spark's lineage by writing its
     intermediate tables as parquet under the checkpoint directory (Spark adds a
     fresh subfolder per call); they are dropped and deleted afterwards."""
-    spark = session(warehouse)
-    spark.sparkContext.setCheckpointDir(f"{temp_dir(warehouse)}/checkpoints")
+    spark = session(runtime)
+    spark.sparkContext.setCheckpointDir(f"{runtime.spark_work_dir}/checkpoints")
     try:
         yield SparkAPI(spark_session=spark)
     finally:

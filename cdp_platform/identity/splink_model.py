@@ -34,8 +34,8 @@ from splink.blocking_rule_library import CustomRule
 from splink.internals import comparison_level
 from splink.internals.exceptions import EMTrainingException
 
-from cdp_platform import settings
 from cdp_platform.identity.nodes import NODES_TABLE, SCORED_NODE
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 
 SEED = 20260801
 # EM sees at most this many pairs per blocking rule: more adds time, not accuracy
@@ -553,28 +553,28 @@ def model_fields(model: dict) -> set[str]:
     return set(model.get(FIELDS_KEY) or FIELDS)
 
 
-def splink_connection(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    spill = warehouse.resolve().parent / ".tmp" / "splink"
+def splink_connection(runtime: SplinkRuntime) -> duckdb.DuckDBPyConnection:
+    spill = runtime.work_dir / "splink"
     spill.mkdir(parents=True, exist_ok=True)  # DuckDB creates one level only
     return duckdb.connect(
         config={
-            "threads": settings.duckdb_threads(),
-            "memory_limit": settings.duckdb_memory_limit(),
+            "threads": runtime.threads,
+            "memory_limit": runtime.memory_limit,
             "temp_directory": str(spill),
         }
     )
 
 
 @contextmanager
-def _splink_api(warehouse: Path) -> Iterator:
-    """Splink's database API on the engine `CDP_ENGINE` names."""
-    if settings.engine() == "spark":
+def _splink_api(runtime: SplinkRuntime) -> Iterator:
+    """Splink's database API on the runtime's engine."""
+    if runtime.engine == "spark":
         from cdp_platform.identity import spark_engine  # pyspark is an optional extra
 
-        with spark_engine.splink_api(warehouse) as api:
+        with spark_engine.splink_api(runtime) as api:
             yield api
         return
-    con = splink_connection(warehouse)
+    con = splink_connection(runtime)
     try:
         yield DuckDBAPI(connection=con)
     finally:
@@ -1099,7 +1099,7 @@ def _forget_em(linker: Linker, initial: dict) -> None:
 
 def train(
     records: pa.Table,
-    warehouse: Path,
+    runtime: SplinkRuntime,
     charts_dir: Path | None = None,
     labelled: list[tuple[str, str, str]] | None = None,
 ) -> TrainedModel:
@@ -1108,7 +1108,7 @@ def train(
     reviewers' labelled matches (node pairs); seeded."""
     profile = {**evidence_profile(records), "labels": len(labelled or [])}
     fields = present_fields(profile)
-    with _splink_api(warehouse) as api:
+    with _splink_api(runtime) as api:
         linker = Linker(_register(api, records), model_settings(fields), log_level=QUIET)
         prior_rules = [block_on(*cols) for cols in PRIOR_BLOCKS if _uses(cols, fields)]
         if prior_rules:  # else Splink's default prior stands, and the report says so
@@ -1183,7 +1183,7 @@ def term_frequencies(records: pa.Table) -> dict[str, pa.Table]:
 def predict(
     records: pa.Table,
     model: dict,
-    warehouse: Path,
+    runtime: SplinkRuntime,
     threshold: float | None,
     rules: list[str] | None = None,
     frequencies: dict[str, pa.Table] | None = None,
@@ -1191,7 +1191,7 @@ def predict(
     """Scored pairs at or above `threshold`: ids, match_probability and the gamma
     levels. `rules` replaces the model's prediction blocking rules (SQL);
     `frequencies` (`term_frequencies` of every node) those of `records`."""
-    with _splink_api(warehouse) as api:
+    with _splink_api(runtime) as api:
         scored = _predict_pairs(api, records, model, threshold, rules, frequencies)
     return weigh_households(scored, model, threshold)
 
@@ -1296,7 +1296,7 @@ def _predict_pairs(
 
 
 def affordable_rules(
-    records: pa.Table, warehouse: Path, fields: set[str], apart: str | None = None
+    records: pa.Table, runtime: SplinkRuntime, fields: set[str], apart: str | None = None
 ) -> tuple[list[str], list[str]]:
     """(SQL of the prediction rules to use, labels of those too loose to use).
 
@@ -1304,21 +1304,21 @@ def affordable_rules(
     `PAIRS_PER_NODE` for every node means its values are shared by crowds in
     this data (a first-name prefix and surname prefix among millions of
     records), and its pairs would cost more than the few matches only it finds."""
-    counts = blocking_counts(records, warehouse, fields)
+    counts = blocking_counts(records, runtime, fields)
     budget = PAIRS_PER_NODE * max(records.num_rows, 1)
     loose = {c["rule"] for c in counts if c["marginal"] > budget}
     rules = prediction_rules(fields, apart=apart)
     return [sql for label, sql in rules if label not in loose], sorted(loose)
 
 
-def blocking_counts(records: pa.Table, warehouse: Path, fields: set[str]) -> list[dict]:
+def blocking_counts(records: pa.Table, runtime: SplinkRuntime, fields: set[str]) -> list[dict]:
     """Exact pairs each prediction blocking rule adds (marginal) and in total (cumulative)."""
     from splink.blocking_analysis import count_comparisons_from_blocking_rules
 
     rules = prediction_rules(fields)
     if not rules:
         return []
-    with _splink_api(warehouse) as api:
+    with _splink_api(runtime) as api:
         table = _register(api, records)
         counted = count_comparisons_from_blocking_rules(
             table,

@@ -8,6 +8,7 @@ from cdp_platform.privacy.erasure import erase_subjects, record_erasure_log
 from cdp_platform.privacy.requests import MATCHES_TABLE, SUBJECTS_TABLE, build_subjects
 from cdp_platform.privacy.status import erased_persons, pending_sync_erasures, set_status
 from cdp_platform.privacy.tombstones import record_tombstones
+from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.tables.privacy import PRIVACY_SUBJECTS, TOMBSTONES
 
@@ -28,9 +29,11 @@ from cdp_platform.tables.privacy import PRIVACY_SUBJECTS, TOMBSTONES
     **WAREHOUSE_ASSET,
     metadata=PRIVACY_SUBJECTS.asset_metadata,
 )
-def privacy_subjects(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def privacy_subjects(
+    warehouse: WarehouseResource, platform_config: PlatformConfig
+) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        counts = build_subjects(conn)
+        counts = build_subjects(conn, platform_config.identity())
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": counts["persons_suppressed"] + counts["persons_erased"],

@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from cdp_platform.identity.standardise import email_match_sql, email_sql
-from cdp_platform.identity_config import load_identity_config
+from cdp_platform.identity_config import IdentityConfig
 from cdp_platform.phones import to_e164
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.tables.identity import IDENTITY_RECORDS, PERSON_ID_MAP
@@ -40,8 +40,7 @@ IDENTIFIER_COLUMNS = {
 }
 
 
-def _normalised_requests(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    config = load_identity_config()
+def _normalised_requests(conn: duckdb.DuckDBPyConnection, config: IdentityConfig) -> pd.DataFrame:
     # Two steps, as identity does: the email cleaned first, then its matching key.
     email = email_sql("identifier_value", config)
     match = email_match_sql("email", config.email_domain_corrections)
@@ -52,15 +51,17 @@ def _normalised_requests(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             FROM (SELECT *, {email} AS email FROM {REQUESTS_TABLE})"""
     ).df()
     phones = frame["identifier_type"] == "phone"
-    frame.loc[phones, "identifier"] = [to_e164(v) for v in frame.loc[phones, "identifier"]]
+    region = config.default_phone_region  # as identity read the records' phones
+    frame.loc[phones, "identifier"] = [to_e164(v, region) for v in frame.loc[phones, "identifier"]]
     return frame
 
 
-def build_subjects(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Write `privacy.request_matches` and `privacy.subjects`; returns counts."""
+def build_subjects(conn: duckdb.DuckDBPyConnection, config: IdentityConfig) -> dict[str, int]:
+    """Write `privacy.request_matches` and `privacy.subjects`; returns counts. Request
+    identifiers are cleaned by identity's rules (`config`), as the records were."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS privacy")
     requests = (
-        _normalised_requests(conn)
+        _normalised_requests(conn, config)
         if table_exists(conn, REQUESTS_TABLE)
         else pd.DataFrame(
             {c: pd.Series(dtype="object") for c in ("request_id", "type", "identifier_type")}

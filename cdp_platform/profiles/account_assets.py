@@ -13,6 +13,7 @@ from cdp_platform.profiles.account_traits import (
 from cdp_platform.profiles.accounts import ACCOUNTS_TABLE, MEMBERS_TABLE, build_accounts
 from cdp_platform.profiles.assets import PROFILES_ASSET
 from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.tables.profiles import ACCOUNTS, LEAD_SCORES
 
@@ -42,10 +43,12 @@ def _histogram(key: str, count: str, rows: list[tuple]) -> dg.MetadataValue:
     **PROFILES_ASSET,
     metadata=ACCOUNTS.asset_metadata,
 )
-def accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
-    settings = load_profiles_config().accounts
+def accounts(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform_config: PlatformConfig
+):
+    accounts_config = load_profiles_config(platform_config.profiles_path).accounts
     with warehouse.get_connection() as conn:
-        counts = build_accounts(conn, settings)
+        counts = build_accounts(conn, accounts_config)
         sizes = conn.execute(
             f"""SELECT CASE WHEN n = 0 THEN '0' WHEN n = 1 THEN '1' WHEN n <= 5 THEN '2-5'
                             WHEN n <= 20 THEN '6-20' ELSE '21+' END AS contacts, count(*)
@@ -77,12 +80,14 @@ def accounts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
         "dagster/column_schema": account_traits_schema(),
     },
 )
-def account_traits(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = load_profiles_config().accounts
+def account_traits(
+    warehouse: WarehouseResource, platform_config: PlatformConfig
+) -> dg.MaterializeResult:
+    accounts_config = load_profiles_config(platform_config.profiles_path).accounts
     with warehouse.get_connection() as conn:
-        rows = build_account_traits(conn, settings)
+        rows = build_account_traits(conn, accounts_config)
     return dg.MaterializeResult(
-        metadata={"dagster/row_count": rows, "traits": len(settings.traits)}
+        metadata={"dagster/row_count": rows, "traits": len(accounts_config.traits)}
     )
 
 
@@ -98,10 +103,12 @@ def account_traits(warehouse: WarehouseResource) -> dg.MaterializeResult:
     **PROFILES_ASSET,
     metadata=LEAD_SCORES.asset_metadata,
 )
-def lead_scores(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    settings = load_profiles_config().accounts
+def lead_scores(
+    warehouse: WarehouseResource, platform_config: PlatformConfig
+) -> dg.MaterializeResult:
+    accounts_config = load_profiles_config(platform_config.profiles_path).accounts
     with warehouse.get_connection() as conn:
-        build_lead_scores(conn, settings)
+        build_lead_scores(conn, accounts_config)
         figures = {}
         for label, table in (
             ("persons", LEAD_SCORES_TABLE),

@@ -32,6 +32,7 @@ from cdp_platform.profiles.scores import (
 )
 from cdp_platform.profiles.timeline import TIMELINE_TABLE, build_timeline
 from cdp_platform.profiles.traits import TRAITS_TABLE, build_traits, latest_loaded_day
+from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.tables.profiles import (
     CONSENT_STATE,
@@ -53,15 +54,17 @@ PREVIEW_ROWS = 5
 PREVIEW_COLUMNS = ("person_id", "first_name", "last_name", "email", "phone", "postcode", "country")
 
 
-def _masked_preview(rows: list[tuple]) -> str:
-    lines = ["| " + " | ".join(PREVIEW_COLUMNS) + " |", "|" + "---|" * len(PREVIEW_COLUMNS)]
-    for row in rows:
-        cells = [
-            v if c in ("person_id", "country") else mask_value(c, v)
-            for c, v in zip(PREVIEW_COLUMNS, row, strict=True)
-        ]
-        lines.append("| " + " | ".join("" if v is None else str(v) for v in cells) + " |")
-    return "\n".join(lines)
+def _masked_preview(rows: list[tuple]) -> dg.MetadataValue:
+    return metadata_table(
+        [(c, "string") for c in PREVIEW_COLUMNS],
+        (
+            [
+                v if c in ("person_id", "country") or v is None else mask_value(c, v)
+                for c, v in zip(PREVIEW_COLUMNS, row, strict=True)
+            ]
+            for row in rows
+        ),
+    )
 
 
 @dg.asset(
@@ -80,9 +83,9 @@ def _masked_preview(rows: list[tuple]) -> str:
     check_specs=golden_check_specs(),
 )
 def golden_profiles(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, platform_config: PlatformConfig
 ) -> dg.MaterializeResult:
-    config = load_profiles_config()
+    config = load_profiles_config(platform_config.profiles_path)
     with warehouse.get_connection() as conn:
         summary = build_golden_profiles(conn, config)
         sample = conn.execute(
@@ -99,7 +102,7 @@ def golden_profiles(
                 [("attribute", "string"), ("share_of_persons", "float")],
                 [(a, round(share, 4)) for a, share in summary.filled.items()],
             ),
-            "preview": dg.MetadataValue.md(_masked_preview(sample)),
+            "preview": _masked_preview(sample),
         },
         check_results=checks,
     )
@@ -154,32 +157,35 @@ def resolve_as_of(conn, config: AsOfConfig, settings) -> str:
     check_specs=traits_check_specs(),
 )
 def customer_traits(
-    context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: AsOfConfig,
+    warehouse: WarehouseResource,
+    platform_config: PlatformConfig,
 ) -> dg.MaterializeResult:
-    settings = load_profiles_config()
+    profiles = load_profiles_config(platform_config.profiles_path)
     with warehouse.get_connection() as conn:
-        as_of = resolve_as_of(conn, config, settings)
-        persons = build_traits(conn, settings.traits, as_of, GOLDEN_TABLE)
+        as_of = resolve_as_of(conn, config, profiles)
+        persons = build_traits(conn, profiles.traits, as_of, GOLDEN_TABLE)
         filled = conn.execute(
-            f"SELECT {', '.join(f'count({t.name})' for t in settings.traits)} FROM {TRAITS_TABLE}"
+            f"SELECT {', '.join(f'count({t.name})' for t in profiles.traits)} FROM {TRAITS_TABLE}"
         ).fetchone()
         stages = (
             conn.execute(
                 f"SELECT lifecycle_stage, count(*) FROM {TRAITS_TABLE} GROUP BY 1 ORDER BY 2 DESC"
             ).fetchall()
-            if any(t.name == "lifecycle_stage" for t in settings.traits)
+            if any(t.name == "lifecycle_stage" for t in profiles.traits)
             else []
         )
-    context.log.info(f"customer_traits: {len(settings.traits)} traits for {persons} persons")
+    context.log.info(f"customer_traits: {len(profiles.traits)} traits for {persons} persons")
     metadata = {
         "dagster/row_count": persons,
         "as_of": as_of,
-        "traits": len(settings.traits),
+        "traits": len(profiles.traits),
         "traits_filled": metadata_table(
             [("trait", "string"), ("share_with_a_value", "float")],
             [
                 (t.name, round(n / persons, 4) if persons else None)
-                for t, n in zip(settings.traits, filled, strict=True)
+                for t, n in zip(profiles.traits, filled, strict=True)
             ],
         ),
     }
@@ -189,9 +195,9 @@ def customer_traits(
         )
     null_shares = {
         t.name: (1 - n / persons if persons else 0.0)
-        for t, n in zip(settings.traits, filled, strict=True)
+        for t, n in zip(profiles.traits, filled, strict=True)
     }
-    bounds = {t.name: t.max_null_share for t in settings.traits if t.max_null_share is not None}
+    bounds = {t.name: t.max_null_share for t in profiles.traits if t.max_null_share is not None}
     return dg.MaterializeResult(
         metadata=metadata, check_results=[traits_nulls_check(null_shares, bounds)]
     )
@@ -210,8 +216,10 @@ def customer_traits(
     metadata=CONSENT_STATE.asset_metadata,
     check_specs=consent_check_specs(),
 )
-def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
-    bounds = load_profiles_config().checks
+def consent_state(
+    warehouse: WarehouseResource, platform_config: PlatformConfig
+) -> dg.MaterializeResult:
+    bounds = load_profiles_config(platform_config.profiles_path).checks
     with warehouse.get_connection() as conn:
         counts = build_consent(conn, GOLDEN_TABLE)
         statements = conn.execute(f"SELECT count(*) FROM {STATEMENTS_TABLE}").fetchone()[0]
@@ -246,9 +254,11 @@ def consent_state(warehouse: WarehouseResource) -> dg.MaterializeResult:
     **PROFILES_ASSET,
     metadata=CUSTOMER_TIMELINE.asset_metadata,
 )
-def customer_timeline(config: AsOfConfig, warehouse: WarehouseResource) -> dg.MaterializeResult:
+def customer_timeline(
+    config: AsOfConfig, warehouse: WarehouseResource, platform_config: PlatformConfig
+) -> dg.MaterializeResult:
     with warehouse.get_connection() as conn:
-        as_of = resolve_as_of(conn, config, load_profiles_config())
+        as_of = resolve_as_of(conn, config, load_profiles_config(platform_config.profiles_path))
         rows = build_timeline(conn, as_of)
         kinds = conn.execute(
             f"SELECT kind, count(*) FROM {TIMELINE_TABLE} GROUP BY 1 ORDER BY 2 DESC"
@@ -292,12 +302,15 @@ def _model_tables(report: ModelReport) -> dict[str, dg.MetadataValue]:
     check_specs=scores_check_specs(),
 )
 def customer_scores(
-    context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
+    context: dg.AssetExecutionContext,
+    config: AsOfConfig,
+    warehouse: WarehouseResource,
+    platform_config: PlatformConfig,
 ) -> dg.MaterializeResult:
-    settings = load_profiles_config()
+    profiles = load_profiles_config(platform_config.profiles_path)
     with warehouse.get_connection() as conn:
-        as_of = resolve_as_of(conn, config, settings)
-        churn, value = build_scores(conn, settings.scores, as_of, GOLDEN_TABLE)
+        as_of = resolve_as_of(conn, config, profiles)
+        churn, value = build_scores(conn, profiles.scores, as_of, GOLDEN_TABLE)
         persons, bands = conn.execute(
             f"SELECT count(*), histogram(coalesce(churn_risk, 'unscored')) FROM {SCORES_TABLE}"
         ).fetchone()

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from cdp_platform import settings
 from cdp_platform.profiles.account_traits import AccountsConfig
 from cdp_platform.profiles.checks import ProfileChecks
 from cdp_platform.profiles.scores import Scores
 from cdp_platform.profiles.survivorship import Survivorship
 from cdp_platform.profiles.traits import Trait, check_expressions
-from cdp_platform.yaml_files import CONFIG_DIR, YamlSyntaxError, read_yaml
+from cdp_platform.yaml_files import YamlSyntaxError, read_yaml
 
 
 class ProfilesConfig(BaseModel):
@@ -39,7 +39,7 @@ class ProfilesConfig(BaseModel):
 
 def load_profiles_config(path: Path | None = None) -> ProfilesConfig:
     """The profile settings; `CDP_PROFILES_CONFIG` points at another file."""
-    path = path or Path(os.environ.get("CDP_PROFILES_CONFIG", CONFIG_DIR / "profiles.yaml"))
+    path = path or settings.profiles_config_path()
     try:
         return ProfilesConfig.model_validate(read_yaml(path) or {})
     except YamlSyntaxError:

@@ -8,6 +8,7 @@ from cdp_platform.conditions import after_inputs_change, gated
 from cdp_platform.profiles.assets import AsOfConfig, resolve_as_of
 from cdp_platform.profiles.config import load_profiles_config
 from cdp_platform.profiles.traits import loaded_tables
+from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.segments.config import load_segments, references
 from cdp_platform.segments.membership import EVENTS_TABLE, Evaluation, evaluate_segment
@@ -95,10 +96,13 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
         ],
     )
     def _segment(
-        context: dg.AssetExecutionContext, config: AsOfConfig, warehouse: WarehouseResource
+        context: dg.AssetExecutionContext,
+        config: AsOfConfig,
+        warehouse: WarehouseResource,
+        platform_config: PlatformConfig,
     ) -> dg.MaterializeResult:
         with warehouse.get_connection() as conn:
-            as_of = resolve_as_of(conn, config, load_profiles_config())
+            as_of = resolve_as_of(conn, config, load_profiles_config(platform_config.profiles_path))
             result = evaluate_segment(conn, spec, as_of, loaded_tables(conn), context.run.run_id)
             sample = masked_sample(conn, current_members_sql(spec.name), SAMPLE_ROWS)
         context.log.info(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from cdp_platform import settings
+from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.source_contracts import SOURCES, SourceSpec
 from cdp_platform.sources.checks import check_specs, run_checks
@@ -126,7 +126,7 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         pool="warehouse",
         kinds={"duckdb", "hubspot" if from_api else kind},
         # Declared here rather than as parameters, since only the API variant needs `hubspot`.
-        required_resource_keys={"warehouse", "hubspot"} if from_api else {"warehouse"},
+        required_resource_keys={"warehouse", "platform_config", *(["hubspot"] if from_api else [])},
         check_specs=check_specs(spec),
         owners=[spec.owner],
         tags={"layer": "sources"},
@@ -138,6 +138,7 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
     )
     def _source_asset(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
         warehouse: WarehouseResource = context.resources.warehouse
+        platform_config: PlatformConfig = context.resources.platform_config
         days = list(context.partition_keys)
         failed: dict[str, str] = {}
         api_stats: dict[str, object] = {}
@@ -145,9 +146,10 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
         if from_api:
             files = read_api_partitions(context.resources.hubspot, spec, days, api_stats)
         else:
-            files = read_landing_partitions(settings.landing_dir(), spec, days, failed)
+            landing = platform_config.landing
+            files = read_landing_partitions(landing, spec, days, failed)
             ignored = scan_landing(
-                settings.landing_dir(), daily_partitions().get_partition_keys(), [spec.name]
+                landing, daily_partitions().get_partition_keys(), [spec.name]
             ).problems
             ignored_stats = ignored_files_metadata(ignored)
             if ignored:
@@ -156,7 +158,13 @@ def build_source_asset(spec: SourceSpec, from_api: bool = False) -> dg.AssetsDef
                     f"the first {ignored[0]} (see `ignored_files` in the metadata)"
                 )
         with warehouse.get_connection() as conn:
-            result = write_partitions(conn, spec, files, context.run.run_id)
+            result = write_partitions(
+                conn,
+                spec,
+                files,
+                context.run.run_id,
+                phone_region=platform_config.identity().default_phone_region,
+            )
             metadata = {
                 **load_metadata(conn, spec, result, sorted(failed)),
                 **api_stats,

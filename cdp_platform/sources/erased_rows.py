@@ -26,7 +26,6 @@ from collections import Counter
 import duckdb
 import pyarrow as pa
 
-from cdp_platform.identity_config import load_identity_config
 from cdp_platform.phones import e164_table
 from cdp_platform.source_contracts import SourceSpec
 from cdp_platform.tables.privacy import TOMBSTONES
@@ -88,7 +87,7 @@ def tombstoned_sql(spec: SourceSpec, phones_table: str | None = None) -> str | N
 
 
 def _stage_tombstoned_phones(
-    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, typed_table: str
+    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, typed_table: str, phone_region: str
 ) -> str | None:
     """Make `TOMBSTONED_PHONES`: the raw phones of this load whose E.164 is tombstoned.
 
@@ -106,7 +105,7 @@ def _stage_tombstoned_phones(
         f"SELECT {c} FROM {typed_table} WHERE nullif(trim({c}), '') IS NOT NULL" for c in columns
     )
     texts = [text for (text,) in conn.execute(distinct).fetchall()]
-    mapping = e164_table(texts, load_identity_config().default_phone_region)
+    mapping = e164_table(texts, phone_region)
     conn.register(
         "_load_phones",
         pa.table(
@@ -133,12 +132,17 @@ def _any_tombstone(conn: duckdb.DuckDBPyConnection) -> bool:
 
 
 def drop_tombstoned(
-    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, typed_table: str, run_id: str
+    conn: duckdb.DuckDBPyConnection,
+    spec: SourceSpec,
+    typed_table: str,
+    run_id: str,
+    phone_region: str,
 ) -> int:
-    """Delete rows of erased subjects from a staged load before it is stored; count them."""
+    """Delete rows of erased subjects from a staged load before it is stored; count them.
+    Phones without a country code are read as `phone_region`'s, as identity reads them."""
     if spec.name in NOT_PERSONAL or not _any_tombstone(conn):
         return 0
-    phones_table = _stage_tombstoned_phones(conn, spec, typed_table)
+    phones_table = _stage_tombstoned_phones(conn, spec, typed_table, phone_region)
     try:
         dropped = conn.execute(
             f"DELETE FROM {typed_table} WHERE {tombstoned_sql(spec, phones_table)} "

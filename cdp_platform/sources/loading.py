@@ -89,6 +89,7 @@ def write_partitions(
     spec: SourceSpec,
     files: Iterable[tuple[str, str | None, ParsedFile | None]],
     run_id: str,
+    phone_region: str,
 ) -> LoadResult:
     """Replace the given partitions with the given files' rows, atomically.
 
@@ -100,7 +101,7 @@ def write_partitions(
     raw_cols = [name for name, _ in raw_table_columns(spec)]
     days, labels = _stage_typed(conn, spec, files, typed_table)
     # Rows of erased subjects are dropped here, counted and never stored.
-    dropped = drop_tombstoned(conn, spec, typed_table, run_id)
+    dropped = drop_tombstoned(conn, spec, typed_table, run_id, phone_region)
 
     day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
     cols = ", ".join(quote(c) for c in raw_cols)

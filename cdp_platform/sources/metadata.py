@@ -39,8 +39,10 @@ def column_schema(spec: SourceSpec) -> dg.TableSchema:
     return dg.TableSchema(columns=columns)
 
 
-def masked_preview(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, days: list[str]) -> str:
-    """A markdown table of a few rows just loaded, personal data masked."""
+def masked_preview(
+    conn: duckdb.DuckDBPyConnection, spec: SourceSpec, days: list[str]
+) -> dg.MetadataValue:
+    """A few rows just loaded, personal data masked."""
     shown = ["source_record_id", *[c.column for c in spec.columns if c.type != "json"]][:10]
     day_list = ", ".join(f"DATE '{d}'" for d in days) or "NULL"
     rows = conn.execute(
@@ -49,15 +51,17 @@ def masked_preview(conn: duckdb.DuckDBPyConnection, spec: SourceSpec, days: list
         f"LIMIT {PREVIEW_ROWS}"
     ).fetchall()
     pii = set(spec.pii_columns)
-    lines = ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
-    for row in rows:
-        cells = [mask_value(c, v) if c in pii else v for c, v in zip(shown, row, strict=True)]
-        lines.append("| " + " | ".join(_cell(v) for v in cells) + " |")
-    return "\n".join(lines)
+    return metadata_table(
+        [(c, "string") for c in shown],
+        (
+            [_cell(mask_value(c, v) if c in pii else v) for c, v in zip(shown, row, strict=True)]
+            for row in rows
+        ),
+    )
 
 
-def _cell(value: object) -> str:
-    return "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")[:40]
+def _cell(value: object) -> str | None:
+    return None if value is None else str(value).replace("\n", " ")[:40]
 
 
 def reasons_table(result: LoadResult) -> dg.MetadataValue:
@@ -84,7 +88,7 @@ def load_metadata(
         "run_files_failed": len(failed_files),
         "run_quarantine_reasons": reasons_table(result),
         "current_rows": result.current_rows,
-        "preview": dg.MetadataValue.md(masked_preview(conn, spec, days)),
+        "preview": masked_preview(conn, spec, days),
         "dagster/table_name": spec.current_table,
     }
 

@@ -11,6 +11,7 @@ from cdp_platform.identity.clusters import assign_stable_ids
 from cdp_platform.identity.evaluation import pairwise_scores
 from cdp_platform.identity.linking import resolve_persons
 from cdp_platform.identity.nodes import build_nodes
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import connect
 
@@ -56,7 +57,7 @@ def persons_of(db: Path, rows: list[dict], **rules) -> dict[str, str]:
             [[row.get(c) for c in COLUMNS] for row in rows],
         )
         build_nodes(conn, "staging.t", list(config.clustering.max_values_per_person))
-        resolve_persons(conn, config, None, db)
+        resolve_persons(conn, config, None, SplinkRuntime.beside(db))
         assign_stable_ids(conn)
         return {
             f"{s}:{r}": p

@@ -14,6 +14,7 @@ import pytest
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.identity import model_store, splink_model
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.pipeline import run_pipeline
 from cdp_platform.resources.warehouse import connect
 from cdp_platform_tests.metadata import metadata_rows
@@ -210,7 +211,7 @@ def test_a_degenerate_training_names_its_problems(tmp_path):
             },
         }
     )
-    trained = splink_model.train(records, tmp_path / "w.duckdb")
+    trained = splink_model.train(records, SplinkRuntime.beside(tmp_path / "w.duckdb"))
     assert trained.report["training_rules"] == []
     assert "no training rule produced pairs: EM never ran" in trained.problems
     assert any("only 1 comparison" in p for p in trained.problems)

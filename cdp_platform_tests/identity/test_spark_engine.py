@@ -23,7 +23,10 @@ from cdp_platform.identity import model_store, spark_engine, splink_model
 from cdp_platform.identity.assets import identity_edges, identity_model, person_id_map
 from cdp_platform.identity.assets import identity_records as identity_records_asset
 from cdp_platform.identity.clusters import MAP_TABLE
+from cdp_platform.identity.model_store import default_model_store
+from cdp_platform.identity.splink_runtime import SplinkRuntime
 from cdp_platform.pipeline import landing_range
+from cdp_platform.resources.configuration import default_platform_config
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 
 # 500 persons over 10 days give about 1,150 matchable records: enough to train
@@ -67,7 +70,11 @@ def records_warehouse(tmp_path_factory):
             "dagster/asset_partition_range_end": last,
         }
         assert ingest.execute_in_process(tags=tags).success
-        resources = {"warehouse": WarehouseResource(database=str(warehouse))}
+        resources = {
+            "warehouse": WarehouseResource(database=str(warehouse)),
+            "platform_config": default_platform_config(),
+            "model_store": default_model_store(warehouse),
+        }
         assert dg.materialize([identity_records_asset], resources=resources).success
     return warehouse
 
@@ -84,7 +91,11 @@ def _run_identity(records_warehouse, folder, env: dict[str, str]):
             patch.setenv(key, value)
         result = dg.materialize(
             IDENTITY,
-            resources={"warehouse": WarehouseResource(database=str(warehouse))},
+            resources={
+                "warehouse": WarehouseResource(database=str(warehouse)),
+                "platform_config": default_platform_config(),
+                "model_store": default_model_store(warehouse),
+            },
             run_config=RETRAIN,
         )
     assert result.success
@@ -173,10 +184,10 @@ def test_a_model_saved_on_duckdb_scores_the_same_on_spark(duckdb_run, spark_run,
     with connect(warehouse) as conn:
         records = splink_model.read_input(conn)
     # Threshold 0: every blocked pair, whatever its score.
-    on_duckdb = splink_model.predict(records, model, warehouse, threshold=0.0)
+    on_duckdb = splink_model.predict(records, model, SplinkRuntime.beside(warehouse), threshold=0.0)
     for key, value in SPARK_ENV.items():
         monkeypatch.setenv(key, value)
-    on_spark = splink_model.predict(records, model, warehouse, threshold=0.0)
+    on_spark = splink_model.predict(records, model, SplinkRuntime.beside(warehouse), threshold=0.0)
 
     assert on_spark.schema.names == on_duckdb.schema.names
     assert on_spark.schema.types == on_duckdb.schema.types

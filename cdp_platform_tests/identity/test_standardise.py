@@ -48,7 +48,9 @@ def load(landing: Path, db: Path, files: dict[str, list]) -> None:
         for source, records in files.items():
             path = write_day_file(landing, source, "2026-08-01", records)
             parsed = read_day_file(path, SOURCES[source])
-            write_partitions(conn, SOURCES[source], [("2026-08-01", path.name, parsed)], "t")
+            write_partitions(
+                conn, SOURCES[source], [("2026-08-01", path.name, parsed)], "t", phone_region="GB"
+            )
         build_identity_records(conn, load_identity_config())
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from cdp_platform.identity_config import load_identity_config
 from cdp_platform.privacy.requests import build_subjects
 from cdp_platform.resources.warehouse import create_declared_tables
 
@@ -54,7 +55,7 @@ def subjects(db) -> dict[str, str]:
 def test_an_email_on_a_request_reaches_every_record_of_its_person(db):
     # Typed differently from any record: dots, a +tag and capitals at gmail.
     request(db, "R1", "SUPPRESS", "email", "  Ann.Smith+news@GMAIL.com ", 1)
-    build_subjects(db)
+    build_subjects(db, load_identity_config())
     assert subjects(db) == {"ann": "suppressed"}
     matched = db.execute(
         "SELECT DISTINCT person_id FROM privacy.request_matches WHERE request_id = 'R1'"
@@ -73,7 +74,7 @@ def test_an_email_on_a_request_reaches_every_record_of_its_person(db):
 )
 def test_every_kind_of_identifier_matches(db, identifier_type, value, person):
     request(db, "R1", "SUPPRESS", identifier_type, value, 1)
-    build_subjects(db)
+    build_subjects(db, load_identity_config())
     assert subjects(db) == {person: "suppressed"}
 
 
@@ -84,7 +85,7 @@ def test_the_latest_request_decides_and_an_erasure_stands(db):
     request(db, "R4", "DELETE", "email", "dan@example.org", 1)
     request(db, "R5", "UNSUPPRESS", "email", "dan@example.org", 5)  # too late: erased
     request(db, "R6", "SUPPRESS", "email", "nobody@example.org", 1)
-    counts = build_subjects(db)
+    counts = build_subjects(db, load_identity_config())
     assert subjects(db) == {"cat": "suppressed", "dan": "erased"}
     assert counts == {
         "requests": 6,

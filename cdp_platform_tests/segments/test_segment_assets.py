@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from cdp_platform.resources.configuration import default_platform_config
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform.segments.assets import SIZE_CHECK, build_segment_asset, segment_key
 from cdp_platform.segments.spec import Condition, SegmentSpec, SizeCheck
@@ -32,7 +33,7 @@ def warehouse(tmp_path) -> WarehouseResource:
 def materialize(asset, warehouse, instance) -> dg.ExecuteInJobResult:
     return dg.materialize(
         [asset],
-        resources={"warehouse": warehouse},
+        resources={"warehouse": warehouse, "platform_config": default_platform_config()},
         instance=instance,
         run_config={"ops": {"segments__buyers": {"config": {"as_of": "2026-09-30"}}}},
         raise_on_error=False,

@@ -24,7 +24,7 @@ def load(landing: Path, source: str, days: dict[str, list], db: Path):
         path = write_day_file(landing, source, day, records)
         files.append((day, f"{source}/{path.name}", read_day_file(path, spec)))
     with connect(db) as conn:
-        return write_partitions(conn, spec, files, run_id="test-run")
+        return write_partitions(conn, spec, files, run_id="test-run", phone_region="GB")
 
 
 @pytest.fixture
