@@ -144,3 +144,22 @@ def test_a_new_warehouse_holds_every_declared_table_and_a_new_column_reaches_an_
         conn.execute("ALTER TABLE activation.sync_state DROP COLUMN in_flight_hash")
     with warehouse.connect(path) as conn:
         assert ("in_flight_hash", "VARCHAR") in _columns(conn, "activation.sync_state")
+
+
+FILE_SUFFIXES = ("yaml", "csv", "json", "jsonl", "md", "html", "py", "parquet", "duckdb")
+
+
+def test_every_warehouse_table_name_is_a_literal_in_one_module():
+    """Catalogued or kept by the one layer that uses it, a table's `schema.name`
+    is written in one module; everything else refers to it by its constant."""
+    name = re.compile(rf"(?<![\w.])(?:{'|'.join(warehouse.SCHEMAS)})\.([a-z_]+)\b")
+    named_in: dict[str, set[str]] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for text in _code_strings(path):
+            for match in name.finditer(text):
+                if match.group(1) not in FILE_SUFFIXES:
+                    named_in.setdefault(match.group(0), set()).add(
+                        path.relative_to(PACKAGE).as_posix()
+                    )
+    assert len(named_in) > len(CATALOG)
+    assert {t: m for t, m in named_in.items() if len(m) > 1} == {}

@@ -65,8 +65,8 @@ CUSTOMER_SCORES = Table(
         Column("churn_probability", "DOUBLE", "probability of no purchase in the churn horizon"),
         Column("churn_risk", "VARCHAR", "high, medium or low, by config risk_bands"),
         Column("predicted_value", "DECIMAL(18,2)", "expected spend over the value horizon"),
-        Column("churn_model", "VARCHAR", "model version, described in profiles.score_models"),
-        Column("value_model", "VARCHAR", "model version, described in profiles.score_models"),
+        Column("churn_model", "VARCHAR", "model version, described in the score models table"),
+        Column("value_model", "VARCHAR", "model version, described in the score models table"),
     ),
 )
 # B2B accounts.
