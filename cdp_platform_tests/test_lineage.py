@@ -24,6 +24,7 @@ from sqlglot import exp
 from cdp_platform.definitions import build_definitions
 from cdp_platform.demo.generator import generate
 from cdp_platform.resources import warehouse
+from cdp_platform.tables.catalog import TABLES as CATALOG
 from cdp_platform_tests.pipeline_runs import START_DATE, run_landing
 
 WAREHOUSE_SCHEMAS = set(warehouse.SCHEMAS)
@@ -112,14 +113,16 @@ def tables(sql: str) -> tuple[set[str], set[str]]:
         if statement is None:
             continue
         targets = set()
-        # Creating or filling a table makes it the asset's. A DELETE or UPDATE
-        # target counts as a read: erasure reaches every table but owns none.
-        if isinstance(statement, exp.Create | exp.Insert):
+        # Creating or filling a table makes it the asset's. Deleting or updating
+        # rows in place moves no data into the asset (erasure reaches every
+        # layer, owning none of it): such a target is neither read nor written.
+        if isinstance(statement, exp.Create | exp.Insert | exp.Delete | exp.Update):
             target = statement.this
             target = target.this if isinstance(target, exp.Schema) else target
             if isinstance(target, exp.Table):
                 targets.add(id(target))
-                writes.add(_name(target))
+                if isinstance(statement, exp.Create | exp.Insert):
+                    writes.add(_name(target))
         ctes = {cte.alias_or_name for cte in statement.find_all(exp.CTE)}
         for table in statement.find_all(exp.Table):
             if id(table) not in targets and table.name not in ctes:
@@ -151,22 +154,40 @@ def recorded(tmp_path_factory):
     return recorder
 
 
+def _catalog_writers(graph) -> dict[str, set]:
+    """Each catalogued table's owning asset, or every asset of its owning group."""
+    keys = graph.get_all_asset_keys()
+    return {
+        table: {
+            key
+            for key in keys
+            if key.to_user_string() == table.owner or graph.get(key).group_name == table.owner
+        }
+        for table in CATALOG
+    }
+
+
 def undeclared_reads(statements: list[tuple[frozenset, str]], graph) -> list[str]:
-    """Each table an asset reads whose writer is neither the asset nor upstream of it."""
+    """Each table an asset reads whose writer is neither the asset nor upstream of it,
+    unless the catalog declares the asset's group reads it back from earlier runs."""
     reads: dict[frozenset, set[str]] = defaultdict(set)
-    writers: dict[str, set] = defaultdict(set)
+    writers: dict[str, set] = defaultdict(set, _catalog_writers(graph))
     for keys, sql in statements:
         read, written = tables(sql)
         reads[keys] |= read
         for table in written:
             writers[table] |= set(keys)
+    read_back = {table: set(table.read_back_by) for table in CATALOG}
     missing = []
     for keys, read in reads.items():
         if not keys:
             continue
         upstream = set(keys).union(*(graph.get_ancestor_asset_keys(key) for key in keys))
+        groups = {graph.get(key).group_name for key in keys}
         for table in sorted(read):
             owners = writers.get(table)
+            if groups <= read_back.get(table, set()):
+                continue
             if owners and not owners & upstream:
                 names = ", ".join(sorted(k.to_user_string() for k in keys))
                 owner_names = ", ".join(sorted(k.to_user_string() for k in owners))

@@ -19,7 +19,7 @@ from cdp_platform.identity.standardise import email_match_sql, email_sql
 from cdp_platform.identity_config import load_identity_config
 from cdp_platform.resources.warehouse import table_exists
 from cdp_platform.tables.activation import SYNC_LOG
-from cdp_platform.tables.identity import IDENTITY_RECORDS
+from cdp_platform.tables.identity import IDENTITY_RECORDS, PERSON_ID_MAP
 from cdp_platform.tables.profiles import (
     CONSENT_STATE,
     CONSENT_STATEMENTS,
@@ -27,7 +27,6 @@ from cdp_platform.tables.profiles import (
     CUSTOMER_TIMELINE,
     CUSTOMER_TRAITS,
     GOLDEN_PROFILES,
-    PERSON_ID_MAP,
     PROFILE_PROVENANCE,
 )
 from cdp_platform.tables.segments import SEGMENT_MEMBERSHIP_EVENTS, SEGMENT_MEMBERSHIPS

@@ -18,6 +18,8 @@ SYNC_STATE = Table(
         Column("in_flight_hash", "VARCHAR", "a payload sent whose answer is not yet recorded"),
     ),
     key=("sync", "key"),
+    # A request's status names the syncs still holding an erased subject.
+    read_back_by=("privacy",),
 )
 # One row per record per sync run: what was sent and what the destination said.
 SYNC_LOG = Table(

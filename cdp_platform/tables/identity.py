@@ -132,4 +132,6 @@ REVIEW_LABELS = Table(
         Column("labelled_by", "VARCHAR"),
     ),
     key=("record_a", "record_b"),
+    # Training and linking apply the labels given on earlier runs' queues.
+    read_back_by=("identity",),
 )

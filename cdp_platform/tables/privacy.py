@@ -26,4 +26,6 @@ TOMBSTONES = Table(
         Column("created_at", "TIMESTAMPTZ"),
     ),
     key=("digest",),
+    # Loading drops the rows of subjects erased by earlier runs before storing them.
+    read_back_by=("sources",),
 )

@@ -37,6 +37,9 @@ class Table(str):
     owner: str
     columns: tuple[Column, ...]
     key: tuple[str, ...]
+    # Groups that read the table as earlier runs left it: a dependency on a layer
+    # downstream of them, which the asset graph cannot draw without a cycle.
+    read_back_by: tuple[str, ...]
 
     def __new__(
         cls,
@@ -44,11 +47,13 @@ class Table(str):
         owner: str,
         columns: tuple[Column, ...] = (),
         key: tuple[str, ...] = (),
+        read_back_by: tuple[str, ...] = (),
     ) -> Table:
         table = super().__new__(cls, qualified)
         table.owner = owner
         table.columns = columns
         table.key = key
+        table.read_back_by = read_back_by
         return table
 
     @property
