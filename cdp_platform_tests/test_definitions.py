@@ -152,3 +152,18 @@ def test_dg_checks_and_lists_the_same_code_location():
     )
     keys = {asset["asset_key"] for asset in json.loads(listed.stdout)["assets"]}
     assert keys == {key.to_user_string() for key in defs.resolve_asset_graph().get_all_asset_keys()}
+
+
+def test_no_source_is_a_dead_end():
+    """Every source feeds the graph; the two that only profiles read are drawn
+    into the assets that read them."""
+    graph = build_definitions().resolve_asset_graph()
+    children = {
+        key.to_user_string(): {child.to_user_string() for child in graph.get(key).child_keys}
+        for key in graph.get_all_asset_keys()
+        if graph.get(key).group_name == "sources"
+    }
+    assert set(children) == set(SNAPSHOT["assets"]["sources"])
+    assert all(children.values()), children
+    assert "accounts" in children["crm_companies"]
+    assert {"customer_traits", "customer_timeline"} <= children["pos_transactions"]
