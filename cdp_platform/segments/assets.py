@@ -12,7 +12,7 @@ from cdp_platform.resources.configuration import PlatformConfig
 from cdp_platform.resources.warehouse import WarehouseResource
 from cdp_platform.segments.config import load_segments, references
 from cdp_platform.segments.membership import EVENTS_TABLE, Evaluation, evaluate_segment
-from cdp_platform.segments.preview import current_members_sql, markdown, masked_sample
+from cdp_platform.segments.preview import current_members_sql, masked_sample, sample_table
 from cdp_platform.segments.spec import SegmentSpec
 from cdp_platform.tables.segments import SEGMENT_MEMBERSHIPS
 
@@ -117,7 +117,7 @@ def build_segment_asset(spec: SegmentSpec) -> dg.AssetsDefinition:
                 "holdout": result.holdout,
                 "as_of": as_of,
                 "events_table": EVENTS_TABLE,
-                "sample": dg.MetadataValue.md(markdown(sample)),
+                "sample": sample_table(sample),
             },
             check_results=[size_check(spec, result)],
         )

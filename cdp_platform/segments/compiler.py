@@ -18,7 +18,7 @@ from datetime import date, datetime
 from cdp_platform.profiles.activity import ACTIVITIES, activity_sql
 from cdp_platform.segments.spec import Condition, SegmentSpec
 from cdp_platform.sql_expressions import checked_condition
-from cdp_platform.sql_text import quoted
+from cdp_platform.sql_text import identifier, quoted
 from cdp_platform.tables.privacy import PRIVACY_SUBJECTS
 from cdp_platform.tables.profiles import (
     ACCOUNT_LEAD_SCORES,
@@ -80,13 +80,9 @@ def literal(value) -> str:
     return quoted(str(value))
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def comparison_sql(column: str, c: Condition, as_of: str) -> str:
     """The one test of a trait or account-trait condition on `column`."""
-    col = _quoted(column)
+    col = identifier(column)
     if c.op is not None:
         return f"{col} {'<>' if c.op == '!=' else c.op} {literal(c.value)}"
     if c.between is not None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import duckdb
 
 from cdp_platform.masking import mask_value
+from cdp_platform.metadata_tables import metadata_table
 from cdp_platform.profiles.traits import loaded_tables
 from cdp_platform.segments.compiler import MEMBERSHIPS_TABLE, compile_segment
 from cdp_platform.segments.config import references
@@ -33,10 +35,10 @@ def masked_sample(conn: duckdb.DuckDBPyConnection, members_sql: str, limit: int)
     ]
 
 
-def markdown(rows: list[tuple]) -> str:
-    lines = ["| " + " | ".join(SAMPLE_COLUMNS) + " |", "|" + "---|" * len(SAMPLE_COLUMNS)]
-    lines += ["| " + " | ".join("" if v is None else str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
+def sample_table(rows: list[tuple]) -> dg.MetadataValue:
+    """A masked sample as a metadata table."""
+    types = {"holdout": "bool"}
+    return metadata_table([(c, types.get(c, "string")) for c in SAMPLE_COLUMNS], rows)
 
 
 def preview(

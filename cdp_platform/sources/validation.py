@@ -53,25 +53,26 @@ def reason_expression(spec: SourceSpec) -> str:
     """
     checks: list[str] = []
     key = spec.column(spec.key)
-    checks.append(f"CASE WHEN {_present(key)} IS NULL THEN 'empty natural key \"{key.name}\"' END")
+    reason = quoted(f'empty natural key "{key.name}"')
+    checks.append(f"CASE WHEN {_present(key)} IS NULL THEN {reason} END")
     for col in spec.columns:
         present = _present(col)
-        label = col.name.replace("'", "''")
         if col.required and col.column != spec.key:
-            checks.append(
-                f"CASE WHEN {present} IS NULL THEN 'missing required field \"{label}\"' END"
-            )
+            reason = quoted(f'missing required field "{col.name}"')
+            checks.append(f"CASE WHEN {present} IS NULL THEN {reason} END")
         if col.type in {"timestamp", "number", "integer"}:
             kind = {"timestamp": "a timestamp", "number": "a number", "integer": "a whole number"}
+            reason = quoted(f'"{col.name}" is not {kind[col.type]}')
             checks.append(
                 f"CASE WHEN {present} IS NOT NULL AND {typed_expression(col)} IS NULL "
-                f"THEN '\"{label}\" is not {kind[col.type]}' END"
+                f"THEN {reason} END"
             )
         if col.choices:
             allowed = ", ".join(quoted(c.upper()) for c in col.choices)
+            reason = quoted(f'"{col.name}" must be one of {"|".join(col.choices)}')
             checks.append(
                 f"CASE WHEN {present} IS NOT NULL AND upper({present}) NOT IN ({allowed}) "
-                f"THEN '\"{label}\" must be one of {'|'.join(col.choices)}' END"
+                f"THEN {reason} END"
             )
     field_checks = ", ".join(checks)
     return (

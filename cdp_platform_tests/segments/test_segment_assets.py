@@ -9,6 +9,7 @@ from cdp_platform.resources.configuration import default_platform_config
 from cdp_platform.resources.warehouse import WarehouseResource, connect
 from cdp_platform.segments.assets import SIZE_CHECK, build_segment_asset, segment_key
 from cdp_platform.segments.spec import Condition, SegmentSpec, SizeCheck
+from cdp_platform_tests.metadata import metadata_rows
 from cdp_platform_tests.profile_tables import seed_profiles
 
 
@@ -56,7 +57,9 @@ def test_a_size_swing_warns_or_blocks(warehouse, instance, action):
         4,
         0,
     )
-    assert "@example.org" not in metadata["sample"].value  # emails masked
+    sample = metadata_rows(metadata["sample"])
+    assert len(sample) == 4 and all(row["email"] for row in sample)
+    assert not any("@example.org" in row["email"] for row in sample)  # emails masked
     (evaluation,) = first.get_asset_check_evaluations()
     assert evaluation.passed  # nothing to compare with yet
 
