@@ -15,7 +15,7 @@ from cdp_platform.profiles.checks import (
     traits_check_specs,
     traits_nulls_check,
 )
-from cdp_platform.profiles.config import load_profiles_config
+from cdp_platform.profiles.config import ProfilesConfig, load_profiles_config
 from cdp_platform.profiles.consent import STATE_TABLE, STATEMENTS_TABLE, build_consent
 from cdp_platform.profiles.golden import (
     GOLDEN_TABLE,
@@ -134,8 +134,9 @@ class AsOfConfig(dg.Config):
     as_of: str | None = None  # YYYY-MM-DD; overrides config/profiles.yaml for this run
 
 
-def resolve_as_of(conn, config: AsOfConfig, settings) -> str:
-    as_of = config.as_of or (settings.as_of and str(settings.as_of)) or latest_loaded_day(conn)
+def resolve_as_of(conn, config: AsOfConfig, profiles: ProfilesConfig) -> str:
+    """The day counted up to: the run's, else the configuration's, else the last loaded."""
+    as_of = config.as_of or (profiles.as_of and str(profiles.as_of)) or latest_loaded_day(conn)
     if as_of is None:
         raise ValueError("no source day loaded yet and no as_of set: nothing to count up to")
     return as_of
