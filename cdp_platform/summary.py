@@ -152,8 +152,10 @@ def privacy_section(conn: duckdb.DuckDBPyConnection) -> Section | None:
     rows = conn.execute(
         f"""SELECT 'requests', count(DISTINCT request_id) FROM {REQUEST_MATCHES}
            UNION ALL SELECT 'requests matching nobody', count(DISTINCT request_id)
-             FILTER (WHERE person_id IS NULL) FROM {REQUEST_MATCHES}
-           UNION ALL SELECT 'persons ' || status, count(*) FROM {PRIVACY_SUBJECTS} GROUP BY status"""
+             FILTER (WHERE person_id IS NULL) FROM {REQUEST_MATCHES}"""
+    ).fetchall()
+    rows += conn.execute(
+        f"SELECT 'persons ' || status, count(*) FROM {PRIVACY_SUBJECTS} GROUP BY 1 ORDER BY 1"
     ).fetchall()
     rows += conn.execute(
         "SELECT 'rows of erased subjects dropped at loading', sum(rows)::BIGINT "
