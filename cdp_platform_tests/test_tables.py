@@ -140,7 +140,7 @@ def test_a_new_warehouse_holds_every_declared_table_and_a_new_column_reaches_an_
     path = tmp_path / "w.duckdb"
     with warehouse.connect(path) as conn:
         for table in (t for t in CATALOG if t.columns):
-            assert _columns(conn, t := table) == _declared_columns(t), t
+            assert _columns(conn, table) == _declared_columns(table), table
         conn.execute("ALTER TABLE activation.sync_state DROP COLUMN in_flight_hash")
     with warehouse.connect(path) as conn:
         assert ("in_flight_hash", "VARCHAR") in _columns(conn, "activation.sync_state")

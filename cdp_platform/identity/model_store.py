@@ -19,7 +19,7 @@ a field appears or disappears, a field's fill moves by more than
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -100,25 +100,19 @@ class ModelStore(dg.ConfigurableResource):
     DuckDB's threads and memory, Spark's master and settings."""
 
     charts_dir: str
+    # The fields of `SplinkRuntime`, as resource config (the UI shows them).
     work_dir: str
-    engine: str = "duckdb"
-    threads: int = 2
-    memory_limit: str = "4GB"
-    spark_master: str = "local[*]"
-    spark_conf: dict[str, str] = {}
-    spark_temp_dir: str | None = None
+    engine: str
+    threads: int
+    memory_limit: str
+    spark_master: str
+    spark_conf: dict[str, str]
+    spark_temp_dir: str | None
 
     @property
     def runtime(self) -> SplinkRuntime:
-        return SplinkRuntime(
-            engine=self.engine,
-            work_dir=Path(self.work_dir),
-            threads=self.threads,
-            memory_limit=self.memory_limit,
-            spark_master=self.spark_master,
-            spark_conf=dict(self.spark_conf),
-            spark_temp_dir=self.spark_temp_dir,
-        )
+        fields = self.model_dump(exclude={"charts_dir"})
+        return SplinkRuntime(**{**fields, "work_dir": Path(self.work_dir)})
 
     @property
     def charts(self) -> Path:
@@ -135,14 +129,7 @@ class ModelStore(dg.ConfigurableResource):
 
 def default_model_store(warehouse: Path) -> ModelStore:
     """The store of `warehouse`, with the runtime the environment (`CDP_*`) describes."""
-    runtime = SplinkRuntime.beside(warehouse)
+    fields = asdict(SplinkRuntime.beside(warehouse))
     return ModelStore(
-        charts_dir=str(charts_dir(warehouse)),
-        work_dir=str(runtime.work_dir),
-        engine=runtime.engine,
-        threads=runtime.threads,
-        memory_limit=runtime.memory_limit,
-        spark_master=runtime.spark_master,
-        spark_conf=runtime.spark_conf,
-        spark_temp_dir=runtime.spark_temp_dir,
+        charts_dir=str(charts_dir(warehouse)), **{**fields, "work_dir": str(fields["work_dir"])}
     )

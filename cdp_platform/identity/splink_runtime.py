@@ -3,7 +3,7 @@ memory, and Spark's master and settings when Splink runs on Spark."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from cdp_platform import settings
@@ -11,13 +11,13 @@ from cdp_platform import settings
 
 @dataclass(frozen=True)
 class SplinkRuntime:
-    engine: str = "duckdb"
-    work_dir: Path = Path(".tmp")
-    threads: int = 2
-    memory_limit: str = "4GB"
-    spark_master: str = "local[*]"
-    spark_conf: dict[str, str] = field(default_factory=dict)
-    spark_temp_dir: str | None = None
+    engine: str  # duckdb or spark
+    work_dir: Path
+    threads: int
+    memory_limit: str
+    spark_master: str
+    spark_conf: dict[str, str]
+    spark_temp_dir: str | None
 
     @classmethod
     def beside(cls, warehouse: Path) -> SplinkRuntime:

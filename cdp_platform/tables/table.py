@@ -65,10 +65,6 @@ class Table(str):
         return self.split(".", 1)[1]
 
     @property
-    def pii_columns(self) -> list[str]:
-        return [c.name for c in self.columns if c.pii]
-
-    @property
     def column_schema(self) -> dg.TableSchema:
         return dg.TableSchema(columns=[c.as_dagster() for c in self.columns])
 
